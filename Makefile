@@ -1,0 +1,31 @@
+# The two commands of the README. Each builds its own virtualenv, so a fresh machine needs only
+# Python 3.10+ and network access to PyPI.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_MINUTES ?= 1
+
+.PHONY: demo test lint install clean
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Runs an AutoML experiment on a real dataset into sqlite:///mlflow.db and prints the leaderboard.
+demo: install
+	$(BIN)/python examples/demo.py --minutes $(DEMO_MINUTES)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Lints, then runs the whole test suite against real MLflow stores.
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) mlruns mlflow.db build *.egg-info

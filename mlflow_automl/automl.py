@@ -1,0 +1,485 @@
+"""The orchestrator: config -> data -> featurization plan -> search -> best model -> MLflow.
+
+Kept short on purpose: each step is one call into the module that owns the concept.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_automl import tracking
+from mlflow_automl._version import __version__
+from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
+from mlflow_automl.console import ConsoleReporter
+from mlflow_automl.data import TrainingData, prepare_training_data
+from mlflow_automl.evaluation.metrics import greater_is_better, is_better, metrics_for_task
+from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
+from mlflow_automl.executors import make_executor
+from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.learners import get_learner, learners_for
+from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
+from mlflow_automl.search import Budget, Proposer
+
+logger = logging.getLogger("mlflow_automl")
+
+# Seconds kept back from the search for logging the best model (signature, input example,
+# code) and closing the run; measured at 1-3 s on SQLite.
+_MODEL_LOGGING_RESERVE_S = 5.0
+# Predictions of this many best trials are kept in memory (charts and ensembles use them).
+_KEEP_PREDICTIONS = 20
+
+
+@dataclass
+class LeaderboardEntry:
+    iteration: int
+    run_id: str
+    learner: str
+    pipeline: str
+    status: str
+    score: float | None
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    duration: float
+    fit_seconds: float
+    origin: str
+    predictions: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class SearchResult:
+    entries: list[LeaderboardEntry]
+    best: LeaderboardEntry | None
+    stop_reason: str
+
+
+def submit(
+    config: AutoMLConfig,
+    experiment_name: str | None = None,
+    show_output: bool = False,
+    tags: dict[str, str] | None = None,
+    run_name: str | None = None,
+) -> Any:  # AutoMLRun
+    """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
+
+    The experiment is one MLflow run in ``experiment_name`` (default: the active run's
+    experiment, else ``"automl"``), nested under the active run when there is one in that
+    experiment; every trial is a child run of it.
+    """
+    from mlflow_automl.run import AutoMLRun
+
+    started = time.time()
+    if not isinstance(config, AutoMLConfig):
+        raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
+    log_handler = _configure_logging(config)
+    try:
+        # Everything that can reject the input runs before an MLflow run exists.
+        data = prepare_training_data(config)
+        plan = plan_featurization(data.X, config.featurization, config.task)
+        learners = _choose_learners(config, data, plan)
+        guardrails = _guardrails(config, data, plan)
+
+        console = ConsoleReporter(show_output, config.metric)
+        tracker = tracking.ExperimentTracker.start(
+            experiment_name,
+            settings=config.loggable_settings() | data.strategy.as_params(),
+            tags={
+                tracking.TAG_TASK: config.task,
+                tracking.TAG_METRIC: config.metric,
+                tracking.TAG_VERSION: __version__,
+                tracking.TAG_LABEL: data.label_column,
+                **(tags or {}),
+            },
+            run_name=run_name,
+        )
+        console.start(
+            tracker.run_name,
+            tracker.run_id,
+            tracker.experiment_id,
+            {
+                "tracking URI": tracking.tracking_uri(),
+                "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
+                "validation": data.strategy.describe(),
+                "learners": ", ".join(learner.name for learner in learners),
+                "time budget": _budget_text(config),
+            },
+            guardrails,
+        )
+        status = "FAILED"
+        try:
+            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
+            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
+            budget = Budget(
+                metric=config.metric,
+                timeout_seconds=config.timeout_seconds,
+                iterations=config.iterations,
+                exit_score=config.experiment_exit_score,
+                early_stopping=config.enable_early_stopping,
+                early_stopping_n_iters=config.early_stopping_n_iters,
+                min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
+                started_at=started,
+                reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+            )
+            result = _search(config, data, plan, learners, budget, tracker, console)
+            model, model_uri = _finish(config, data, plan, result, tracker, budget)
+            status = "FINISHED"
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        finally:
+            tracker.finish(status)
+        elapsed = time.time() - started
+        console.end(
+            {
+                "Stopped because": result.stop_reason,
+                "Best": _best_text(result, config.metric),
+                "Wall time": f"{elapsed:.1f} s",
+                "Model": model_uri or "-",
+                "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
+            }
+        )
+        return AutoMLRun(
+            tracker.run_id,
+            _best_model=model,
+            _entries=result.entries,
+            _data=data,
+            _config=config,
+        )
+    finally:
+        if log_handler is not None:
+            logging.getLogger("mlflow_automl").removeHandler(log_handler)
+            log_handler.close()
+
+
+# --- steps ----------------------------------------------------------------------------------------
+def _choose_learners(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Any]:
+    needs_missing = plan.mode == "off" and bool(data.X.isna().to_numpy().any())
+    learners = learners_for(
+        config.task,
+        allowed=config.allowed_models,
+        blocked=config.blocked_models,
+        onnx_only=config.enable_onnx_compatible_models,
+        need_sample_weight=data.sample_weight is not None,
+        need_missing=needs_missing,
+    )
+    if not learners:
+        reasons = []
+        if data.sample_weight is not None:
+            reasons.append("the weight column needs learners that accept sample weights")
+        if needs_missing:
+            reasons.append("featurization='off' with missing values needs NaN-aware learners")
+        raise AutoMLConfigError(
+            "No learner is left to try after allowed_models/blocked_models"
+            + (f" ({'; '.join(reasons)})" if reasons else "")
+            + "."
+        )
+    return learners
+
+
+def _guardrails(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Guardrail]:
+    y = pd.Series(data.decode(data.y) if data.classes is not None else data.y)
+    rows = check_guardrails(data.X, y, config.task, plan, data.n_dropped_label_rows)
+    rows.insert(
+        0,
+        Guardrail(
+            name="Validation split handling",
+            status="done",
+            description=f"Validation: {data.strategy.describe()}.",
+            details=data.strategy.as_params(),
+        ),
+    )
+    return rows
+
+
+def _search(
+    config: AutoMLConfig,
+    data: TrainingData,
+    plan: Any,
+    learners: list[Any],
+    budget: Budget,
+    tracker: tracking.ExperimentTracker,
+    console: ConsoleReporter,
+) -> SearchResult:
+    proposer = Proposer(
+        learners,
+        config.task,
+        config.metric,
+        n_rows=len(data.final_rows),
+        n_features=data.X.shape[1],
+        seed=config.random_seed,
+    )
+    context = TrialContext(
+        X=data.X,
+        y=data.y,
+        sample_weight=data.sample_weight,
+        splits=data.splits,
+        task=config.task,
+        n_classes=data.n_classes,
+        plan=plan,
+        random_state=config.random_seed,
+        n_jobs=config.cores_per_iteration,
+    )
+    entries: list[LeaderboardEntry] = []
+    best: LeaderboardEntry | None = None
+    n_started = 0
+    stop_reason = ""
+    executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+    with executor:
+        executor.start(context)
+        while True:
+            while executor.n_running < executor.max_concurrency:
+                stop_reason = budget.stop_reason(n_started) or ""
+                if stop_reason:
+                    break
+                spec = proposer.ask()
+                executor.submit(spec, _trial_deadline(budget, config))
+                n_started += 1
+            if executor.n_running == 0:
+                break
+            outcomes = executor.wait(timeout=_seconds_to(budget.search_deadline))
+            if budget.search_deadline is not None and time.time() >= budget.search_deadline:
+                outcomes += executor.cancel_all("stopped at the experiment timeout")
+            for outcome in outcomes:
+                entry = _record(outcome, config, tracker, proposer, budget)
+                entries.append(entry)
+                if entry.score is not None and is_better(
+                    config.metric, entry.score, best.score if best else None
+                ):
+                    best = entry
+                    budget.reserve_seconds = _reserve_for(best, data)
+                _forget_old_predictions(entries, config.metric)
+                tracker.log_metrics(
+                    {tracking.BEST_SCORE_METRIC: best.score} if best else {},
+                    step=outcome.spec.iteration,
+                )
+                console.trial(
+                    outcome.spec.iteration,
+                    entry.pipeline,
+                    entry.duration,
+                    entry.score,
+                    best.score if best else None,
+                    budget.fraction_used(),
+                    note="" if outcome.ok else outcome.status,
+                )
+    if not stop_reason:
+        stop_reason = budget.stop_reason(n_started) or "search finished"
+    return SearchResult(entries=entries, best=best, stop_reason=stop_reason)
+
+
+def _record(
+    outcome: TrialOutcome,
+    config: AutoMLConfig,
+    tracker: tracking.ExperimentTracker,
+    proposer: Proposer,
+    budget: Budget,
+) -> LeaderboardEntry:
+    spec = outcome.spec
+    learner = get_learner(spec.learner, config.task)
+    score = outcome.metrics.get(config.metric) if outcome.ok else None
+    if score is not None and not math.isfinite(score):
+        score = None
+    proposer.tell(spec, score, outcome.duration)
+    budget.record(score)
+    pipeline = describe_pipeline(learner)
+    metrics = dict(outcome.metrics)
+    if outcome.ok:
+        metrics["fit_time_seconds"] = outcome.fit_seconds
+    if outcome.error:
+        logger.debug(
+            "iteration %d (%s) %s: %s", spec.iteration, spec.learner, outcome.status, outcome.error
+        )
+    run_id = tracker.log_trial(
+        spec.iteration,
+        params={"learner": spec.learner, **spec.params},
+        metrics=metrics,
+        tags={
+            tracking.TAG_ITERATION: spec.iteration,
+            tracking.TAG_LEARNER: spec.learner,
+            tracking.TAG_PIPELINE: pipeline,
+            tracking.TAG_STATUS: outcome.status,
+            tracking.TAG_ORIGIN: spec.origin,
+            tracking.TAG_ERROR: outcome.error or None,
+        },
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+        succeeded=outcome.ok and score is not None,
+    )
+    return LeaderboardEntry(
+        iteration=spec.iteration,
+        run_id=run_id,
+        learner=spec.learner,
+        pipeline=pipeline,
+        status=outcome.status if score is not None or not outcome.ok else "failed",
+        score=score,
+        metrics=outcome.metrics,
+        params=spec.params,
+        duration=outcome.duration,
+        fit_seconds=outcome.fit_seconds,
+        origin=spec.origin,
+        predictions=outcome.predictions,
+    )
+
+
+def _finish(
+    config: AutoMLConfig,
+    data: TrainingData,
+    plan: Any,
+    result: SearchResult,
+    tracker: tracking.ExperimentTracker,
+    budget: Budget,
+) -> tuple[Any, str | None]:
+    """Refits the best configuration, logs it and the run's tables; returns (model, uri)."""
+    leaderboard = leaderboard_frame(result.entries, config.task, config.metric)
+    tracker.log_table(leaderboard, tracking.LEADERBOARD_FILE)
+    tracker.set_tags({tracking.TAG_STOP_REASON: result.stop_reason})
+    best = result.best
+    if best is None:
+        tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
+        raise RuntimeError(
+            f"No trial completed ({len(result.entries)} tried; stop reason: "
+            f"{result.stop_reason}). See the failed child runs' automl.error tags."
+        )
+    learner = get_learner(best.learner, config.task)
+    pipeline = build_pipeline(
+        plan, learner, best.params, config.task, config.random_seed, config.cores_per_iteration
+    )
+    rows = data.final_rows
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
+    plan.record_engineered_counts(pipeline.named_steps["featurize"])
+    tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
+    model = wrap_fitted(
+        pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
+    )
+    # Integers become floats in the signature: a missing value at serving time is then valid.
+    example = data.X.iloc[rows[:5]].copy()
+    integer_columns = example.select_dtypes("integer").columns
+    example[integer_columns] = example[integer_columns].astype("float64")
+    model_uri = tracker.log_model(model, example, model.predict(example))
+    tracker.log_metrics(best.metrics)
+    tracker.set_tags(
+        {
+            tracking.TAG_BEST_CHILD: best.run_id,
+            tracking.TAG_BEST_ITERATION: best.iteration,
+            tracking.TAG_MODEL_URI: model_uri,
+            tracking.TAG_LEARNER: best.learner,
+            tracking.TAG_PIPELINE: best.pipeline,
+        }
+    )
+    logger.info(
+        "best model logged as %s (%.1f s left in budget)",
+        model_uri,
+        (budget.deadline - time.time()) if budget.deadline else float("nan"),
+    )
+    return model, model_uri
+
+
+# --- small helpers --------------------------------------------------------------------------------
+def leaderboard_frame(entries: list[LeaderboardEntry], task: str, metric: str) -> pd.DataFrame:
+    """One row per iteration, best first; failed iterations last."""
+    others = [m for m in metrics_for_task(task) if m != metric]
+    rows = [
+        {
+            "iteration": e.iteration,
+            "pipeline": e.pipeline,
+            "learner": e.learner,
+            metric: e.score,
+            "status": e.status,
+            "duration_s": round(e.duration, 3),
+            "run_id": e.run_id,
+            **{m: e.metrics.get(m) for m in others},
+        }
+        for e in entries
+    ]
+    columns = ["iteration", "pipeline", "learner", metric, "status", "duration_s", "run_id"]
+    frame = pd.DataFrame(rows, columns=columns + others)
+    return frame.sort_values(
+        [metric, "iteration"],
+        ascending=[not greater_is_better(metric), True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+def _trial_deadline(budget: Budget, config: AutoMLConfig) -> float | None:
+    limits = [d for d in (budget.search_deadline,) if d is not None]
+    if config.iteration_timeout_seconds is not None:
+        limits.append(time.time() + config.iteration_timeout_seconds)
+    return min(limits) if limits else None
+
+
+def _seconds_to(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.time())
+
+
+def _reserve_for(best: LeaderboardEntry, data: TrainingData) -> float:
+    """Time to keep for refitting ``best`` on all final rows and logging it."""
+    n_fit_rows = max(1, len(data.splits[0][0]))
+    refit = best.fit_seconds * len(data.final_rows) / n_fit_rows
+    return _MODEL_LOGGING_RESERVE_S + 1.5 * refit
+
+
+def _forget_old_predictions(entries: list[LeaderboardEntry], metric: str) -> None:
+    scored = [e for e in entries if e.score is not None and e.predictions is not None]
+    if len(scored) <= _KEEP_PREDICTIONS:
+        return
+    scored.sort(key=lambda e: e.score, reverse=greater_is_better(metric))
+    for entry in scored[_KEEP_PREDICTIONS:]:
+        entry.predictions = None
+
+
+def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "name": r.name,
+                "status": r.status,
+                "description": r.description,
+                "details": str(r.details),
+            }
+            for r in rows
+        ],
+        columns=["name", "status", "description", "details"],
+    )
+
+
+def _budget_text(config: AutoMLConfig) -> str:
+    parts = []
+    if config.timeout_seconds is not None:
+        parts.append(f"{config.timeout_seconds:.0f} s")
+    if config.iterations is not None:
+        parts.append(f"{config.iterations} iterations")
+    if config.experiment_exit_score is not None:
+        parts.append(f"exit score {config.experiment_exit_score}")
+    return ", ".join(parts) or "until the score stops improving"
+
+
+def _best_text(result: SearchResult, metric: str) -> str:
+    if result.best is None:
+        return "-"
+    b = result.best
+    return f"iteration {b.iteration} {b.pipeline}: {metric} = {b.score:.4f}"
+
+
+def _configure_logging(config: AutoMLConfig) -> logging.Handler | None:
+    package_logger = logging.getLogger("mlflow_automl")
+    level = config.verbosity
+    package_logger.setLevel(level if isinstance(level, int) else level.upper())
+    if not config.debug_log:
+        return None
+    from pathlib import Path
+
+    path = Path(config.path or ".") / config.debug_log
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG)
+    return handler

@@ -1,0 +1,128 @@
+"""The ``mlflow-automl`` command line.
+
+``mlflow-automl train --task classification --data train.csv --label Survived --timeout 2``
+runs an experiment; ``--config automl.yaml`` reads settings from a YAML file (any
+``AutoMLConfig`` setting, plus ``experiment_name``), and flags given on the command line win.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlflow-automl")
+def main() -> None:
+    """Automated machine learning on MLflow: every trial a child run, the best model logged."""
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML file of AutoMLConfig settings (and experiment_name).",
+)
+@click.option(
+    "--task", type=click.Choice(["classification", "regression"]), help="What to predict."
+)
+@click.option("--data", "training_data", help="Training data: a .csv or .parquet file.")
+@click.option("--label", "label_column_name", help="Name of the label column.")
+@click.option("--metric", "primary_metric", help="Primary metric, e.g. AUC_weighted.")
+@click.option(
+    "--timeout", "experiment_timeout_minutes", type=float, help="Experiment budget in minutes."
+)
+@click.option("--iterations", type=int, help="Maximum number of trials.")
+@click.option(
+    "--iteration-timeout",
+    "iteration_timeout_minutes",
+    type=float,
+    help="Limit for one trial, in minutes.",
+)
+@click.option(
+    "--exit-score",
+    "experiment_exit_score",
+    type=float,
+    help="Stop once the primary metric reaches this value.",
+)
+@click.option("--validation-data", help="Separate validation data file.")
+@click.option("--validation-size", type=float, help="Fraction of rows held out for validation.")
+@click.option("--n-cross-validations", type=int, help="Number of cross-validation folds.")
+@click.option("--weight-column", "weight_column_name", help="Sample-weight column.")
+@click.option("--allowed-models", help="Comma-separated learner names to use exclusively.")
+@click.option("--blocked-models", help="Comma-separated learner names never to use.")
+@click.option("--featurization", type=click.Choice(["auto", "off"]), help="Featurization mode.")
+@click.option("--max-concurrent-iterations", type=int, help="Trials run at the same time.")
+@click.option("--seed", "random_seed", type=int, help="Random seed.")
+@click.option("--experiment-name", help="MLflow experiment to log into (default: automl).")
+@click.option("--run-name", help="Name of the AutoML run.")
+@click.option(
+    "--tracking-uri",
+    help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+)
+@click.option("--quiet", is_flag=True, help="Print only the leaderboard and the run id.")
+def train(
+    config_file: str | None,
+    experiment_name: str | None,
+    run_name: str | None,
+    tracking_uri: str | None,
+    quiet: bool,
+    **flags: Any,
+) -> None:
+    """Run an AutoML experiment and print its leaderboard."""
+    from mlflow_automl.config import AutoMLConfigError
+
+    settings = _settings_from(config_file, flags)
+    experiment_name = experiment_name or settings.pop("experiment_name", None)
+    settings.pop("experiment_name", None)
+    try:
+        import mlflow
+
+        import mlflow_automl as automl
+
+        if tracking_uri:
+            mlflow.set_tracking_uri(tracking_uri)
+        config = automl.AutoMLConfig(**settings)
+        run = automl.submit(
+            config, experiment_name=experiment_name, show_output=not quiet, run_name=run_name
+        )
+    except AutoMLConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    board = run.get_leaderboard()
+    shown = board.iloc[:, :6]
+    click.echo("\nLeaderboard:")
+    click.echo(shown.head(15).to_string(index=False))
+    click.echo(f"\nAutoML run id: {run.run_id}")
+    click.echo(f"Best model: {run.model_uri}")
+
+
+def _settings_from(config_file: str | None, flags: dict[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if config_file:
+        import yaml
+
+        loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise click.UsageError(f"{config_file}: expected a mapping of settings.")
+        settings.update(loaded)
+        # Data paths in the file are relative to the file, like in an MLproject.
+        for key in ("training_data", "validation_data"):
+            value = settings.get(key)
+            if isinstance(value, str) and not Path(value).is_absolute():
+                settings[key] = str(Path(config_file).parent / value)
+    for key in ("allowed_models", "blocked_models"):
+        flags[key] = _split(flags.get(key))
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    return settings
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""``AutoMLConfig``: the experiment's settings, validated once, with clear errors.
+
+Every setting is declared in ``SETTINGS`` (name, default, rule, help). The constructor applies the
+rules in that table and then the cross-setting rules in ``_check_conflicts``; nothing else in the
+package re-validates settings. Data-dependent checks (the label column exists, types fit the task)
+live in :mod:`mlflow_automl.data` and also run before any MLflow run is created.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mlflow_automl.evaluation.metrics import (
+    CLASSIFICATION,
+    DEFAULT_PRIMARY_METRIC,
+    FORECASTING,
+    PRIMARY_METRICS,
+    REGRESSION,
+)
+
+TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
+SUPPORTED_TASKS = (CLASSIFICATION, REGRESSION)
+COMPUTE_TARGETS = ("local", "inprocess")
+
+
+class AutoMLConfigError(ValueError):
+    """A setting is wrong; the message names the setting and the value at fault."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared rules. Each returns an error message, or None when the value is acceptable.
+
+
+def _positive_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return "must be a number > 0"
+    return None
+
+
+def _positive_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return "must be an integer >= 1"
+    return None
+
+
+def _fraction(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        return "must be a fraction strictly between 0 and 1"
+    return None
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def _string(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else "must be a non-empty string"
+
+
+def _number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    return None
+
+
+def _string_list(value: Any) -> str | None:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        return "must be a list of model names"
+    return None
+
+
+def _cv_folds(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        return "must be an integer >= 2"
+    return None
+
+
+def _one_of(*choices: Any) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+    return rule
+
+
+def _featurization(value: Any) -> str | None:
+    from mlflow_automl.featurize import FeaturizationConfig
+
+    if value in ("auto", "off") or isinstance(value, FeaturizationConfig):
+        return None
+    return "must be 'auto', 'off' or a FeaturizationConfig"
+
+
+def _verbosity(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        return None
+    return "must be a logging level (e.g. logging.INFO or 'INFO')"
+
+
+def _seed(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "must be an integer >= 0"
+    return None
+
+
+def _anything(value: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    rule: Callable[[Any], str | None]
+    help: str
+    logged: bool = True  # whether it is logged as a param of the AutoML run
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("task", None, _one_of(*TASKS), "classification | regression | forecasting"),
+        Setting("primary_metric", None, _string, "metric the search optimizes"),
+        Setting(
+            "training_data", None, _anything, "DataFrame, CSV/Parquet path or MLflow dataset", False
+        ),
+        Setting("label_column_name", None, _string, "name of the label column"),
+        Setting("validation_data", None, _anything, "separate validation data", False),
+        Setting("validation_size", None, _fraction, "fraction of training rows held out"),
+        Setting("n_cross_validations", None, _cv_folds, "number of cross-validation folds"),
+        Setting("weight_column_name", None, _string, "name of the sample-weight column"),
+        Setting("X", None, _anything, "deprecated: features (use training_data)", False),
+        Setting("y", None, _anything, "deprecated: labels (use label_column_name)", False),
+        Setting("experiment_timeout_minutes", None, _positive_number, "wall budget in minutes"),
+        Setting("experiment_timeout_hours", None, _positive_number, "wall budget in hours"),
+        Setting("iteration_timeout_minutes", None, _positive_number, "limit per trial, minutes"),
+        Setting("iteration_timeout_hours", None, _positive_number, "limit per trial, hours"),
+        Setting("iterations", None, _positive_int, "maximum number of trials"),
+        Setting("experiment_exit_score", None, _number, "stop once the primary metric reaches it"),
+        Setting("enable_early_stopping", True, _boolean, "stop when the score stops improving"),
+        Setting("early_stopping_n_iters", 20, _positive_int, "trials without improvement to stop"),
+        Setting("max_concurrent_iterations", 1, _positive_int, "trials run at the same time"),
+        Setting("max_cores_per_iteration", -1, _number, "threads per trial (-1: all cores)"),
+        Setting("allowed_models", None, _string_list, "only these learners"),
+        Setting("blocked_models", None, _string_list, "never these learners"),
+        Setting("featurization", "auto", _featurization, "'auto' | 'off' | FeaturizationConfig"),
+        Setting("enable_voting_ensemble", True, _boolean, "voting ensemble iteration"),
+        Setting("enable_stack_ensemble", True, _boolean, "stack ensemble iteration"),
+        Setting("ensemble_iterations", 15, _positive_int, "ensemble selection rounds"),
+        Setting("ensemble_download_models_timeout_sec", 300, _positive_number, "ensemble gather"),
+        Setting("stack_meta_learner_type", None, _string, "stack meta-learner"),
+        Setting("stack_meta_learner_train_percentage", 0.2, _fraction, "meta-learner rows"),
+        Setting("stack_meta_learner_kwargs", None, _anything, "meta-learner arguments"),
+        Setting("enable_onnx_compatible_models", False, _boolean, "only ONNX-convertible models"),
+        Setting("model_explainability", True, _boolean, "explain the best model"),
+        Setting("debug_log", None, _string, "file that receives the debug log"),
+        Setting("path", None, _string, "project folder for local outputs"),
+        Setting("verbosity", 20, _verbosity, "logging level of the mlflow_automl logger"),
+        Setting("compute_target", "local", _one_of(*COMPUTE_TARGETS), "where trials run"),
+        Setting("run_configuration", None, _anything, "executor options", False),
+        Setting("random_seed", 0, _seed, "seed of the search, the splits and the learners"),
+    ]
+}
+
+
+class AutoMLConfig:
+    """Settings of one AutoML experiment, as in Azure ML's ``AutoMLConfig``.
+
+    Settings are keyword arguments; a dict of settings passed as ``**settings`` is the usual idiom.
+    Validation happens here, before any work starts: a wrong value raises ``AutoMLConfigError``
+    naming the setting.
+
+    Example:
+        >>> config = AutoMLConfig(task="classification", primary_metric="AUC_weighted",
+        ...                       training_data=df, label_column_name="species",
+        ...                       experiment_timeout_minutes=2)
+    """
+
+    def __init__(self, task: str | None = None, **settings: Any) -> None:
+        settings["task"] = task
+        unknown = sorted(set(settings) - set(SETTINGS))
+        if unknown:
+            raise AutoMLConfigError("; ".join(_unknown_setting_message(name) for name in unknown))
+        values = {name: s.default for name, s in SETTINGS.items()}
+        values.update(settings)
+        for name, value in values.items():
+            if value is None:
+                continue
+            problem = SETTINGS[name].rule(value)
+            if problem:
+                raise AutoMLConfigError(f"{name}={value!r} {problem}.")
+        self._values = values
+        self._check_conflicts()
+
+    # --- access -------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"AutoMLConfig has no setting {name!r}")
+
+    def get(self, name: str) -> Any:
+        return self._values[name]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def loggable_settings(self) -> dict[str, Any]:
+        """Settings worth logging as run params: every set, non-data setting."""
+        return {
+            name: value
+            for name, value in self._values.items()
+            if SETTINGS[name].logged and value is not None
+        } | {"experiment_timeout_seconds": self.timeout_seconds}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in self._values.items() if SETTINGS[k].logged and v is not None
+        )
+        return f"AutoMLConfig({shown})"
+
+    # --- derived values -------------------------------------------------------------------------
+    @property
+    def metric(self) -> str:
+        return self.primary_metric or DEFAULT_PRIMARY_METRIC[self.task]
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return _seconds(self.experiment_timeout_minutes, self.experiment_timeout_hours)
+
+    @property
+    def iteration_timeout_seconds(self) -> float | None:
+        return _seconds(self.iteration_timeout_minutes, self.iteration_timeout_hours)
+
+    @property
+    def cores_per_iteration(self) -> int:
+        if self.max_cores_per_iteration and self.max_cores_per_iteration > 0:
+            return int(self.max_cores_per_iteration)
+        return max(1, (os.cpu_count() or 1) // self.max_concurrent_iterations)
+
+    # --- cross-setting rules -------------------------------------------------------------------
+    def _check_conflicts(self) -> None:
+        v = self._values
+        if v["task"] is None:
+            raise AutoMLConfigError(f"task is required: one of {', '.join(TASKS)}.")
+        if v["task"] not in SUPPORTED_TASKS:
+            raise AutoMLConfigError(
+                f"task={v['task']!r} is not supported by this version; "
+                f"supported tasks: {', '.join(SUPPORTED_TASKS)}."
+            )
+        metric = v["primary_metric"]
+        if metric is not None and metric not in PRIMARY_METRICS[v["task"]]:
+            raise AutoMLConfigError(
+                f"primary_metric={metric!r} does not fit task {v['task']!r}; "
+                f"choose one of: {', '.join(PRIMARY_METRICS[v['task']])}."
+            )
+        _exclusive(v, "validation_data", "n_cross_validations")
+        _exclusive(v, "validation_size", "n_cross_validations")
+        _exclusive(v, "validation_data", "validation_size")
+        _exclusive(v, "allowed_models", "blocked_models")
+        _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
+        _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
+        self._adopt_x_y()
+        if v["training_data"] is None:
+            raise AutoMLConfigError("training_data is required (a DataFrame, a path or a dataset).")
+        if v["label_column_name"] is None and not _dataset_has_targets(v["training_data"]):
+            raise AutoMLConfigError("label_column_name is required.")
+        # Learner names are checked here, against the task's registry, so that a typo fails
+        # before any data is read.
+        from mlflow_automl.learners import learners_for
+
+        learners_for(
+            v["task"],
+            allowed=v["allowed_models"],
+            blocked=v["blocked_models"],
+            onnx_only=v["enable_onnx_compatible_models"],
+        )
+
+    def _adopt_x_y(self) -> None:
+        """Accept the deprecated X/y style by turning it into training_data + label column."""
+        v = self._values
+        if v["X"] is None and v["y"] is None:
+            return
+        if v["training_data"] is not None:
+            raise AutoMLConfigError("Pass either training_data or the deprecated X/y, not both.")
+        if v["X"] is None or v["y"] is None:
+            raise AutoMLConfigError("The deprecated X/y style needs both X and y.")
+        warnings.warn(
+            "X/y are deprecated; pass training_data and label_column_name instead.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        import pandas as pd
+
+        frame = pd.DataFrame(v["X"]).copy()
+        frame.columns = [str(c) for c in frame.columns]
+        label = v["label_column_name"] or "label"
+        if label in frame.columns:
+            raise AutoMLConfigError(f"X already has a column named {label!r}; rename it.")
+        frame[label] = pd.Series(v["y"]).to_numpy()
+        v["training_data"], v["label_column_name"], v["X"], v["y"] = frame, label, None, None
+
+
+def _seconds(minutes: float | None, hours: float | None) -> float | None:
+    if minutes is not None:
+        return float(minutes) * 60.0
+    if hours is not None:
+        return float(hours) * 3600.0
+    return None
+
+
+def _exclusive(values: dict[str, Any], a: str, b: str) -> None:
+    if values[a] is not None and values[b] is not None:
+        raise AutoMLConfigError(f"{a} and {b} cannot be used together; set only one of them.")
+
+
+def _unknown_setting_message(name: str) -> str:
+    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Unknown setting {name!r}.{hint}"
+
+
+def _dataset_has_targets(data: Any) -> bool:
+    return bool(getattr(data, "targets", None))

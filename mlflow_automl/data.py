@@ -1,0 +1,319 @@
+"""Training data: loading, label and weight checks, and the validation strategy.
+
+Everything here runs before any MLflow run is created, so bad input fails fast with an error
+that names the column or value at fault.
+
+Default validation (Azure's rule, when neither ``validation_data`` nor ``n_cross_validations``
+nor ``validation_size`` is given), by the number of training rows ``n``:
+
+* ``n > 20,000``: one train/validation split with 10 % validation;
+* ``1,000 <= n <= 20,000``: 3-fold cross-validation;
+* ``n < 1,000``: 10-fold cross-validation.
+
+Splits are stratified for classification and shuffled with the experiment's seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
+from mlflow_automl.evaluation.metrics import CLASSIFICATION
+
+HOLDOUT_ABOVE_ROWS = 20_000
+TEN_FOLDS_BELOW_ROWS = 1_000
+DEFAULT_HOLDOUT_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class ValidationStrategy:
+    """How trials are scored: k-fold cross-validation or one train/validation split."""
+
+    kind: str  # "cross_validation" | "train_validation_split" | "user_validation_data"
+    n_folds: int | None = None
+    validation_fraction: float | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "cross_validation":
+            return f"{self.n_folds}-fold cross-validation ({self.reason})"
+        if self.kind == "train_validation_split":
+            return (
+                f"train/validation split, {self.validation_fraction:.0%} validation ({self.reason})"
+            )
+        return f"user-supplied validation data ({self.reason})"
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "validation_strategy": self.kind,
+            "validation_n_folds": self.n_folds,
+            "validation_fraction": self.validation_fraction,
+        }
+
+
+@dataclass
+class TrainingData:
+    """Features, encoded labels, weights and the row splits every trial is scored on.
+
+    For user validation data, ``X`` holds the training rows followed by the validation rows and
+    ``splits`` holds the single (train, validation) index pair.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray  # classification: integer codes 0..K-1; regression: float
+    sample_weight: np.ndarray | None
+    classes: np.ndarray | None  # original label values, in code order
+    strategy: ValidationStrategy
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    final_rows: np.ndarray  # rows the best model is refit on
+    label_column: str
+    weight_column: str | None
+    n_dropped_label_rows: int
+    source: str  # where the data came from, for the logged dataset
+    raw_training_frame: pd.DataFrame = field(repr=False, default=None)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return codes if self.classes is None else self.classes[codes]
+
+
+def load_frame(data: Any, setting: str = "training_data") -> tuple[pd.DataFrame, str]:
+    """Returns a DataFrame and a description of its source, from any accepted form of data."""
+    if isinstance(data, pd.DataFrame):
+        return data, "pandas.DataFrame"
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.exists():
+            raise AutoMLConfigError(f"{setting}: file {str(path)!r} does not exist.")
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path), str(path.resolve())
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path), str(path.resolve())
+        raise AutoMLConfigError(
+            f"{setting}: cannot read {str(path)!r}; use a .csv or .parquet file or a DataFrame."
+        )
+    frame = getattr(data, "df", None)  # mlflow.data.pandas_dataset.PandasDataset and friends
+    if isinstance(frame, pd.DataFrame):
+        source = getattr(getattr(data, "source", None), "uri", None) or getattr(data, "name", "")
+        return frame, f"mlflow dataset {source}".strip()
+    if hasattr(data, "to_pandas"):
+        return data.to_pandas(), type(data).__name__
+    raise AutoMLConfigError(
+        f"{setting} must be a pandas DataFrame, a CSV/Parquet path or an MLflow dataset, "
+        f"not {type(data).__name__}."
+    )
+
+
+def label_column_of(config: AutoMLConfig) -> str:
+    return config.label_column_name or config.training_data.targets
+
+
+def prepare_training_data(config: AutoMLConfig) -> TrainingData:
+    """Loads and checks the data of ``config`` and fixes the validation splits."""
+    frame, source = load_frame(config.training_data)
+    label = label_column_of(config)
+    weight = config.weight_column_name
+    _require_columns(frame, [label] + ([weight] if weight else []), "training_data")
+    frame = _clean_column_names(frame)
+    valid_frame = None
+    if config.validation_data is not None:
+        valid_frame, _ = load_frame(config.validation_data, "validation_data")
+        valid_frame = _clean_column_names(valid_frame)
+        _require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
+        missing = [c for c in frame.columns if c not in valid_frame.columns]
+        if missing:
+            raise AutoMLConfigError(
+                f"validation_data lacks the training columns {missing}; both need the same columns."
+            )
+        valid_frame = valid_frame[frame.columns]
+
+    combined = frame if valid_frame is None else pd.concat([frame, valid_frame], ignore_index=True)
+    n_train_rows = len(frame)
+    keep = combined[label].notna().to_numpy()
+    n_dropped = int((~keep).sum())
+    is_train = np.arange(len(combined)) < n_train_rows
+    combined, is_train = combined.loc[keep].reset_index(drop=True), is_train[keep]
+
+    y, classes = _encode_label(combined[label], config.task, label)
+    sample_weight = _weights(combined, weight) if weight else None
+    X = combined.drop(columns=[label] + ([weight] if weight else []))
+    if X.shape[1] == 0:
+        raise AutoMLConfigError("training_data has no feature columns besides the label.")
+    n_train = int(is_train.sum())
+    if n_train < 10:
+        raise AutoMLConfigError(
+            f"training_data has {n_train} rows with a label; at least 10 are needed."
+        )
+    if valid_frame is not None and int((~is_train).sum()) == 0:
+        raise AutoMLConfigError("validation_data has no rows with a label.")
+
+    strategy = choose_strategy(config, n_train)
+    splits = make_splits(strategy, y, is_train, config.task, config.random_seed, label)
+    final_rows = np.arange(len(X)) if strategy.kind == "cross_validation" else splits[0][0]
+    return TrainingData(
+        X=X,
+        y=y,
+        sample_weight=sample_weight,
+        classes=classes,
+        strategy=strategy,
+        splits=splits,
+        final_rows=final_rows,
+        label_column=label,
+        weight_column=weight,
+        n_dropped_label_rows=n_dropped,
+        source=source,
+        raw_training_frame=frame,
+    )
+
+
+def choose_strategy(config: AutoMLConfig, n_rows: int) -> ValidationStrategy:
+    """Azure's default validation rule, unless the user chose a strategy."""
+    if config.validation_data is not None:
+        return ValidationStrategy("user_validation_data", reason="validation_data was given")
+    if config.n_cross_validations is not None:
+        return ValidationStrategy(
+            "cross_validation", n_folds=config.n_cross_validations, reason="n_cross_validations"
+        )
+    if config.validation_size is not None:
+        return ValidationStrategy(
+            "train_validation_split",
+            validation_fraction=config.validation_size,
+            reason="validation_size",
+        )
+    if n_rows > HOLDOUT_ABOVE_ROWS:
+        return ValidationStrategy(
+            "train_validation_split",
+            validation_fraction=DEFAULT_HOLDOUT_FRACTION,
+            reason=f"default for {n_rows} rows (> {HOLDOUT_ABOVE_ROWS:,})",
+        )
+    folds = 10 if n_rows < TEN_FOLDS_BELOW_ROWS else 3
+    return ValidationStrategy(
+        "cross_validation",
+        n_folds=folds,
+        reason=f"default for {n_rows} rows ({'< 1,000' if folds == 10 else '1,000 to 20,000'})",
+    )
+
+
+def make_splits(
+    strategy: ValidationStrategy,
+    y: np.ndarray,
+    is_train: np.ndarray,
+    task: str,
+    seed: int,
+    label: str,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    rows = np.arange(len(y))
+    if strategy.kind == "user_validation_data":
+        return [(rows[is_train], rows[~is_train])]
+    classification = task == CLASSIFICATION
+    if classification:
+        _check_class_counts(y, strategy, label)
+    if strategy.kind == "train_validation_split":
+        train, valid = train_test_split(
+            rows,
+            test_size=strategy.validation_fraction,
+            random_state=seed,
+            stratify=y if classification else None,
+        )
+        return [(np.sort(train), np.sort(valid))]
+    splitter_class = StratifiedKFold if classification else KFold
+    splitter = splitter_class(n_splits=strategy.n_folds, shuffle=True, random_state=seed)
+    return [(train, valid) for train, valid in splitter.split(rows, y)]
+
+
+def _check_class_counts(y: np.ndarray, strategy: ValidationStrategy, label: str) -> None:
+    counts = np.bincount(y)
+    needed = strategy.n_folds or 2
+    rare = np.flatnonzero(counts < 2)
+    if rare.size:
+        raise AutoMLConfigError(
+            f"label column {label!r}: class code(s) {rare.tolist()} have fewer than 2 rows; "
+            "a stratified split needs at least 2 rows per class. Remove or merge those classes."
+        )
+    if strategy.kind == "cross_validation" and counts.min() < needed:
+        # Stratified k-fold needs k members per class; fewer folds still validate every row.
+        raise AutoMLConfigError(
+            f"label column {label!r}: the smallest class has {counts.min()} rows, fewer than "
+            f"n_cross_validations={needed}. Use fewer folds or a validation_size."
+        )
+
+
+def _encode_label(label: pd.Series, task: str, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    if task == CLASSIFICATION:
+        values = label.to_numpy(dtype=object) if _is_text(label) else label.to_numpy()
+        classes, codes = np.unique(
+            values.astype(str) if _mixed(values) else values, return_inverse=True
+        )
+        if len(classes) < 2:
+            raise AutoMLConfigError(
+                f"label column {name!r} has a single class {classes[0]!r}; "
+                "classification needs at least 2."
+            )
+        if len(classes) > max(100, len(label) // 2):
+            raise AutoMLConfigError(
+                f"label column {name!r} has {len(classes)} distinct values for {len(label)} rows; "
+                "that looks like a regression target (task='regression')."
+            )
+        return codes.astype(np.int64), classes
+    numeric = pd.to_numeric(label, errors="coerce")
+    bad = label[numeric.isna()]
+    if len(bad):
+        raise AutoMLConfigError(
+            f"label column {name!r} must be numeric for regression; found {bad.iloc[0]!r} "
+            f"(row {bad.index[0]})."
+        )
+    return numeric.to_numpy(dtype=np.float64), None
+
+
+def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
+    weights = pd.to_numeric(frame[column], errors="coerce")
+    if weights.isna().any() or (weights < 0).any() or not np.isfinite(weights).all():
+        raise AutoMLConfigError(
+            f"weight column {column!r} must hold finite numbers >= 0 with no missing values."
+        )
+    if weights.sum() <= 0:
+        raise AutoMLConfigError(f"weight column {column!r} sums to 0.")
+    return weights.to_numpy(dtype=np.float64)
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], setting: str) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            shown = ", ".join(map(str, list(frame.columns)[:20]))
+            raise AutoMLConfigError(
+                f"{setting} has no column {column!r}. Its columns are: {shown}."
+            )
+
+
+def _clean_column_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names must be unique strings: sklearn and MLflow signatures rely on it."""
+    names = [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise AutoMLConfigError(f"training data has duplicated column names: {duplicated}.")
+    if names != list(frame.columns):
+        frame = frame.set_axis(names, axis=1)
+    return frame
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype)
+
+
+def _mixed(values: np.ndarray) -> bool:
+    return values.dtype == object and len({type(v) for v in values}) > 1

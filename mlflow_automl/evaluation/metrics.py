@@ -1,0 +1,432 @@
+"""Evaluation metrics for mlflow-automl, named as in Azure AutoML.
+
+Everything that scikit-learn provides is computed with scikit-learn; only what it lacks
+(normalized errors, Azure's percentage MAPE, ``norm_macro_recall``, ``weighted_accuracy``,
+weighted Spearman) is written by hand.
+
+Conventions:
+
+* ``compute_*`` functions always return every metric of the task's full set, as plain Python
+  floats. A metric that is undefined for the given data (e.g. AUC when ``y_true`` holds a single
+  class, a normalized error when ``y_true`` is constant) is ``float("nan")``, never an exception.
+* Predictions containing NaN/inf yield an all-NaN result (such a model can never win, because
+  :func:`is_better` rejects a NaN candidate). Invalid *targets* (NaN, out-of-range class codes,
+  shape mismatches) are caller bugs and raise ``ValueError``.
+* Default primary metrics are ``accuracy`` (classification) and
+  ``normalized_root_mean_squared_error`` (regression / forecasting). Azure's own default for
+  regression is ``spearman_correlation``; NRMSE is chosen here because it measures the error
+  magnitude, not only the ranking, which is what a regression model is usually selected for.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+from sklearn import metrics as skm
+
+CLASSIFICATION: str = "classification"
+REGRESSION: str = "regression"
+FORECASTING: str = "forecasting"
+
+CLASSIFICATION_METRICS: tuple[str, ...] = tuple(
+    sorted(
+        [
+            "accuracy",
+            "AUC_macro",
+            "AUC_micro",
+            "AUC_weighted",
+            "average_precision_score_macro",
+            "average_precision_score_micro",
+            "average_precision_score_weighted",
+            "balanced_accuracy",
+            "f1_score_macro",
+            "f1_score_micro",
+            "f1_score_weighted",
+            "log_loss",
+            "matthews_correlation",
+            "norm_macro_recall",
+            "precision_score_macro",
+            "precision_score_micro",
+            "precision_score_weighted",
+            "recall_score_macro",
+            "recall_score_micro",
+            "recall_score_weighted",
+            "weighted_accuracy",
+        ]
+    )
+)
+
+REGRESSION_METRICS: tuple[str, ...] = tuple(
+    sorted(
+        [
+            "explained_variance",
+            "mean_absolute_error",
+            "mean_absolute_percentage_error",
+            "median_absolute_error",
+            "normalized_mean_absolute_error",
+            "normalized_median_absolute_error",
+            "normalized_root_mean_squared_error",
+            "normalized_root_mean_squared_log_error",
+            "r2_score",
+            "root_mean_squared_error",
+            "root_mean_squared_log_error",
+            "spearman_correlation",
+        ]
+    )
+)
+
+_REGRESSION_PRIMARY: tuple[str, ...] = (
+    "spearman_correlation",
+    "normalized_root_mean_squared_error",
+    "r2_score",
+    "normalized_mean_absolute_error",
+)
+
+PRIMARY_METRICS: dict[str, tuple[str, ...]] = {
+    CLASSIFICATION: (
+        "accuracy",
+        "AUC_weighted",
+        "average_precision_score_weighted",
+        "norm_macro_recall",
+        "precision_score_weighted",
+    ),
+    REGRESSION: _REGRESSION_PRIMARY,
+    # Forecasting is scored as regression on the forecast horizon for now.
+    FORECASTING: _REGRESSION_PRIMARY,
+}
+
+DEFAULT_PRIMARY_METRIC: dict[str, str] = {
+    CLASSIFICATION: "accuracy",
+    REGRESSION: "normalized_root_mean_squared_error",
+    FORECASTING: "normalized_root_mean_squared_error",
+}
+
+_TASK_METRICS: dict[str, tuple[str, ...]] = {
+    CLASSIFICATION: CLASSIFICATION_METRICS,
+    REGRESSION: REGRESSION_METRICS,
+    FORECASTING: REGRESSION_METRICS,
+}
+
+# Metrics to minimise; everything else in the known set is maximised.
+_LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"log_loss"} | {m for m in REGRESSION_METRICS if m.endswith("_error")}
+)
+_ALL_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | frozenset(REGRESSION_METRICS)
+
+# Same clipping bound as sklearn's historical log_loss default.
+_PROBA_EPS = 1e-15
+
+_NAN = float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# Task / direction helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_task(task: str) -> str:
+    if task not in _TASK_METRICS:
+        raise ValueError(f"Unknown task {task!r}; expected one of {sorted(_TASK_METRICS)}")
+    return task
+
+
+def metrics_for_task(task: str) -> tuple[str, ...]:
+    """Return the full (sorted) metric set computed for ``task``."""
+    return _TASK_METRICS[_check_task(task)]
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better. Raises ``ValueError`` if unknown."""
+    if metric not in _ALL_METRICS:
+        raise ValueError(f"Unknown metric {metric!r}")
+    return metric not in _LOWER_IS_BETTER
+
+
+def worst_score(metric: str) -> float:
+    """The worst possible value of ``metric`` (``-inf`` if maximised, ``+inf`` if minimised)."""
+    return -math.inf if greater_is_better(metric) else math.inf
+
+
+def _is_nan(value: float | None) -> bool:
+    return value is None or math.isnan(float(value))
+
+
+def is_better(metric: str, candidate: float, incumbent: float | None) -> bool:
+    """Whether ``candidate`` strictly improves on ``incumbent`` for ``metric``.
+
+    A NaN (or ``None``) candidate is never better; a NaN/``None`` incumbent is always beaten by a
+    non-NaN candidate.
+    """
+    higher = greater_is_better(metric)  # validates the name first, whatever the values
+    if _is_nan(candidate):
+        return False
+    if _is_nan(incumbent):
+        return True
+    return float(candidate) > float(incumbent) if higher else float(candidate) < float(incumbent)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared plumbing
+# --------------------------------------------------------------------------------------------
+
+
+def _safe(fn: Callable[[], float]) -> float:
+    """Evaluate one metric; undefined-for-this-data (sklearn's ValueError) becomes NaN."""
+    try:
+        value = float(fn())
+    except (ValueError, ZeroDivisionError, FloatingPointError):
+        return _NAN
+    return value
+
+
+def _check_weights(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=float).ravel()
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries, expected {n}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    if not np.any(w > 0):
+        raise ValueError("sample_weight must have at least one positive entry")
+    return w
+
+
+def _all_nan(names: tuple[str, ...]) -> dict[str, float]:
+    return dict.fromkeys(names, _NAN)
+
+
+# --------------------------------------------------------------------------------------------
+# Classification
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare_classification(y_true, proba, n_classes: int | None):
+    y = np.asarray(y_true).ravel()
+    p = np.asarray(proba, dtype=float)
+    if p.ndim == 1:
+        # Convenience: a 1-D array is read as P(class 1) of a binary problem.
+        if n_classes not in (None, 2):
+            raise ValueError("1-D proba is only accepted for binary classification")
+        p = np.column_stack([1.0 - p, p])
+    if p.ndim != 2:
+        raise ValueError(f"proba must be 2-D (n_samples, n_classes), got shape {p.shape}")
+    if p.shape[0] != y.shape[0]:
+        raise ValueError(f"y_true has {y.shape[0]} rows but proba has {p.shape[0]}")
+    if y.shape[0] == 0:
+        raise ValueError("Cannot compute metrics on zero samples")
+    k = p.shape[1] if n_classes is None else int(n_classes)
+    if p.shape[1] != k:
+        raise ValueError(f"proba has {p.shape[1]} columns but n_classes={k}")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError("y_true must hold integer class codes 0..K-1")
+    elif y.dtype.kind not in "iub":
+        raise ValueError(f"y_true must hold integer class codes 0..K-1, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if np.any(y < 0) or np.any(y >= k):
+        raise ValueError(f"y_true holds class codes outside 0..{k - 1}")
+    return y, p, k
+
+
+def _weighted_accuracy(y, pred, k: int, w: np.ndarray | None) -> float:
+    # Azure: each sample weighted by the share of samples of its true class, so frequent
+    # classes count more (the opposite of balanced_accuracy).
+    class_share = np.bincount(y, minlength=k) / y.shape[0]
+    weights = class_share[y]
+    if w is not None:
+        weights = weights * w
+    return skm.accuracy_score(y, pred, sample_weight=weights)
+
+
+def _norm_macro_recall(y, pred, k: int, w: np.ndarray | None) -> float:
+    if k < 2:
+        return _NAN
+    # Macro recall over the classes present in y_true (classes absent from y_true have no
+    # defined recall); chance level is 1/K for a predictor guessing among all K classes.
+    present = np.unique(y)
+    recall = skm.recall_score(
+        y, pred, labels=present, average="macro", sample_weight=w, zero_division=0
+    )
+    chance = 1.0 / k
+    return (recall - chance) / (1.0 - chance)
+
+
+def _ovr_score(score_fn, y_bin, p, average: str, w: np.ndarray | None) -> float:
+    if average == "micro":
+        # Micro: the flattened binarized matrix, all K columns.
+        return score_fn(y_bin, p, average="micro", sample_weight=w)
+    # Macro / weighted: one-vs-rest per class, skipping classes absent from y_true.
+    present = y_bin.sum(axis=0) > 0
+    if present.sum() < 2:
+        # A single class in y_true: no negatives in its column, curves undefined.
+        return _NAN
+    return score_fn(y_bin[:, present], p[:, present], average=average, sample_weight=w)
+
+
+def compute_classification_metrics(
+    y_true,
+    proba,
+    n_classes: int | None = None,
+    sample_weight=None,
+) -> dict[str, float]:
+    """All :data:`CLASSIFICATION_METRICS` for integer labels ``y_true`` and ``proba`` (n, K).
+
+    Column ``j`` of ``proba`` is the probability of class ``j``; the predicted label is the row
+    argmax. ``y_true`` may lack some of the K classes. A 1-D ``proba`` is taken as P(class 1)
+    of a binary problem.
+    """
+    y, p, k = _prepare_classification(y_true, proba, n_classes)
+    w = _check_weights(sample_weight, y.shape[0])
+    if not np.all(np.isfinite(p)):
+        return _all_nan(CLASSIFICATION_METRICS)
+
+    pred = np.argmax(p, axis=1)
+    # One-hot by hand: label_binarize collapses K=2 to one column, but Azure averages both
+    # one-vs-rest curves for binary macro/weighted scores.
+    y_bin = (y[:, None] == np.arange(k)[None, :]).astype(int)
+    # Clip then renormalise so log_loss is finite and sklearn sees proper distributions.
+    p_clipped = np.clip(p, _PROBA_EPS, 1.0 - _PROBA_EPS)
+    p_clipped = p_clipped / p_clipped.sum(axis=1, keepdims=True)
+
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        # Undefined-metric / constant-input warnings are expected here; the value says it all.
+        warnings.simplefilter("ignore")
+        out["accuracy"] = _safe(lambda: skm.accuracy_score(y, pred, sample_weight=w))
+        out["balanced_accuracy"] = _safe(
+            lambda: skm.balanced_accuracy_score(y, pred, sample_weight=w)
+        )
+        out["weighted_accuracy"] = _safe(lambda: _weighted_accuracy(y, pred, k, w))
+        out["matthews_correlation"] = _safe(lambda: skm.matthews_corrcoef(y, pred, sample_weight=w))
+        out["norm_macro_recall"] = _safe(lambda: _norm_macro_recall(y, pred, k, w))
+        out["log_loss"] = _safe(
+            lambda: skm.log_loss(y, p_clipped, labels=list(range(k)), sample_weight=w)
+        )
+        for avg in ("macro", "micro", "weighted"):
+            for name, fn in (
+                ("precision_score", skm.precision_score),
+                ("recall_score", skm.recall_score),
+                ("f1_score", skm.f1_score),
+            ):
+                out[f"{name}_{avg}"] = _safe(
+                    lambda fn=fn, avg=avg: fn(
+                        y, pred, average=avg, sample_weight=w, zero_division=0
+                    )
+                )
+            out[f"AUC_{avg}"] = _safe(
+                lambda avg=avg: _ovr_score(skm.roc_auc_score, y_bin, p, avg, w)
+            )
+            out[f"average_precision_score_{avg}"] = _safe(
+                lambda avg=avg: _ovr_score(skm.average_precision_score, y_bin, p, avg, w)
+            )
+    return {name: out[name] for name in CLASSIFICATION_METRICS}
+
+
+# --------------------------------------------------------------------------------------------
+# Regression
+# --------------------------------------------------------------------------------------------
+
+
+def _mape_percent(y, yp, w: np.ndarray | None) -> float:
+    # Azure: a percentage, ignoring rows whose true value is 0 (relative error undefined).
+    keep = y != 0
+    if not np.any(keep):
+        return _NAN
+    rel = np.abs((y[keep] - yp[keep]) / y[keep])
+    weights = None if w is None else w[keep]
+    return 100.0 * float(np.average(rel, weights=weights))
+
+
+def _spearman(y, yp, w: np.ndarray | None) -> float:
+    if np.ptp(y) == 0 or np.ptp(yp) == 0:
+        return _NAN  # rank correlation undefined for constant input
+    if w is None:
+        return float(stats.spearmanr(y, yp).statistic)
+    # scipy has no weighted Spearman: weighted Pearson correlation of the ranks.
+    ry, rp = stats.rankdata(y), stats.rankdata(yp)
+    my, mp = np.average(ry, weights=w), np.average(rp, weights=w)
+    cov = np.average((ry - my) * (rp - mp), weights=w)
+    var_y = np.average((ry - my) ** 2, weights=w)
+    var_p = np.average((rp - mp) ** 2, weights=w)
+    if var_y == 0 or var_p == 0:
+        return _NAN
+    return float(cov / math.sqrt(var_y * var_p))
+
+
+def compute_regression_metrics(y_true, y_pred, sample_weight=None) -> dict[str, float]:
+    """All :data:`REGRESSION_METRICS` for 1-D targets ``y_true`` and predictions ``y_pred``.
+
+    Normalized errors divide by the range of ``y_true`` (NaN if it is constant);
+    ``normalized_root_mean_squared_log_error`` divides by the range of ``log1p(y_true)``, as in
+    Azure. RMSLE metrics are NaN when any target or prediction is negative.
+    """
+    y = np.asarray(y_true, dtype=float).ravel()
+    yp = np.asarray(y_pred, dtype=float).ravel()
+    if y.shape != yp.shape:
+        raise ValueError(f"y_true has {y.shape[0]} values but y_pred has {yp.shape[0]}")
+    if y.shape[0] == 0:
+        raise ValueError("Cannot compute metrics on zero samples")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y_true contains NaN or infinite values")
+    w = _check_weights(sample_weight, y.shape[0])
+    if not np.all(np.isfinite(yp)):
+        return _all_nan(REGRESSION_METRICS)
+
+    y_range = float(np.ptp(y))
+    log_ok = bool(np.all(y >= 0) and np.all(yp >= 0))
+
+    def _norm(value: float, scale: float) -> float:
+        return value / scale if scale > 0 and not math.isnan(value) else _NAN
+
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["explained_variance"] = _safe(
+            lambda: skm.explained_variance_score(y, yp, sample_weight=w)
+        )
+        out["r2_score"] = _safe(lambda: skm.r2_score(y, yp, sample_weight=w))
+        out["mean_absolute_error"] = _safe(lambda: skm.mean_absolute_error(y, yp, sample_weight=w))
+        out["median_absolute_error"] = _safe(
+            lambda: skm.median_absolute_error(y, yp, sample_weight=w)
+        )
+        out["root_mean_squared_error"] = _safe(
+            lambda: skm.root_mean_squared_error(y, yp, sample_weight=w)
+        )
+        # sklearn accepts values > -1 since 1.x; Azure's definition needs non-negative values.
+        out["root_mean_squared_log_error"] = (
+            _safe(lambda: skm.root_mean_squared_log_error(y, yp, sample_weight=w))
+            if log_ok
+            else _NAN
+        )
+        out["mean_absolute_percentage_error"] = _safe(lambda: _mape_percent(y, yp, w))
+        out["spearman_correlation"] = _safe(lambda: _spearman(y, yp, w))
+
+    out["normalized_mean_absolute_error"] = _norm(out["mean_absolute_error"], y_range)
+    out["normalized_median_absolute_error"] = _norm(out["median_absolute_error"], y_range)
+    out["normalized_root_mean_squared_error"] = _norm(out["root_mean_squared_error"], y_range)
+    log_range = float(np.ptp(np.log1p(y))) if log_ok else 0.0
+    out["normalized_root_mean_squared_log_error"] = _norm(
+        out["root_mean_squared_log_error"], log_range
+    )
+    return {name: float(out[name]) for name in REGRESSION_METRICS}
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch
+# --------------------------------------------------------------------------------------------
+
+
+def compute_metrics(task: str, y_true, prediction, sample_weight=None) -> dict[str, float]:
+    """Compute the full metric set of ``task``.
+
+    ``prediction`` is the (n, K) probability matrix for classification and the point predictions
+    for regression / forecasting.
+    """
+    if _check_task(task) == CLASSIFICATION:
+        return compute_classification_metrics(y_true, prediction, sample_weight=sample_weight)
+    return compute_regression_metrics(y_true, prediction, sample_weight=sample_weight)

@@ -1,0 +1,135 @@
+"""One trial: build a pipeline for (learner, params), fit it on each split, score it.
+
+This is the shared evaluation routine every executor runs (in-process, in a worker process, or
+later on a Ray worker). It never raises for a learner's failure: the outcome says what happened,
+so a failing trial cannot take the experiment down.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_automl.evaluation.metrics import compute_metrics
+
+COMPLETED, FAILED, TIMED_OUT = "completed", "failed", "timeout"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What to try: a learner, its hyperparameters, and where the proposal came from."""
+
+    iteration: int
+    learner: str
+    params: dict[str, Any]
+    origin: str = ""  # "low_cost" | "default" | "tpe"
+
+
+@dataclass
+class TrialContext:
+    """Everything a worker needs to evaluate trials; shipped once per worker."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    task: str
+    n_classes: int | None
+    plan: Any  # FeaturizationPlan
+    random_state: int
+    n_jobs: int
+
+    @property
+    def validation_rows(self) -> np.ndarray:
+        return np.unique(np.concatenate([valid for _, valid in self.splits]))
+
+
+@dataclass
+class TrialOutcome:
+    spec: TrialSpec
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    predictions: np.ndarray | None = None  # out-of-fold / validation scores, row-aligned with X
+    started_at: float = 0.0  # wall-clock seconds since the epoch
+    ended_at: float = 0.0
+    fit_seconds: float = 0.0  # mean fit time of one split
+    error: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.ended_at - self.started_at
+
+    @property
+    def ok(self) -> bool:
+        return self.status == COMPLETED
+
+
+class TrialTimeout(Exception):
+    """Raised between splits when a trial's deadline has passed."""
+
+
+def evaluate_trial(
+    context: TrialContext, spec: TrialSpec, deadline: float | None = None
+) -> TrialOutcome:
+    """Fits ``spec`` on every split of ``context`` and scores the pooled validation predictions.
+
+    ``deadline`` is a wall-clock time (``time.time()``); it is checked between splits. Executors
+    that can stop a process enforce it exactly; this check is the in-process fallback.
+    """
+    started = time.time()
+    outcome = TrialOutcome(spec=spec, status=FAILED, started_at=started)
+    # Convergence and deprecation chatter from hundreds of fits would drown the console.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _run_splits(context, spec, deadline, outcome)
+    outcome.ended_at = time.time()
+    return outcome
+
+
+def _run_splits(
+    context: TrialContext, spec: TrialSpec, deadline: float | None, outcome: TrialOutcome
+) -> None:
+    from mlflow_automl.learners import get_learner
+    from mlflow_automl.model import build_pipeline, fit_pipeline, predict_scores
+
+    try:
+        learner = get_learner(spec.learner, context.task)
+        n = len(context.y)
+        shape = (n,) if context.n_classes is None else (n, context.n_classes)
+        predictions = np.full(shape, np.nan)
+        fit_times = []
+        for train, valid in context.splits:
+            if deadline is not None and time.time() > deadline:
+                raise TrialTimeout(f"trial passed its deadline after {len(fit_times)} split(s)")
+            pipeline = build_pipeline(
+                context.plan,
+                learner,
+                spec.params,
+                context.task,
+                context.random_state,
+                context.n_jobs,
+            )
+            weights = None if context.sample_weight is None else context.sample_weight[train]
+            fit_started = time.time()
+            fit_pipeline(pipeline, learner, context.X.iloc[train], context.y[train], weights)
+            fit_times.append(time.time() - fit_started)
+            predictions[valid] = predict_scores(pipeline, context.X.iloc[valid], context.n_classes)
+        rows = context.validation_rows
+        scores = predictions[rows]
+        if not np.all(np.isfinite(scores)):
+            raise ValueError("the model produced non-finite predictions")
+        weights = None if context.sample_weight is None else context.sample_weight[rows]
+        outcome.metrics = compute_metrics(context.task, context.y[rows], scores, weights)
+        outcome.predictions = predictions
+        outcome.fit_seconds = float(np.mean(fit_times))
+        outcome.status = COMPLETED
+    except TrialTimeout as exc:
+        outcome.status, outcome.error = TIMED_OUT, str(exc)
+    except Exception as exc:  # a learner's failure is an outcome, not a crash
+        outcome.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"

@@ -1,0 +1,47 @@
+"""The executor contract: start with a context, submit specs, wait for outcomes, shut down."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome, TrialSpec
+
+
+class TrialExecutor(ABC):
+    """Runs trials. Not thread-safe: one search loop owns an executor.
+
+    ``deadline`` values are wall-clock times (``time.time()``). An outcome is returned for every
+    submitted spec: completed, failed, or timed out.
+    """
+
+    def __init__(self, max_concurrency: int = 1) -> None:
+        self.max_concurrency = max_concurrency
+
+    @abstractmethod
+    def start(self, context: TrialContext) -> None:
+        """Makes the data available to the workers; called once before any submit."""
+
+    @abstractmethod
+    def submit(self, spec: TrialSpec, deadline: float | None) -> None:
+        """Starts ``spec``; only called while ``n_running < max_concurrency``."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        """Blocks until at least one trial ends or ``timeout`` seconds pass."""
+
+    @property
+    @abstractmethod
+    def n_running(self) -> int: ...
+
+    @abstractmethod
+    def cancel_all(self, reason: str) -> list[TrialOutcome]:
+        """Stops every running trial; returns their (timed-out) outcomes."""
+
+    @abstractmethod
+    def shutdown(self) -> None: ...
+
+    def __enter__(self) -> TrialExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

@@ -1,0 +1,158 @@
+"""Runs trials in worker processes on this machine.
+
+Each worker is a fresh ``python -m mlflow_automl.executors._worker`` process that receives the
+data once and then evaluates one trial at a time. A trial still running at its deadline is
+stopped by killing its worker; a new worker takes its place, so the search goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Listener, wait
+
+from mlflow_automl.evaluation.trial import (
+    FAILED,
+    TIMED_OUT,
+    TrialContext,
+    TrialOutcome,
+    TrialSpec,
+)
+from mlflow_automl.executors.base import TrialExecutor
+
+logger = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S = 120.0
+# Grace after a deadline before the worker is killed: the in-worker check between splits
+# usually ends the trial cleanly, which keeps the worker (and its imports) alive.
+_KILL_GRACE_S = 0.5
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    connection: Connection
+    spec: TrialSpec | None = None
+    deadline: float | None = None
+    started_at: float = 0.0
+
+
+class LocalProcessExecutor(TrialExecutor):
+    def __init__(self, max_concurrency: int = 1) -> None:
+        super().__init__(max_concurrency=max_concurrency)
+        self._context: TrialContext | None = None
+        self._workers: list[_Worker] = []
+        self._authkey = secrets.token_bytes(16)
+        self._listener: Listener | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self, context: TrialContext) -> None:
+        self._context = context
+        self._listener = Listener(authkey=self._authkey)
+        self._workers = [self._spawn() for _ in range(self.max_concurrency)]
+
+    def _spawn(self) -> _Worker:
+        env = dict(os.environ)
+        env["MLFLOW_AUTOML_WORKER_KEY"] = self._authkey.hex()
+        # Each trial gets context.n_jobs threads; stop BLAS/OpenMP from taking every core too.
+        threads = str(self._context.n_jobs)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = threads
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlflow_automl.executors._worker", str(self._listener.address)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        self._listener._listener._socket.settimeout(_CONNECT_TIMEOUT_S)
+        try:
+            connection = self._listener.accept()
+        except OSError as exc:
+            process.kill()
+            raise RuntimeError(f"a trial worker did not start: {exc}") from exc
+        connection.send(self._context)
+        return _Worker(process=process, connection=connection)
+
+    def shutdown(self) -> None:
+        for worker in self._workers:
+            try:
+                if worker.spec is None:
+                    worker.connection.send(None)
+                    worker.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired, BrokenPipeError):
+                pass
+            self._kill(worker)
+        self._workers = []
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    # --- trials ---------------------------------------------------------------------------------
+    @property
+    def n_running(self) -> int:
+        return sum(worker.spec is not None for worker in self._workers)
+
+    def submit(self, spec: TrialSpec, deadline: float | None) -> None:
+        worker = next(w for w in self._workers if w.spec is None)
+        worker.spec, worker.deadline, worker.started_at = spec, deadline, time.time()
+        worker.connection.send((spec, deadline))
+
+    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        busy = [w for w in self._workers if w.spec is not None]
+        if not busy:
+            return []
+        now = time.time()
+        limits = [w.deadline + _KILL_GRACE_S - now for w in busy if w.deadline is not None]
+        if timeout is not None:
+            limits.append(timeout)
+        wait_for = max(0.0, min(limits)) if limits else None
+        ready = wait([w.connection for w in busy], timeout=wait_for)
+        outcomes = []
+        for worker in busy:
+            if worker.connection in ready:
+                outcomes.append(self._receive(worker))
+            elif worker.deadline is not None and time.time() > worker.deadline + _KILL_GRACE_S:
+                outcomes.append(self._stop(worker, "trial exceeded its time limit and was stopped"))
+        return outcomes
+
+    def cancel_all(self, reason: str) -> list[TrialOutcome]:
+        return [self._stop(w, reason) for w in self._workers if w.spec is not None]
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _receive(self, worker: _Worker) -> TrialOutcome:
+        try:
+            outcome = worker.connection.recv()
+        except (EOFError, OSError) as exc:
+            # The worker died (e.g. out of memory, a crash in native code).
+            code = worker.process.poll()
+            outcome = self._replace(worker, FAILED, f"trial worker died (exit code {code}): {exc}")
+            return outcome
+        worker.spec = None
+        return outcome
+
+    def _stop(self, worker: _Worker, reason: str) -> TrialOutcome:
+        return self._replace(worker, TIMED_OUT, reason)
+
+    def _replace(self, worker: _Worker, status: str, reason: str) -> TrialOutcome:
+        outcome = TrialOutcome(
+            spec=worker.spec,
+            status=status,
+            started_at=worker.started_at,
+            ended_at=time.time(),
+            error=reason,
+        )
+        self._kill(worker)
+        index = self._workers.index(worker)
+        self._workers[index] = self._spawn()
+        return outcome
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        if worker.process.poll() is None:
+            worker.process.kill()
+            worker.process.wait()
+        worker.connection.close()

@@ -1,0 +1,159 @@
+"""The ``Learner`` base class: one small declarative class per model family.
+
+A learner is metadata plus a data-size-aware search space (style of AutoGluon and FLAML). Concrete
+learners declare class attributes (``name``, ``estimators``, ``defaults``, ``low_cost``, ``fixed``)
+and ``search_space``; the base class turns them into unfitted scikit-learn estimators.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from mlflow_automl.search.space import Categorical, Domain, Float, Int
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION})
+
+_SCALERS: dict[str, type[BaseEstimator]] = {"standard": StandardScaler, "minmax": MinMaxScaler}
+
+
+def check_task(task: str) -> None:
+    """Raise ``ValueError`` unless ``task`` is a known task name."""
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}. Valid tasks: {', '.join(sorted(TASKS))}")
+
+
+def size_cap(n_rows: int, cap: int, low: int) -> int:
+    """Upper bound of a size-like hyperparameter: ``min(cap, n_rows)``, but never below ``low``.
+
+    Counts of trees, leaves or neighbours beyond the number of rows buy nothing but time.
+    """
+    return max(low, min(cap, int(n_rows)))
+
+
+def clip_to_space(params: dict[str, Any], space: dict[str, Domain]) -> dict[str, Any]:
+    """Move each numeric value into its domain; categorical values must already be choices."""
+    clipped: dict[str, Any] = {}
+    for key, domain in space.items():
+        if key not in params:
+            raise KeyError(f"no value for hyperparameter {key!r}")
+        value = params[key]
+        if isinstance(domain, Int):
+            value = int(min(max(round(value), domain.low), domain.high))
+        elif isinstance(domain, Float):
+            value = float(min(max(value, domain.low), domain.high))
+        elif isinstance(domain, Categorical) and value not in domain.choices:
+            raise ValueError(f"{key}={value!r} is not one of {domain.choices}")
+        clipped[key] = value
+    return clipped
+
+
+class Learner:
+    """One model family that AutoML can tune, for one or both tasks.
+
+    Subclasses declare:
+
+    - ``name``: what users type in ``allowed_models`` / ``blocked_models``.
+    - ``estimators``: task -> scikit-learn-compatible estimator class; ``tasks`` derives from it.
+    - ``onnx_compatible``, ``scaler``, ``supports_sample_weight``, ``handles_missing``,
+      ``relative_cost``: metadata the pipeline builder and the search use.
+    - ``defaults``: the library defaults of every searched hyperparameter (clipped into the space
+      by :meth:`default_params`); override :meth:`library_defaults` when they depend on the task.
+    - ``low_cost``: the cost-driving hyperparameters at their cheapest sane values; the others
+      keep their defaults (FLAML's low-cost initial point).
+    - ``fixed``: constructor arguments that are never searched (e.g. ``verbosity=-1``).
+    - :meth:`search_space`.
+    """
+
+    name: ClassVar[str]
+    tasks: ClassVar[frozenset[str]]
+    onnx_compatible: ClassVar[bool]
+    scaler: ClassVar[str | None] = None
+    supports_sample_weight: ClassVar[bool] = True
+    handles_missing: ClassVar[bool] = False
+    relative_cost: ClassVar[float] = 1.0
+
+    estimators: ClassVar[dict[str, type]] = {}
+    defaults: ClassVar[dict[str, Any]] = {}
+    low_cost: ClassVar[dict[str, Any]] = {}
+    fixed: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:  # an intermediate base shared by several learners
+            return
+        cls.tasks = frozenset(cls.estimators)
+        if not cls.tasks or not cls.tasks <= TASKS:
+            raise TypeError(f"{cls.__name__}.estimators must map tasks in {sorted(TASKS)}")
+        if cls.scaler is not None and cls.scaler not in _SCALERS:
+            raise TypeError(f"{cls.__name__}.scaler must be one of {sorted(_SCALERS)} or None")
+
+    def __repr__(self) -> str:
+        return f"<Learner {self.name}>"
+
+    # -- search space -------------------------------------------------------------------------
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        """The hyperparameters to tune, sized for a training set of ``n_rows`` x ``n_features``."""
+        raise NotImplementedError
+
+    def library_defaults(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
+        """The estimator library's own defaults for the searched hyperparameters."""
+        return dict(self.defaults)
+
+    def default_params(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
+        """A strong known-good configuration: the library defaults, clipped into the space."""
+        self._check_task(task)
+        space = self.search_space(task, n_rows, n_features)
+        return clip_to_space(self.library_defaults(task, n_rows, n_features), space)
+
+    def low_cost_params(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
+        """A cheap, sane starting point inside the space: the defaults with ``low_cost`` applied."""
+        self._check_task(task)
+        space = self.search_space(task, n_rows, n_features)
+        params = {**self.library_defaults(task, n_rows, n_features), **self.low_cost}
+        return clip_to_space(params, space)
+
+    # -- estimators ---------------------------------------------------------------------------
+
+    def make_estimator(
+        self, task: str, params: dict[str, Any], random_state: int = 0, n_jobs: int = 1
+    ) -> BaseEstimator:
+        """An unfitted estimator for ``task``; classifiers always have ``predict_proba``.
+
+        ``random_state`` and ``n_jobs`` are passed to every estimator that accepts them, so results
+        are reproducible and the core budget is respected.
+        """
+        self._check_task(task)
+        cls = self.estimators[task]
+        accepted = cls().get_params()  # XGBoost hides its arguments behind **kwargs
+        seeding = {"random_state": random_state, "n_jobs": n_jobs}
+        kwargs = {k: v for k, v in seeding.items() if k in accepted}
+        estimator = cls(**{**kwargs, **self.fixed, **params})
+        if task == CLASSIFICATION and not hasattr(estimator, "predict_proba"):
+            # Margin-only models (hinge, perceptron) get Platt-scaled probabilities.
+            estimator = CalibratedClassifierCV(estimator, cv=3, n_jobs=n_jobs)
+        return estimator
+
+    def make_scaler(self) -> BaseEstimator | None:
+        """A fresh instance of the declared scaler, or ``None``."""
+        return None if self.scaler is None else _SCALERS[self.scaler]()
+
+    def fit_params(self, sample_weight: Any | None) -> dict[str, Any]:
+        """Keyword arguments for ``estimator.fit`` (prefix them when the estimator sits in a
+        ``Pipeline``)."""
+        if sample_weight is None:
+            return {}
+        if not self.supports_sample_weight:
+            raise ValueError(f"{self.name} does not support sample_weight")
+        return {"sample_weight": sample_weight}
+
+    def _check_task(self, task: str) -> None:
+        check_task(task)
+        if task not in self.tasks:
+            raise ValueError(f"{self.name} does not support task {task!r}")

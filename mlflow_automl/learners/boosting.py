@@ -1,0 +1,144 @@
+"""Gradient-boosted trees: LightGBM, XGBoost and scikit-learn's histogram GBM.
+
+Spaces follow FLAML: tree and leaf counts grow log-uniformly up to the row count, the low-cost
+point is 4 trees of 4 leaves, and regularisation spans 1/1024..1024. All three fit on NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightgbm
+import xgboost
+from sklearn import ensemble
+
+from mlflow_automl.learners.base import CLASSIFICATION, REGRESSION, Learner, size_cap
+from mlflow_automl.search.space import Domain, Float, Int
+
+_LEARNING_RATE = Float(1 / 1024, 1.0, log=True)
+_REGULARISATION = Float(1 / 1024, 1024.0, log=True)
+
+
+def _min_leaf_cap(n_rows: int) -> int:
+    """Leaves must be able to hold at least two samples on both sides of a split."""
+    return max(2, min(129, n_rows // 2))
+
+
+class LightGBMLearner(Learner):
+    """``LightGBM`` -> ``lightgbm.LGBMClassifier`` / ``LGBMRegressor``."""
+
+    name = "LightGBM"
+    estimators = {CLASSIFICATION: lightgbm.LGBMClassifier, REGRESSION: lightgbm.LGBMRegressor}
+    onnx_compatible = True
+    handles_missing = True
+    relative_cost = 1.0
+    defaults = {
+        "n_estimators": 100,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "learning_rate": 0.1,
+        "colsample_bytree": 1.0,
+        "reg_alpha": 0.0,
+        "reg_lambda": 0.0,
+        "max_bin": 255,
+    }
+    low_cost = {"n_estimators": 4, "num_leaves": 4}
+    # Deterministic + col-wise histograms make equal seeds give equal models; -1 silences it.
+    fixed = {"verbosity": -1, "deterministic": True, "force_col_wise": True}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "n_estimators": Int(4, size_cap(n_rows, 32768, 4), log=True),
+            "num_leaves": Int(4, size_cap(n_rows, 32768, 4), log=True),
+            "min_child_samples": Int(2, _min_leaf_cap(n_rows), log=True),
+            "learning_rate": _LEARNING_RATE,
+            "colsample_bytree": Float(0.01, 1.0),
+            "reg_alpha": _REGULARISATION,
+            "reg_lambda": _REGULARISATION,
+            "max_bin": Int(7, 1023, log=True),
+        }
+
+
+class _XGBoostLearner(Learner):
+    """Shared XGBoost space; depth-wise growth (the library default) with depth bounded by the
+    row count, since a balanced tree deeper than log2(n_rows) cannot fill its leaves."""
+
+    onnx_compatible = True
+    handles_missing = True
+    relative_cost = 1.6
+    defaults = {
+        "n_estimators": 100,
+        "max_depth": 6,
+        "min_child_weight": 1.0,
+        "learning_rate": 0.3,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_alpha": 0.0,
+        "reg_lambda": 1.0,
+    }
+    low_cost = {"n_estimators": 4, "max_depth": 2}
+    fixed = {"tree_method": "hist", "verbosity": 0}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "n_estimators": Int(4, size_cap(n_rows, 32768, 4), log=True),
+            "max_depth": Int(1, max(2, min(16, math.ceil(math.log2(max(n_rows, 2))))), log=True),
+            "min_child_weight": Float(1e-3, 128.0, log=True),
+            "learning_rate": _LEARNING_RATE,
+            "subsample": Float(0.1, 1.0),
+            "colsample_bytree": Float(0.01, 1.0),
+            "reg_alpha": _REGULARISATION,
+            "reg_lambda": _REGULARISATION,
+        }
+
+
+class XGBoostClassifierLearner(_XGBoostLearner):
+    """``XGBoostClassifier`` -> ``xgboost.XGBClassifier(tree_method="hist")``; binary or softmax
+    objective inferred from the integer labels 0..K-1."""
+
+    name = "XGBoostClassifier"
+    estimators = {CLASSIFICATION: xgboost.XGBClassifier}
+
+
+class XGBoostRegressorLearner(_XGBoostLearner):
+    """``XGBoostRegressor`` -> ``xgboost.XGBRegressor(tree_method="hist")``."""
+
+    name = "XGBoostRegressor"
+    estimators = {REGRESSION: xgboost.XGBRegressor}
+
+
+class GradientBoostingLearner(Learner):
+    """``GradientBoosting`` -> sklearn ``HistGradientBoostingClassifier`` / ``...Regressor``.
+
+    Azure uses ``GradientBoostingClassifier``; the histogram variant is orders of magnitude faster
+    and fits on NaN. Not ONNX-convertible with skl2onnx 1.20 + scikit-learn 1.9: the converter
+    writes the trees' boolean ``missing_go_to_left`` into an integer ONNX attribute and fails.
+    """
+
+    name = "GradientBoosting"
+    estimators = {
+        CLASSIFICATION: ensemble.HistGradientBoostingClassifier,
+        REGRESSION: ensemble.HistGradientBoostingRegressor,
+    }
+    onnx_compatible = False
+    handles_missing = True
+    relative_cost = 1.5
+    defaults = {
+        "max_iter": 100,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 20,
+        "learning_rate": 0.1,
+        "l2_regularization": 0.0,
+        "max_features": 1.0,
+    }
+    low_cost = {"max_iter": 4, "max_leaf_nodes": 4}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "max_iter": Int(4, size_cap(n_rows, 32768, 4), log=True),
+            "max_leaf_nodes": Int(4, size_cap(n_rows, 32768, 4), log=True),
+            "min_samples_leaf": Int(2, _min_leaf_cap(n_rows), log=True),
+            "learning_rate": _LEARNING_RATE,
+            "l2_regularization": _REGULARISATION,
+            "max_features": Float(0.1, 1.0),
+        }

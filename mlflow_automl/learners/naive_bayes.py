@@ -1,0 +1,44 @@
+"""Naive Bayes learners."""
+
+from __future__ import annotations
+
+from sklearn import naive_bayes
+
+from mlflow_automl.learners.base import CLASSIFICATION, Learner
+from mlflow_automl.search.space import Categorical, Domain, Float
+
+
+class MultinomialNaiveBayesLearner(Learner):
+    """``MultinomialNaiveBayes`` -> sklearn ``MultinomialNB``.
+
+    It needs non-negative (count-like) input, hence the min-max scaler.
+    """
+
+    name = "MultinomialNaiveBayes"
+    estimators = {CLASSIFICATION: naive_bayes.MultinomialNB}
+    onnx_compatible = True
+    scaler = "minmax"
+    relative_cost = 0.1
+    defaults = {"alpha": 1.0, "fit_prior": True}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {"alpha": Float(1e-3, 1e2, log=True), "fit_prior": Categorical((True, False))}
+
+
+class BernoulliNaiveBayesLearner(Learner):
+    """``BernoulliNaiveBayes`` -> sklearn ``BernoulliNB``; after standard scaling, ``binarize``
+    thresholds each feature around its mean."""
+
+    name = "BernoulliNaiveBayes"
+    estimators = {CLASSIFICATION: naive_bayes.BernoulliNB}
+    onnx_compatible = True
+    scaler = "standard"
+    relative_cost = 0.1
+    defaults = {"alpha": 1.0, "binarize": 0.0, "fit_prior": True}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "alpha": Float(1e-3, 1e2, log=True),
+            "binarize": Float(-1.0, 1.0),
+            "fit_prior": Categorical((True, False)),
+        }

@@ -1,0 +1,106 @@
+"""All learners by name, and the lookups AutoML uses to choose among them."""
+
+from __future__ import annotations
+
+from mlflow_automl.learners.base import Learner, check_task
+from mlflow_automl.learners.boosting import (
+    GradientBoostingLearner,
+    LightGBMLearner,
+    XGBoostClassifierLearner,
+    XGBoostRegressorLearner,
+)
+from mlflow_automl.learners.linear import (
+    AveragedPerceptronClassifierLearner,
+    ElasticNetLearner,
+    FastLinearRegressorLearner,
+    LassoLarsLearner,
+    LinearSVMClassifierLearner,
+    LogisticRegressionLearner,
+    OnlineGradientDescentRegressorLearner,
+    SGDLearner,
+)
+from mlflow_automl.learners.naive_bayes import (
+    BernoulliNaiveBayesLearner,
+    MultinomialNaiveBayesLearner,
+)
+from mlflow_automl.learners.neighbors import KNNLearner
+from mlflow_automl.learners.svm import LinearSVMLearner, SVMLearner
+from mlflow_automl.learners.trees import (
+    DecisionTreeLearner,
+    ExtremeRandomTreesLearner,
+    RandomForestLearner,
+)
+
+_CLASSES: tuple[type[Learner], ...] = (
+    LogisticRegressionLearner,
+    ElasticNetLearner,
+    LassoLarsLearner,
+    FastLinearRegressorLearner,
+    SGDLearner,
+    AveragedPerceptronClassifierLearner,
+    LinearSVMClassifierLearner,
+    OnlineGradientDescentRegressorLearner,
+    LinearSVMLearner,
+    SVMLearner,
+    KNNLearner,
+    MultinomialNaiveBayesLearner,
+    BernoulliNaiveBayesLearner,
+    DecisionTreeLearner,
+    RandomForestLearner,
+    ExtremeRandomTreesLearner,
+    LightGBMLearner,
+    XGBoostClassifierLearner,
+    XGBoostRegressorLearner,
+    GradientBoostingLearner,
+)
+
+LEARNERS: dict[str, Learner] = {cls.name: cls() for cls in _CLASSES}
+
+
+def learner_names(task: str) -> list[str]:
+    """Sorted names of the learners that support ``task``."""
+    check_task(task)
+    return sorted(name for name, learner in LEARNERS.items() if task in learner.tasks)
+
+
+def get_learner(name: str, task: str) -> Learner:
+    """The learner called ``name`` for ``task``; ``ValueError`` listing the valid names if none."""
+    _check_names([name], task)
+    return LEARNERS[name]
+
+
+def learners_for(
+    task: str,
+    allowed: list[str] | None = None,
+    blocked: list[str] | None = None,
+    onnx_only: bool = False,
+    need_sample_weight: bool = False,
+    need_missing: bool = False,
+) -> list[Learner]:
+    """The learners AutoML may try for ``task``, cheapest first (ties by name).
+
+    ``allowed`` (``None`` = all) and ``blocked`` must name learners of ``task``; the flags drop
+    learners that cannot be exported to ONNX, take sample weights, or fit on NaN. The result may
+    be empty; the caller decides whether that is an error.
+    """
+    names = learner_names(task) if allowed is None else list(dict.fromkeys(allowed))
+    _check_names(names, task)
+    _check_names(blocked or [], task)
+    chosen = [
+        LEARNERS[name]
+        for name in names
+        if name not in set(blocked or [])
+        and (LEARNERS[name].onnx_compatible or not onnx_only)
+        and (LEARNERS[name].supports_sample_weight or not need_sample_weight)
+        and (LEARNERS[name].handles_missing or not need_missing)
+    ]
+    return sorted(chosen, key=lambda learner: (learner.relative_cost, learner.name))
+
+
+def _check_names(names: list[str], task: str) -> None:
+    valid = learner_names(task)
+    for name in names:
+        if name not in valid:
+            raise ValueError(
+                f"Unknown model {name!r} for task {task!r}. Valid names: {', '.join(valid)}"
+            )

@@ -1,0 +1,125 @@
+"""``AutoMLRun``: a finished AutoML experiment, read from MLflow (or from memory when fresh).
+
+Everything is recoverable from the tracking store alone, so ``AutoMLRun(run_id)`` in a new
+process (or on another machine pointing at the same server) gives the same answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_automl import tracking
+from mlflow_automl.data import load_frame
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
+
+
+class AutoMLRun:
+    """The parent run of an AutoML experiment, with Azure-style accessors."""
+
+    def __init__(self, run_id: str, **state: Any) -> None:
+        self.run_id = run_id
+        self._model = state.get("_best_model")
+        self._entries = state.get("_entries")
+        self._config = state.get("_config")
+
+    def __repr__(self) -> str:
+        return f"AutoMLRun(run_id={self.run_id!r}, status={self.get_status()!r})"
+
+    # --- the MLflow side ------------------------------------------------------------------------
+    @property
+    def run(self) -> Any:
+        """The parent ``mlflow.entities.Run`` (fetched fresh each time)."""
+        return tracking.get_run(self.run_id)
+
+    @property
+    def experiment_id(self) -> str:
+        return self.run.info.experiment_id
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.run.data.tags
+
+    def get_status(self) -> str:
+        return self.run.info.status
+
+    def wait_for_completion(self, show_output: bool = False) -> dict[str, Any]:
+        """Runs are synchronous, so this returns the finished run's summary at once."""
+        info = self.run.info
+        return {
+            "runId": self.run_id,
+            "status": info.status,
+            "startTimeUtc": info.start_time,
+            "endTimeUtc": info.end_time,
+        }
+
+    # --- results --------------------------------------------------------------------------------
+    def get_output(self) -> tuple[Any, Any]:
+        """Returns ``(best_child_run, fitted_model)``; the model takes raw input rows."""
+        tags = self.tags
+        best_child = tags.get(tracking.TAG_BEST_CHILD)
+        if best_child is None:
+            raise RuntimeError(
+                f"AutoML run {self.run_id} has no best model (status: {self.get_status()})."
+            )
+        if self._model is None:
+            self._model = tracking.load_model(tags[tracking.TAG_MODEL_URI])
+        return tracking.get_run(best_child), self._model
+
+    @property
+    def model_uri(self) -> str | None:
+        return self.tags.get(tracking.TAG_MODEL_URI)
+
+    def get_children(self) -> list[Any]:
+        """Child runs (one per iteration), in iteration order."""
+        return tracking.search_children(self.experiment_id, self.run_id)
+
+    def get_metrics(self, recursive: bool = False) -> dict[str, Any]:
+        """The parent's metrics (a list where a metric has steps, e.g. ``best_score``).
+
+        With ``recursive=True``: ``{run_id: metrics}`` for the parent and every child.
+        """
+        if recursive:
+            result = {self.run_id: self.get_metrics()}
+            for child in self.get_children():
+                result[child.info.run_id] = dict(child.data.metrics)
+            return result
+        metrics: dict[str, Any] = dict(self.run.data.metrics)
+        metrics[tracking.BEST_SCORE_METRIC] = tracking.metric_history(
+            self.run_id, tracking.BEST_SCORE_METRIC
+        )
+        return metrics
+
+    def get_leaderboard(self) -> pd.DataFrame:
+        """Every iteration with its pipeline, primary metric, status and run id; best first."""
+        return tracking.load_table(self.run_id, tracking.LEADERBOARD_FILE)
+
+    def get_featurization_summary(self) -> pd.DataFrame:
+        return tracking.load_table(self.run_id, tracking.FEATURIZATION_FILE)
+
+    def get_guardrails(self) -> pd.DataFrame:
+        return tracking.load_table(self.run_id, tracking.GUARDRAILS_FILE)
+
+    def score(self, test_data: Any, label_column_name: str | None = None) -> dict[str, float]:
+        """Every metric of the task for the best model on labelled test data, in one call."""
+        frame, _ = load_frame(test_data, "test_data")
+        label = label_column_name or self.tags[tracking.TAG_LABEL]
+        if label not in frame.columns:
+            raise ValueError(f"test data has no label column {label!r}.")
+        frame = frame[frame[label].notna()]
+        _, model = self.get_output()
+        features = frame.drop(columns=[label])
+        if self.tags[tracking.TAG_TASK] == CLASSIFICATION:
+            index = {value: code for code, value in enumerate(model.classes_)}
+            truth = frame[label].map(lambda value: index.get(value, -1)).to_numpy()
+            unknown = frame[label][truth < 0]
+            if len(unknown):
+                raise ValueError(
+                    f"test label {unknown.iloc[0]!r} was never seen in training; "
+                    f"known classes: {list(model.classes_)}."
+                )
+            return compute_metrics(CLASSIFICATION, truth, model.predict_proba(features))
+        truth = pd.to_numeric(frame[label]).to_numpy(dtype=np.float64)
+        return compute_metrics(self.tags[tracking.TAG_TASK], truth, model.predict(features))

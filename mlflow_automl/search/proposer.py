@@ -1,0 +1,130 @@
+"""Which (learner, hyperparameters) to try next.
+
+The order is cheap first, then informed:
+
+1. every learner's **low-cost point**, cheapest learner first, so the first minutes already
+   cover every model family;
+2. the **default configuration** of the learners whose low-cost point scored in the better
+   half (library defaults are strong starting points);
+3. then, repeatedly, a learner among the current top three is chosen, favouring the one that
+   has used the least time so far (cost-aware), and its own Optuna TPE study proposes the next
+   configuration, having been told every earlier result of that learner.
+
+With a fixed seed and one trial at a time the sequence is deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow_automl.evaluation.metrics import greater_is_better, is_better
+from mlflow_automl.evaluation.trial import TrialSpec
+
+logger = logging.getLogger(__name__)
+
+TOP_LEARNERS = 3
+
+
+@dataclass
+class _LearnerState:
+    learner: Any  # Learner
+    study: Any  # optuna.Study
+    space: dict[str, Any]
+    best_score: float | None = None
+    seconds_used: float = 0.0
+    n_trials: int = 0
+    open_trials: dict[int, Any] = field(default_factory=dict)  # iteration -> optuna trial
+
+
+class Proposer:
+    """Proposes trials for a fixed set of learners; told each result afterwards."""
+
+    def __init__(
+        self,
+        learners: Sequence[Any],
+        task: str,
+        metric: str,
+        n_rows: int,
+        n_features: int,
+        seed: int = 0,
+    ) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        if not learners:
+            raise ValueError("no learners to search over")
+        self.task, self.metric = task, metric
+        direction = "maximize" if greater_is_better(metric) else "minimize"
+        self._states: dict[str, _LearnerState] = {}
+        self._queue: list[tuple[str, dict[str, Any], str]] = []
+        for index, learner in enumerate(learners):
+            sampler = optuna.samplers.TPESampler(
+                seed=seed + index,
+                n_startup_trials=4,
+                multivariate=True,
+            )
+            study = optuna.create_study(direction=direction, sampler=sampler)
+            space = learner.search_space(task, n_rows, n_features)
+            self._states[learner.name] = _LearnerState(learner, study, space)
+            low_cost = learner.low_cost_params(task, n_rows, n_features)
+            self._queue.append((learner.name, low_cost, "low_cost"))
+        self._defaults_queued = False
+        self._n_rows, self._n_features = n_rows, n_features
+        self._iteration = 0
+
+    # --- proposing --------------------------------------------------------------------------------
+    def ask(self) -> TrialSpec:
+        if not self._queue and not self._defaults_queued:
+            self._queue_defaults()
+        if self._queue:
+            name, params, origin = self._queue.pop(0)
+            state = self._states[name]
+            state.study.enqueue_trial(params, skip_if_exists=False)
+        else:
+            name, origin = self._choose_learner(), "tpe"
+            state = self._states[name]
+        trial = state.study.ask()
+        params = {key: domain.suggest(trial, key) for key, domain in state.space.items()}
+        spec = TrialSpec(self._iteration, name, params, origin)
+        state.open_trials[self._iteration] = trial
+        self._iteration += 1
+        return spec
+
+    def _queue_defaults(self) -> None:
+        """Default configurations for the better half of learners, best first."""
+        self._defaults_queued = True
+        scored = [s for s in self._states.values() if s.best_score is not None]
+        scored.sort(key=lambda s: s.best_score, reverse=greater_is_better(self.metric))
+        for state in scored[: max(1, math.ceil(len(scored) / 2))]:
+            params = state.learner.default_params(self.task, self._n_rows, self._n_features)
+            self._queue.append((state.learner.name, params, "default"))
+
+    def _choose_learner(self) -> str:
+        scored = [s for s in self._states.values() if s.best_score is not None]
+        if not scored:  # nothing has worked yet: keep cycling through every learner
+            return min(self._states.values(), key=lambda s: s.n_trials).learner.name
+        scored.sort(key=lambda s: s.best_score, reverse=greater_is_better(self.metric))
+        top = scored[:TOP_LEARNERS]
+        # Least time used first: a cheap learner near the top gets more tries per second.
+        return min(top, key=lambda s: (s.seconds_used, s.n_trials)).learner.name
+
+    # --- learning from results --------------------------------------------------------------------
+    def tell(self, spec: TrialSpec, score: float | None, seconds: float) -> None:
+        import optuna
+
+        state = self._states[spec.learner]
+        trial = state.open_trials.pop(spec.iteration, None)
+        state.n_trials += 1
+        state.seconds_used += seconds
+        if trial is None:
+            return
+        if score is None or not math.isfinite(score):
+            state.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        state.study.tell(trial, score)
+        if is_better(self.metric, score, state.best_score):
+            state.best_score = score

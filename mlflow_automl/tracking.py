@@ -1,0 +1,318 @@
+"""The only module that talks to MLflow tracking.
+
+An AutoML experiment is one MLflow run (the *parent*); each trial is a child run tagged with
+``mlflow.parentRunId``. Child runs are written with one ``log_batch`` each (params, metrics and
+tags together), because one call per value costs far more on every store.
+
+Tags written here (``automl.*``) are how a finished experiment is read back by
+:class:`mlflow_automl.run.AutoMLRun`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+logger = logging.getLogger(__name__)
+
+# Tag names: one definition, read and written through these constants only.
+TAG_KIND = "automl.kind"  # "experiment" on the parent, "trial" on children
+TAG_ITERATION = "automl.iteration"
+TAG_LEARNER = "automl.learner"
+TAG_PIPELINE = "automl.pipeline"
+TAG_STATUS = "automl.status"
+TAG_ORIGIN = "automl.origin"
+TAG_ERROR = "automl.error"
+TAG_TASK = "automl.task"
+TAG_METRIC = "automl.primary_metric"
+TAG_BEST_CHILD = "automl.best_child_run_id"
+TAG_BEST_ITERATION = "automl.best_iteration"
+TAG_MODEL_URI = "automl.best_model_uri"
+TAG_STOP_REASON = "automl.stop_reason"
+TAG_VERSION = "automl.version"
+TAG_LABEL = "automl.label_column"
+
+LEADERBOARD_FILE = "leaderboard.json"
+FEATURIZATION_FILE = "featurization_summary.json"
+GUARDRAILS_FILE = "guardrails.json"
+BEST_SCORE_METRIC = "best_score"
+MODEL_NAME = "model"
+
+_MAX_PARAMS_PER_BATCH = 100
+_MAX_PARAM_LENGTH = 6000
+_MAX_TAG_LENGTH = 5000
+
+
+def client() -> MlflowClient:
+    return MlflowClient()
+
+
+def tracking_uri() -> str:
+    return mlflow.get_tracking_uri()
+
+
+def resolve_experiment(experiment_name: str | None) -> tuple[str, str | None]:
+    """The experiment to log into, and the active run to nest under (if the user has one)."""
+    active = mlflow.active_run()
+    if experiment_name is None:
+        if active is not None:
+            return active.info.experiment_id, active.info.run_id
+        experiment_name = "automl"
+    experiment = mlflow.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        experiment_id = client().create_experiment(experiment_name)
+    elif experiment.lifecycle_stage == "deleted":
+        raise ValueError(
+            f"experiment {experiment_name!r} is deleted; restore it or choose another name."
+        )
+    else:
+        experiment_id = experiment.experiment_id
+    nest_under = (
+        active.info.run_id
+        if active is not None and active.info.experiment_id == experiment_id
+        else None
+    )
+    return experiment_id, nest_under
+
+
+class ExperimentTracker:
+    """Writes one AutoML experiment (parent run + child runs) to the current tracking store."""
+
+    def __init__(self, experiment_id: str, parent_run_id: str, run_name: str) -> None:
+        self.experiment_id = experiment_id
+        self.run_id = parent_run_id
+        self.run_name = run_name
+        self._client = client()
+
+    @classmethod
+    def start(
+        cls,
+        experiment_name: str | None,
+        settings: dict[str, Any],
+        tags: dict[str, str],
+        run_name: str | None = None,
+    ) -> ExperimentTracker:
+        experiment_id, nest_under = resolve_experiment(experiment_name)
+        run_name = run_name or f"AutoML_{time.strftime('%Y%m%d_%H%M%S')}"
+        all_tags = {MLFLOW_RUN_NAME: run_name, TAG_KIND: "experiment", **tags}
+        if nest_under:
+            all_tags[MLFLOW_PARENT_RUN_ID] = nest_under
+        run = client().create_run(experiment_id, tags=all_tags, run_name=run_name)
+        tracker = cls(experiment_id, run.info.run_id, run_name)
+        tracker.log_params(run.info.run_id, settings)
+        return tracker
+
+    # --- parent run -----------------------------------------------------------------------------
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        items = [Param(k, _param_value(v)) for k, v in params.items() if v is not None]
+        for start in range(0, len(items), _MAX_PARAMS_PER_BATCH):
+            self._client.log_batch(run_id, params=items[start : start + _MAX_PARAMS_PER_BATCH])
+
+    def set_tags(self, tags: dict[str, Any], run_id: str | None = None) -> None:
+        items = [RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
+        self._client.log_batch(run_id or self.run_id, tags=items)
+
+    def log_metrics(self, metrics: dict[str, float], step: int = 0, run_id: str | None = None):
+        now = _now_ms()
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        self._client.log_batch(run_id or self.run_id, metrics=items)
+
+    def log_training_dataset(
+        self, frame: pd.DataFrame, label: str, source: str, name: str = "training_data"
+    ) -> None:
+        dataset = mlflow.data.from_pandas(
+            frame, source=source if "/" in source else None, targets=label, name=name
+        )
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        self._client.log_inputs(
+            self.run_id,
+            datasets=[
+                DatasetInput(
+                    dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")]
+                )
+            ],
+        )
+
+    def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
+        self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
+
+    def log_dict(self, data: dict[str, Any], artifact_file: str) -> None:
+        self._client.log_dict(self.run_id, data, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._client.log_text(self.run_id, text, artifact_file)
+
+    def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self._client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self._client.set_terminated(self.run_id, status=status)
+
+    # --- child runs -----------------------------------------------------------------------------
+    def log_trial(
+        self,
+        iteration: int,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, Any],
+        started_at: float,
+        ended_at: float,
+        succeeded: bool,
+    ) -> str:
+        """Creates one finished child run with everything in a single batch; returns its id."""
+        name = f"{self.run_name}_{iteration}"
+        run = self._client.create_run(
+            self.experiment_id,
+            start_time=int(started_at * 1000),
+            tags={MLFLOW_PARENT_RUN_ID: self.run_id, MLFLOW_RUN_NAME: name, TAG_KIND: "trial"},
+            run_name=name,
+        )
+        run_id = run.info.run_id
+        end_ms = int(ended_at * 1000)
+        self._client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), end_ms, 0) for k, v in metrics.items()],
+            params=[Param(k, _param_value(v)) for k, v in params.items()][:_MAX_PARAMS_PER_BATCH],
+            tags=[RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None],
+        )
+        self._client.set_terminated(
+            run_id, status="FINISHED" if succeeded else "FAILED", end_time=end_ms
+        )
+        return run_id
+
+    # --- the best model -------------------------------------------------------------------------
+    def log_model(self, model: Any, input_example: pd.DataFrame, signature_output: Any) -> str:
+        """Logs the fitted model (sklearn + pyfunc flavors); returns its ``models:/`` URI."""
+        from mlflow.models import infer_signature
+
+        import mlflow_automl
+
+        signature = infer_signature(input_example, signature_output)
+        package_dir = Path(mlflow_automl.__file__).parent
+        with _active(self.run_id):
+            info = mlflow.sklearn.log_model(
+                sk_model=model,
+                name=MODEL_NAME,
+                # Tree models are refused by skops; cloudpickle keeps every learner loadable.
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+                signature=signature,
+                input_example=input_example,
+                # The model's own classes travel with it, so any MLflow can load it.
+                code_paths=[str(package_dir)],
+                extra_pip_requirements=_learner_requirements(),
+            )
+        return info.model_uri
+
+
+# --- reading back -------------------------------------------------------------------------------
+def get_run(run_id: str) -> Any:
+    return client().get_run(run_id)
+
+
+def search_children(experiment_id: str, parent_run_id: str) -> list[Any]:
+    runs = []
+    page_token = None
+    while True:
+        page = client().search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_run_id}'",
+            max_results=1000,
+            page_token=page_token,
+        )
+        runs.extend(page)
+        page_token = page.token
+        if not page_token:
+            break
+    runs = [r for r in runs if r.data.tags.get(TAG_KIND) == "trial"]
+    return sorted(runs, key=lambda r: int(r.data.tags.get(TAG_ITERATION, 0)))
+
+
+def metric_history(run_id: str, key: str) -> list[float]:
+    history = client().get_metric_history(run_id, key)
+    return [m.value for m in sorted(history, key=lambda m: m.step)]
+
+
+def load_table(run_id: str, artifact_file: str) -> pd.DataFrame:
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+
+    quiet = _env(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, "false")
+    with tempfile.TemporaryDirectory() as tmp, quiet:
+        path = client().download_artifacts(run_id, artifact_file, tmp)
+        payload = json.loads(Path(path).read_text())
+    return pd.DataFrame(payload["data"], columns=payload["columns"])
+
+
+def load_model(model_uri: str) -> Any:
+    return mlflow.sklearn.load_model(model_uri)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+@contextmanager
+def _active(run_id: str) -> Iterator[None]:
+    """Makes ``run_id`` the active run for the fluent-only APIs (``log_model``).
+
+    Ending it marks the run FINISHED; the orchestrator sets the final status right after.
+    """
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        yield
+        return
+    with mlflow.start_run(run_id=run_id, nested=active is not None):
+        yield
+
+
+def _learner_requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    requirements = []
+    for package in ("lightgbm", "xgboost", "pandas", "numpy", "scipy"):
+        with suppress(PackageNotFoundError):
+            requirements.append(f"{package}=={version(package)}")
+    return requirements
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        text = repr(float(value))
+    elif isinstance(value, dict | list | tuple):
+        text = json.dumps(value, default=str)
+    else:
+        text = str(value)
+    return text[:_MAX_PARAM_LENGTH]
+
+
+def _tag_value(value: Any) -> str:
+    return str(value)[:_MAX_TAG_LENGTH]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,115 @@
+"""Shared fixtures: real MLflow stores (a SQLite file, and a real `mlflow server` on 127.0.0.1)
+and real datasets that ship with installed packages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+
+@pytest.fixture
+def sqlite_store(tmp_path, monkeypatch):
+    """A fresh SQLite tracking store, the default kind, in a temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 with its own SQLite store and artifact root."""
+    root = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'server.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(
+                    f"mlflow server did not start:\n{(root / 'server.log').read_text()}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def server_store(mlflow_server, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    mlflow.set_tracking_uri(mlflow_server)
+    yield mlflow_server
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def penguins() -> pd.DataFrame:
+    """Palmer penguins: multiclass, string and numeric columns, missing values."""
+    from palmerpenguins import load_penguins
+
+    return load_penguins()
+
+
+@pytest.fixture(scope="session")
+def breast_cancer() -> pd.DataFrame:
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    return frame
+
+
+@pytest.fixture(scope="session")
+def diabetes() -> pd.DataFrame:
+    return load_diabetes(as_frame=True).frame
+
+
+os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,76 @@
+"""Executors: the in-process and worker-process executors honour the same contract."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from mlflow_automl.evaluation.trial import COMPLETED, TIMED_OUT, TrialContext, TrialSpec
+from mlflow_automl.executors import InProcessExecutor, LocalProcessExecutor, make_executor
+from mlflow_automl.featurize import plan_featurization
+from mlflow_automl.learners import get_learner
+
+
+@pytest.fixture(scope="module")
+def context():
+    digits = load_digits(as_frame=True)
+    X, y = digits.data, digits.target.to_numpy()
+    rows = np.arange(len(y))
+    splits = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
+    return TrialContext(X=X, y=y, sample_weight=None, splits=splits, task="classification",
+                        n_classes=10, plan=plan_featurization(X), random_state=0, n_jobs=1)
+
+
+def _spec(iteration, learner):
+    params = get_learner(learner, "classification").low_cost_params("classification", 1200, 64)
+    return TrialSpec(iteration, learner, params, "low_cost")
+
+
+@pytest.mark.parametrize("executor_class", [InProcessExecutor, LocalProcessExecutor])
+def test_trials_complete_with_out_of_fold_predictions(context, executor_class):
+    with executor_class(max_concurrency=1) as executor:
+        executor.start(context)
+        executor.submit(_spec(0, "DecisionTree"), deadline=None)
+        outcomes = []
+        while not outcomes:
+            outcomes = executor.wait(timeout=60)
+    (outcome,) = outcomes
+    assert outcome.status == COMPLETED, outcome.error
+    assert outcome.predictions.shape == (len(context.y), 10)
+    assert np.allclose(outcome.predictions.sum(axis=1), 1)
+    assert 0.5 < outcome.metrics["accuracy"] <= 1
+
+
+def test_a_trial_past_its_deadline_is_stopped_and_the_worker_replaced(context):
+    slow = TrialSpec(0, "SVM", {"C": 100.0, "gamma": 1.0}, "test")
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(context)
+        started = time.time()
+        executor.submit(slow, deadline=time.time() + 0.2)
+        (outcome,) = executor.wait(timeout=30)
+        assert outcome.status == TIMED_OUT
+        assert time.time() - started < 10
+        executor.submit(_spec(1, "DecisionTree"), deadline=None)  # the new worker carries on
+        (after,) = executor.wait(timeout=60)
+    assert after.status == COMPLETED, after.error
+
+
+def test_two_workers_run_side_by_side(context):
+    with LocalProcessExecutor(max_concurrency=2) as executor:
+        executor.start(context)
+        executor.submit(_spec(0, "DecisionTree"), None)
+        executor.submit(_spec(1, "LogisticRegression"), None)
+        assert executor.n_running == 2
+        done = []
+        while len(done) < 2:
+            done += executor.wait(timeout=60)
+    assert sorted(o.spec.iteration for o in done) == [0, 1]
+    assert all(o.status == COMPLETED for o in done)
+
+
+def test_unknown_compute_target():
+    with pytest.raises(ValueError, match="compute_target='ray'"):
+        make_executor("ray", 1)

@@ -1,0 +1,56 @@
+"""Budget: every stop criterion, whichever comes first."""
+
+from __future__ import annotations
+
+import time
+
+from mlflow_automl.search import Budget
+
+
+def test_iterations_limit():
+    budget = Budget(metric="accuracy", iterations=3)
+    assert budget.stop_reason(2) is None
+    assert "iterations=3" in budget.stop_reason(3)
+
+
+def test_timeout_leaves_the_reserve():
+    budget = Budget(metric="accuracy", timeout_seconds=10, started_at=time.time() - 8,
+                    reserve_seconds=3)
+    assert "timeout" in budget.stop_reason(0)
+    budget.reserve_seconds = 1
+    assert budget.stop_reason(0) is None
+    assert 0.7 < budget.fraction_used() < 0.9
+
+
+def test_exit_score_for_both_directions():
+    up = Budget(metric="accuracy", exit_score=0.9, iterations=100)
+    up.record(0.8)
+    assert up.stop_reason(1) is None
+    up.record(0.95)
+    assert "experiment_exit_score" in up.stop_reason(2)
+    down = Budget(metric="normalized_root_mean_squared_error", exit_score=0.1, iterations=100)
+    down.record(0.2)
+    assert down.stop_reason(1) is None
+    down.record(0.05)
+    assert "experiment_exit_score" in down.stop_reason(2)
+
+
+def test_early_stopping_counts_iterations_without_real_improvement():
+    budget = Budget(metric="accuracy", iterations=100, early_stopping_n_iters=3,
+                    min_iterations_before_early_stop=2)
+    assert budget.record(0.8) is True
+    budget.record(0.8000001)  # a negligible gain does not reset the clock
+    budget.record(None)  # a failed trial counts as no improvement
+    assert budget.stop_reason(3) is None
+    budget.record(0.7)
+    assert "early stopping" in budget.stop_reason(4)
+
+
+def test_early_stopping_can_be_disabled_but_not_without_any_criterion():
+    budget = Budget(metric="accuracy", iterations=100, early_stopping=False,
+                    early_stopping_n_iters=1)
+    budget.record(0.5)
+    budget.record(0.4)
+    assert budget.stop_reason(2) is None
+    unlimited = Budget(metric="accuracy", early_stopping=False)
+    assert unlimited.early_stopping is True

@@ -1,0 +1,50 @@
+"""Proposer: cheap configurations first, then defaults, then TPE; deterministic per seed."""
+
+from __future__ import annotations
+
+from mlflow_automl.learners import learners_for
+from mlflow_automl.search import Proposer
+
+
+def _run(seed, scores):
+    learners = learners_for("classification", allowed=["LightGBM", "RandomForest", "KNN"])
+    proposer = Proposer(learners, "classification", "accuracy", 500, 8, seed=seed)
+    specs = []
+    for index in range(12):
+        spec = proposer.ask()
+        specs.append(spec)
+        proposer.tell(spec, scores(spec, index), seconds=0.1 * (index + 1))
+    return learners, specs
+
+
+def test_low_cost_points_first_in_cost_order_then_defaults_then_tpe():
+    learners, specs = _run(0, lambda spec, i: {"LightGBM": 0.9, "KNN": 0.8}.get(spec.learner, 0.7))
+    first = specs[: len(learners)]
+    assert [s.learner for s in first] == [learner.name for learner in learners]
+    assert all(s.origin == "low_cost" for s in first)
+    for spec, learner in zip(first, learners, strict=True):
+        expected = learner.low_cost_params("classification", 500, 8)
+        assert {k: spec.params[k] for k in expected if k in spec.params} == {
+            k: v for k, v in expected.items() if k in spec.params
+        }
+    defaults = [s for s in specs if s.origin == "default"]
+    assert defaults and defaults[0].learner == "LightGBM"  # best low-cost score first
+    assert specs[-1].origin == "tpe"
+    assert [s.iteration for s in specs] == list(range(12))
+
+
+def test_same_seed_same_sequence_and_failures_are_tolerated():
+    def scores(spec, i):
+        return None if i % 4 == 3 else 0.5 + 0.01 * i
+
+    _, a = _run(7, scores)
+    _, b = _run(7, scores)
+    assert [(s.learner, s.params) for s in a] == [(s.learner, s.params) for s in b]
+
+
+def test_proposals_stay_in_the_search_space():
+    learners, specs = _run(1, lambda spec, i: 0.6)
+    spaces = {l.name: l.search_space("classification", 500, 8) for l in learners}
+    for spec in specs:
+        for key, value in spec.params.items():
+            assert spaces[spec.learner][key].contains(value), (spec.learner, key, value)

@@ -1,0 +1,121 @@
+"""Data loading, label/weight checks and Azure's default validation rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlflow_automl import AutoMLConfig, AutoMLConfigError
+from mlflow_automl.data import choose_strategy, prepare_training_data
+
+
+def config_for(frame, label, task="classification", **settings):
+    return AutoMLConfig(task=task, training_data=frame, label_column_name=label, **settings)
+
+
+@pytest.mark.parametrize(
+    ("rows", "kind", "folds"),
+    [
+        (999, "cross_validation", 10),
+        (1000, "cross_validation", 3),
+        (20_000, "cross_validation", 3),
+        (20_001, "train_validation_split", None),
+    ],
+)
+def test_default_validation_rule(penguins, rows, kind, folds):
+    strategy = choose_strategy(config_for(penguins, "species"), rows)
+    assert strategy.kind == kind
+    assert strategy.n_folds == folds
+    if kind == "train_validation_split":
+        assert strategy.validation_fraction == 0.1
+
+
+def test_small_data_gets_ten_stratified_folds(penguins):
+    data = prepare_training_data(config_for(penguins, "species"))
+    assert data.strategy.kind == "cross_validation" and len(data.splits) == 10
+    overall = np.bincount(data.y) / len(data.y)
+    for _, valid in data.splits:
+        share = np.bincount(data.y[valid], minlength=3) / len(valid)
+        assert np.allclose(share, overall, atol=0.06)  # stratified
+    every_row = np.sort(np.concatenate([v for _, v in data.splits]))
+    assert np.array_equal(every_row, np.arange(len(data.y)))
+
+
+def test_large_data_gets_a_ten_percent_holdout(breast_cancer):
+    big = pd.concat([breast_cancer] * 36, ignore_index=True)  # 20,484 rows
+    data = prepare_training_data(config_for(big, "target"))
+    ((train, valid),) = data.splits
+    assert data.strategy.kind == "train_validation_split"
+    assert abs(len(valid) - 0.1 * len(big)) <= 1
+    assert np.array_equal(data.final_rows, train)
+
+
+def test_string_labels_are_encoded_and_kept(penguins):
+    data = prepare_training_data(config_for(penguins, "species"))
+    assert list(data.classes) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert list(data.decode(data.y[:2])) == list(penguins["species"][:2])
+    assert "species" not in data.X.columns
+
+
+def test_bool_labels_and_missing_labels(breast_cancer):
+    frame = breast_cancer.copy()
+    frame["target"] = (frame["target"] == "benign").astype(object)
+    frame.loc[:4, "target"] = None
+    data = prepare_training_data(config_for(frame, "target"))
+    assert data.n_dropped_label_rows == 5
+    assert set(data.classes) == {False, True}
+
+
+def test_pandas_string_dtype(penguins):
+    frame = penguins.astype({"species": "string", "island": "string"})
+    data = prepare_training_data(config_for(frame, "species"))
+    assert data.n_classes == 3
+
+
+def test_csv_and_parquet_paths(tmp_path, diabetes):
+    csv, parquet = tmp_path / "d.csv", tmp_path / "d.parquet"
+    diabetes.to_csv(csv, index=False)
+    diabetes.to_parquet(parquet)
+    for path in (csv, str(parquet)):
+        data = prepare_training_data(config_for(path, "target", task="regression"))
+        assert data.n_rows == len(diabetes) and data.strategy.n_folds == 10
+        assert data.source.endswith(("d.csv", "d.parquet"))
+
+
+def test_sample_weights_are_checked(diabetes):
+    frame = diabetes.assign(w=1.0)
+    data = prepare_training_data(
+        config_for(frame, "target", task="regression", weight_column_name="w")
+    )
+    assert "w" not in data.X.columns and data.sample_weight.sum() == len(frame)
+    frame.loc[3, "w"] = -1
+    with pytest.raises(AutoMLConfigError, match="weight column 'w'"):
+        prepare_training_data(
+            config_for(frame, "target", task="regression", weight_column_name="w")
+        )
+
+
+@pytest.mark.parametrize(
+    ("label", "task", "fragment"),
+    [
+        ("nope", "classification", "has no column 'nope'"),
+        ("species", "regression", "must be numeric for regression"),
+        ("bill_length_mm", "classification", "looks like a regression target"),
+    ],
+)
+def test_bad_labels_name_the_column(penguins, label, task, fragment):
+    with pytest.raises(AutoMLConfigError, match=fragment):
+        prepare_training_data(config_for(penguins, label, task=task))
+
+
+def test_user_validation_data(penguins):
+    train, valid = penguins.iloc[:250], penguins.iloc[250:]
+    data = prepare_training_data(config_for(train, "species", validation_data=valid))
+    ((fit_rows, valid_rows),) = data.splits
+    assert len(fit_rows) == 250 and len(valid_rows) == len(valid)
+    assert data.strategy.kind == "user_validation_data"
+    with pytest.raises(AutoMLConfigError, match="lacks the training columns"):
+        prepare_training_data(
+            config_for(train, "species", validation_data=valid.drop(columns="island"))
+        )
