@@ -213,6 +213,7 @@ def _search(
         n_rows=len(data.final_rows),
         n_features=data.X.shape[1],
         seed=config.random_seed,
+        deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
     context = TrialContext(
         X=data.X,
@@ -357,10 +358,7 @@ def _finish(
     model = wrap_fitted(
         pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
     )
-    # Integers become floats in the signature: a missing value at serving time is then valid.
-    example = data.X.iloc[rows[:5]].copy()
-    integer_columns = example.select_dtypes("integer").columns
-    example[integer_columns] = example[integer_columns].astype("float64")
+    example = data.X.iloc[rows[:5]]
     model_uri = tracker.log_model(model, example, model.predict(example))
     tracker.log_metrics(best.metrics)
     tracker.set_tags(

@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -203,7 +204,11 @@ class ExperimentTracker:
 
         import mlflow_automl
 
-        signature = infer_signature(input_example, signature_output)
+        with warnings.catch_warnings():
+            # MLflow's hint about integer columns and missing values: the training data's own
+            # dtypes are the contract users expect.
+            warnings.simplefilter("ignore", UserWarning)
+            signature = infer_signature(input_example, signature_output)
         package_dir = Path(mlflow_automl.__file__).parent
         with _active(self.run_id):
             info = mlflow.sklearn.log_model(

@@ -13,8 +13,8 @@ non-missing values, ``ratio`` = u / n):
 
    a. (not for category dtype) every value parses as a number -> treated as rule 2.
    b. (not for category dtype) >= ``DATETIME_PARSE_RATIO`` of up to ``SAMPLE_SIZE`` sampled
-      values parse with ``pd.to_datetime`` (values must look like dates, e.g.
-      ``2020-01-31``, ``31/01/2020``, ``10:30``, ``Jan 5``, and not be pure numbers) -> **DateTime**.
+      values look like dates (``2020-01-31``, ``31/01/2020``, ``10:30``, ``Jan 5``; pure
+      numbers never count) and parse with ``pd.to_datetime`` -> **DateTime**.
    c. ``u <= categorical_max_unique(n_rows)`` (50, growing to 5% of rows, capped at 100) and
       not ID-like -> **Categorical** (mode imputation + one-hot).
    d. free text: among up to ``SAMPLE_SIZE`` distinct values the mean number of whitespace

@@ -130,23 +130,25 @@ class _ColumnPlanner:
         if inferred.dropped:
             return _dropped(column, inferred.type_detected, inferred.reason)
         has_missing = bool(self.X[column].isna().any())
-        planner = {
-            "Numeric": self._numeric,
-            "Categorical": self._categorical,
-            "CategoricalHash": self._categorical,
-            "DateTime": self._single("DateTimeFeaturizer", "datetime", {}),
-            "Text": self._single("TfIdf", "text", self._tfidf_params(column)),
-        }[inferred.type_detected]
-        outcome = planner(column, inferred, has_missing)
+        type_detected = inferred.type_detected
+        if type_detected == "Numeric":
+            outcome = self._numeric(column, has_missing)
+        elif type_detected in _ENCODER_ORDER:
+            outcome = self._categorical(column, type_detected, has_missing)
+        elif type_detected == "DateTime":
+            outcome = self._single("DateTimeFeaturizer", "datetime", {})
+        else:
+            outcome = self._single("TfIdf", "text", self._tfidf_params(column))
         if outcome is None:
-            return _dropped(column, inferred.type_detected, f"{inferred.reason}; encoders blocked")
+            reason = f"{inferred.reason}; all applicable transformers blocked"
+            return _dropped(column, inferred.type_detected, reason)
         kind, params, transformations, note = outcome
         summary = ColumnSummary(
             column, inferred.type_detected, False, transformations, 0, inferred.reason + note
         )
         return summary, ColumnSpec(raw=column, safe="", kind=kind, params=params)
 
-    def _numeric(self, column, inferred, has_missing):
+    def _numeric(self, column, has_missing: bool):
         strategy, fill_value = _imputer_params(self.config, column, "mean")
         indicator = has_missing and "MissingIndicator" not in self.blocked
         params = {"strategy": strategy, "fill_value": fill_value, "add_indicator": indicator}
@@ -154,21 +156,18 @@ class _ColumnPlanner:
         return "numeric", params, transformations, ""
 
     def _single(self, transformer: str, kind: str, params: dict):
-        def planner(column, inferred, has_missing):
-            if transformer in self.blocked:
-                return None
-            return kind, params, [transformer], ""
-
-        return planner
+        if transformer in self.blocked:
+            return None
+        return kind, params, [transformer], ""
 
     def _tfidf_params(self, column) -> dict:
         params = {**DEFAULT_TFIDF, **self.config.params_for("TfIdf", column)}
         params["ngram_range"] = tuple(params["ngram_range"])
         return params
 
-    def _categorical(self, column, inferred, has_missing):
+    def _categorical(self, column, type_detected: str, has_missing: bool):
         hash_params = self.config.params_for("HashOneHotEncoder", column)
-        order = list(_ENCODER_ORDER[inferred.type_detected])
+        order = list(_ENCODER_ORDER[type_detected])
         if hash_params:  # explicit hashing parameters = the user wants hashing
             order.remove("HashOneHotEncoder")
             order.insert(0, "HashOneHotEncoder")
@@ -189,7 +188,7 @@ class _ColumnPlanner:
             if strategy in ("mean", "median"):
                 raise ValueError(
                     f"Imputer strategy {strategy!r} needs numbers; column {column!r} is "
-                    f"{inferred.type_detected} (use 'most_frequent' or 'constant')"
+                    f"{type_detected} (use 'most_frequent' or 'constant')"
                 )
             params["impute"] = (strategy, fill_value)
         if encoder == "OneHotEncoder":

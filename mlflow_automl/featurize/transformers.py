@@ -20,7 +20,15 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
-DATETIME_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour")
+# Output part name -> pandas ``.dt`` attribute (the short aliases are deprecated in pandas 3).
+DATETIME_PARTS = {
+    "year": "year",
+    "month": "month",
+    "day": "day",
+    "dayofweek": "day_of_week",
+    "dayofyear": "day_of_year",
+    "hour": "hour",
+}
 
 
 def join_feature_name(column: str, part: object) -> str:
@@ -86,7 +94,7 @@ class NumericImputer(_NamedColumnsMixin, TransformerMixin, BaseEstimator):
         return names
 
 
-def parse_datetimes(values) -> pd.Series:
+def parse_datetimes(values, dayfirst: bool = False) -> pd.Series:
     """Parse to naive UTC datetimes; unparseable values become NaT, never warn."""
     series = pd.Series(values)
     with warnings.catch_warnings():
@@ -95,19 +103,33 @@ def parse_datetimes(values) -> pd.Series:
             parsed = pd.to_datetime(series, utc=True)
         else:
             # Fast path with one inferred format, per-element parsing only for the leftovers.
-            parsed = pd.to_datetime(series, errors="coerce", utc=True)
+            parsed = pd.to_datetime(series, errors="coerce", utc=True, dayfirst=dayfirst)
             retry = parsed.isna() & series.notna()
             if retry.any():
                 parsed[retry] = pd.to_datetime(
-                    series[retry], errors="coerce", utc=True, format="mixed"
+                    series[retry], errors="coerce", utc=True, format="mixed", dayfirst=dayfirst
                 )
     return parsed.dt.tz_convert(None)
 
 
+def prefers_dayfirst(values) -> bool:
+    """True when the format inferred with ``dayfirst`` parses more values (31/01/2020 style)."""
+    series = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = [
+            pd.to_datetime(series, errors="coerce", utc=True, dayfirst=flag).notna().sum()
+            for flag in (False, True)
+        ]
+    return bool(counts[1] > counts[0])
+
+
 def _datetime_parts(parsed: pd.Series) -> dict[str, np.ndarray]:
     return {
-        part: getattr(parsed.dt, part).to_numpy(dtype=np.float64, na_value=np.nan)
-        for part in DATETIME_PARTS
+        part: getattr(parsed.dt, attribute).to_numpy(dtype=np.float64, na_value=np.nan)
+        for part, attribute in DATETIME_PARTS.items()
     }
 
 
@@ -115,15 +137,19 @@ class DateTimeFeaturizer(_NamedColumnsMixin, TransformerMixin, BaseEstimator):
     """Datetime columns -> year, month, day, dayofweek, dayofyear, hour.
 
     Parts constant in the training data (e.g. hour == 0 for dates) are dropped; missing parts
-    are imputed with the training median.
+    are imputed with the training median.  Whether strings are day-first is decided once, in
+    fit, so a single predicted row such as "02/01/2020" is read the same way as in training.
     """
 
     def fit(self, X, y=None):
         self._remember_columns(X)
         self.parts_: list[list[str]] = []
         self.fill_values_: list[dict[str, float]] = []
+        self.dayfirst_: list[bool] = []
         for i in range(self.n_features_in_):
-            parts = _datetime_parts(parse_datetimes(_column_values(X, i)))
+            values = _column_values(X, i)
+            self.dayfirst_.append(prefers_dayfirst(values))
+            parts = _datetime_parts(parse_datetimes(values, self.dayfirst_[-1]))
             kept, fills = [], {}
             for part, arr in parts.items():
                 observed = arr[~np.isnan(arr)]
@@ -138,7 +164,7 @@ class DateTimeFeaturizer(_NamedColumnsMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "parts_")
         blocks = []
         for i, (kept, fills) in enumerate(zip(self.parts_, self.fill_values_)):
-            parts = _datetime_parts(parse_datetimes(_column_values(X, i)))
+            parts = _datetime_parts(parse_datetimes(_column_values(X, i), self.dayfirst_[i]))
             for part in kept:
                 arr = parts[part]
                 blocks.append(np.where(np.isnan(arr), fills[part], arr))

@@ -27,7 +27,7 @@ class MultinomialNaiveBayesLearner(Learner):
 
 class BernoulliNaiveBayesLearner(Learner):
     """``BernoulliNaiveBayes`` -> sklearn ``BernoulliNB``; after standard scaling, ``binarize``
-    thresholds each feature around its mean."""
+    thresholds each feature at or above its mean."""
 
     name = "BernoulliNaiveBayes"
     estimators = {CLASSIFICATION: naive_bayes.BernoulliNB}
@@ -39,6 +39,6 @@ class BernoulliNaiveBayesLearner(Learner):
     def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
         return {
             "alpha": Float(1e-3, 1e2, log=True),
-            "binarize": Float(-1.0, 1.0),
+            "binarize": Float(0.0, 1.0),
             "fit_prior": Categorical((True, False)),
         }

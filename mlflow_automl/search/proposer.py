@@ -10,7 +10,9 @@ The order is cheap first, then informed:
    has used the least time so far (cost-aware), and its own Optuna TPE study proposes the next
    configuration, having been told every earlier result of that learner.
 
-With a fixed seed and one trial at a time the sequence is deterministic.
+Time used is measured wall time, or, with ``deterministic=True`` (no time limit), the learner's
+declared relative cost per trial, so that a fixed seed and one trial at a time give the same
+sequence on every run.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Proposer:
         n_rows: int,
         n_features: int,
         seed: int = 0,
+        deterministic: bool = False,
     ) -> None:
         import optuna
 
@@ -58,6 +61,7 @@ class Proposer:
         if not learners:
             raise ValueError("no learners to search over")
         self.task, self.metric = task, metric
+        self.deterministic = deterministic
         direction = "maximize" if greater_is_better(metric) else "minimize"
         self._states: dict[str, _LearnerState] = {}
         self._queue: list[tuple[str, dict[str, Any], str]] = []
@@ -100,8 +104,10 @@ class Proposer:
         scored = [s for s in self._states.values() if s.best_score is not None]
         scored.sort(key=lambda s: s.best_score, reverse=greater_is_better(self.metric))
         for state in scored[: max(1, math.ceil(len(scored) / 2))]:
-            params = state.learner.default_params(self.task, self._n_rows, self._n_features)
-            self._queue.append((state.learner.name, params, "default"))
+            learner = state.learner
+            params = learner.default_params(self.task, self._n_rows, self._n_features)
+            if params != learner.low_cost_params(self.task, self._n_rows, self._n_features):
+                self._queue.append((learner.name, params, "default"))
 
     def _choose_learner(self) -> str:
         scored = [s for s in self._states.values() if s.best_score is not None]
@@ -119,7 +125,7 @@ class Proposer:
         state = self._states[spec.learner]
         trial = state.open_trials.pop(spec.iteration, None)
         state.n_trials += 1
-        state.seconds_used += seconds
+        state.seconds_used += state.learner.relative_cost if self.deterministic else seconds
         if trial is None:
             return
         if score is None or not math.isfinite(score):

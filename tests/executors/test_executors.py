@@ -20,8 +20,17 @@ def context():
     X, y = digits.data, digits.target.to_numpy()
     rows = np.arange(len(y))
     splits = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
-    return TrialContext(X=X, y=y, sample_weight=None, splits=splits, task="classification",
-                        n_classes=10, plan=plan_featurization(X), random_state=0, n_jobs=1)
+    return TrialContext(
+        X=X,
+        y=y,
+        sample_weight=None,
+        splits=splits,
+        task="classification",
+        n_classes=10,
+        plan=plan_featurization(X),
+        random_state=0,
+        n_jobs=1,
+    )
 
 
 def _spec(iteration, learner):

@@ -38,9 +38,7 @@ def titanic_like() -> tuple[pd.DataFrame, pd.Series]:
     # Cabins: ~85 distinct codes for the 30% of rows that have one.
     cabin = np.array([f"C{int(t * 3) % 85}" for t in texture], dtype=object)
     cabin[rng.random(n) < 0.7] = None
-    embarked = np.select(
-        [texture < 16, texture < 22], ["S", "C"], default="Q"
-    ).astype(object)
+    embarked = np.select([texture < 16, texture < 22], ["S", "C"], default="Q").astype(object)
     embarked[rng.choice(n, 4, replace=False)] = None
     age = np.round(data["mean area"].to_numpy() / 30, 1)
     age[rng.random(n) < 0.2] = np.nan

@@ -14,8 +14,9 @@ def test_iterations_limit():
 
 
 def test_timeout_leaves_the_reserve():
-    budget = Budget(metric="accuracy", timeout_seconds=10, started_at=time.time() - 8,
-                    reserve_seconds=3)
+    budget = Budget(
+        metric="accuracy", timeout_seconds=10, started_at=time.time() - 8, reserve_seconds=3
+    )
     assert "timeout" in budget.stop_reason(0)
     budget.reserve_seconds = 1
     assert budget.stop_reason(0) is None
@@ -36,8 +37,12 @@ def test_exit_score_for_both_directions():
 
 
 def test_early_stopping_counts_iterations_without_real_improvement():
-    budget = Budget(metric="accuracy", iterations=100, early_stopping_n_iters=3,
-                    min_iterations_before_early_stop=2)
+    budget = Budget(
+        metric="accuracy",
+        iterations=100,
+        early_stopping_n_iters=3,
+        min_iterations_before_early_stop=2,
+    )
     assert budget.record(0.8) is True
     budget.record(0.8000001)  # a negligible gain does not reset the clock
     budget.record(None)  # a failed trial counts as no improvement
@@ -47,8 +52,9 @@ def test_early_stopping_counts_iterations_without_real_improvement():
 
 
 def test_early_stopping_can_be_disabled_but_not_without_any_criterion():
-    budget = Budget(metric="accuracy", iterations=100, early_stopping=False,
-                    early_stopping_n_iters=1)
+    budget = Budget(
+        metric="accuracy", iterations=100, early_stopping=False, early_stopping_n_iters=1
+    )
     budget.record(0.5)
     budget.record(0.4)
     assert budget.stop_reason(2) is None

@@ -44,7 +44,7 @@ def test_same_seed_same_sequence_and_failures_are_tolerated():
 
 def test_proposals_stay_in_the_search_space():
     learners, specs = _run(1, lambda spec, i: 0.6)
-    spaces = {l.name: l.search_space("classification", 500, 8) for l in learners}
+    spaces = {x.name: x.search_space("classification", 500, 8) for x in learners}
     for spec in specs:
         for key, value in spec.params.items():
             assert spaces[spec.learner][key].contains(value), (spec.learner, key, value)

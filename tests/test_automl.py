@@ -1,0 +1,239 @@
+"""End to end on a real SQLite store: child runs, the parent's record, the logged model."""
+
+from __future__ import annotations
+
+import time
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+import mlflow_automl as automl
+from mlflow_automl.evaluation.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+
+@pytest.fixture(scope="module")
+def penguin_split():
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()
+    return train_test_split(frame, test_size=0.25, random_state=0, stratify=frame["species"])
+
+
+def test_classification_end_to_end(sqlite_store, penguin_split, capsys):
+    train, test = penguin_split
+    settings = {"n_cross_validations": 5, "iterations": 8, "random_seed": 1}
+    config = automl.AutoMLConfig(
+        task="classification",
+        primary_metric="AUC_weighted",
+        training_data=train,
+        label_column_name="species",
+        blocked_models=["XGBoostClassifier"],
+        **settings,
+    )
+    run = automl.submit(config, experiment_name="penguins", show_output=True)
+    printed = capsys.readouterr().out
+    assert "ITER" in printed and "BEST" in printed and "Stopped because" in printed
+    assert printed.count("\n") > 8
+
+    # one child run per iteration, found the way a user would search for them
+    experiment = mlflow.get_experiment_by_name("penguins")
+    children = mlflow.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run.run_id}'",
+        output_format="list",
+    )
+    assert len(children) == 8
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert set(CLASSIFICATION_METRICS) <= set(child.data.metrics)
+        assert child.data.params["learner"] == child.data.tags["automl.learner"]
+        assert child.data.tags["automl.status"] == "completed"
+        assert child.info.end_time >= child.info.start_time
+    learners = {c.data.tags["automl.learner"] for c in children}
+    assert "XGBoostClassifier" not in learners and len(learners) >= 5
+
+    # the parent: config params, dataset input, best score per iteration, tables, best child
+    parent = run.run
+    assert parent.data.params["primary_metric"] == "AUC_weighted"
+    assert parent.data.params["validation_strategy"] == "cross_validation"
+    assert parent.data.params["validation_n_folds"] == "5"
+    assert parent.inputs.dataset_inputs[0].dataset.name == "training_data"
+    best_history = run.get_metrics()["best_score"]
+    assert len(best_history) == 8 and best_history == sorted(best_history)
+    board = run.get_leaderboard()
+    assert len(board) == 8 and board["AUC_weighted"].is_monotonic_decreasing
+    best_run, model = run.get_output()
+    assert best_run.info.run_id == parent.data.tags["automl.best_child_run_id"]
+    assert best_run.data.metrics["AUC_weighted"] == pytest.approx(board["AUC_weighted"][0])
+    assert run.get_children()[0].data.tags["automl.iteration"] == "0"
+    summary = run.get_featurization_summary()
+    assert set(summary["RawFeatureName"]) == set(train.columns) - {"species"}
+    guardrails = run.get_guardrails()
+    assert "Validation split handling" in set(guardrails["name"])
+
+    # the fitted model takes raw rows and predicts the original labels
+    predictions = model.predict(test.drop(columns="species"))
+    assert set(predictions) <= set(train["species"])
+    assert (predictions == test["species"].to_numpy()).mean() > 0.9
+    proba = model.predict_proba(test.drop(columns="species"))
+    assert proba.shape == (len(test), 3) and np.allclose(proba.sum(axis=1), 1)
+    scores = run.score(test)
+    assert scores["accuracy"] > 0.9 and set(CLASSIFICATION_METRICS) == set(scores)
+
+    # the logged model loads back with pyfunc and agrees with the in-memory model
+    loaded = mlflow.pyfunc.load_model(run.model_uri)
+    assert list(loaded.predict(test.drop(columns="species"))) == list(predictions)
+    fresh = automl.AutoMLRun(run.run_id)
+    _, reloaded = fresh.get_output()
+    assert np.allclose(reloaded.predict_proba(test.drop(columns="species")), proba)
+
+
+def test_regression_with_weights_and_holdout(sqlite_store, diabetes):
+    frame = diabetes.assign(weight=np.where(diabetes["sex"] > 0, 2.0, 1.0))
+    config = automl.AutoMLConfig(
+        task="regression",
+        training_data=frame,
+        label_column_name="target",
+        weight_column_name="weight",
+        validation_size=0.2,
+        iterations=6,
+        primary_metric="r2_score",
+    )
+    run = automl.submit(config, experiment_name="diabetes")
+    children = run.get_children()
+    assert len(children) == 6
+    assert all(set(REGRESSION_METRICS) <= set(c.data.metrics) for c in children)
+    assert "KNN" not in {c.data.tags["automl.learner"] for c in children}  # no sample weights
+    assert run.run.data.params["validation_strategy"] == "train_validation_split"
+    _, model = run.get_output()
+    assert model.score(frame.drop(columns=["target", "weight"]), frame["target"]) > 0.3
+
+
+def test_same_seed_same_leaderboard(sqlite_store, breast_cancer):
+    def leaderboard():
+        config = automl.AutoMLConfig(
+            task="classification",
+            training_data=breast_cancer,
+            label_column_name="target",
+            iterations=6,
+            n_cross_validations=3,
+            random_seed=3,
+            allowed_models=["LightGBM", "LogisticRegression", "RandomForest"],
+        )
+        board = automl.submit(config, experiment_name="repeat").get_leaderboard()
+        return board[["iteration", "learner", "accuracy"]]
+
+    pd.testing.assert_frame_equal(leaderboard(), leaderboard())
+
+
+def test_exit_score_stops_the_search(sqlite_store, breast_cancer):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        experiment_exit_score=0.5,
+        iterations=20,
+    )
+    run = automl.submit(config, experiment_name="exit")
+    assert len(run.get_children()) == 1
+    assert "experiment_exit_score" in run.tags["automl.stop_reason"]
+
+
+def test_a_failing_learner_is_a_failed_child_not_a_failed_experiment(
+    sqlite_store, breast_cancer, monkeypatch
+):
+    from mlflow_automl.learners import get_learner
+
+    learner_class = type(get_learner("DecisionTree", "classification"))
+
+    def broken(self, task, params, random_state=0, n_jobs=1):
+        raise RuntimeError("this learner is broken on purpose")
+
+    monkeypatch.setattr(learner_class, "make_estimator", broken)
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        allowed_models=["DecisionTree", "LogisticRegression"],
+        iterations=3,
+        compute_target="inprocess",
+    )
+    run = automl.submit(config, experiment_name="failing")
+    statuses = {c.data.tags["automl.learner"]: c.info.status for c in run.get_children()}
+    assert statuses["DecisionTree"] == "FAILED"
+    assert statuses["LogisticRegression"] == "FINISHED"
+    failed = [c for c in run.get_children() if c.info.status == "FAILED"][0]
+    assert "broken on purpose" in failed.data.tags["automl.error"]
+    assert run.get_status() == "FINISHED"
+    assert run.get_output()[1].learner_name == "LogisticRegression"
+
+
+def test_iteration_timeout_stops_a_slow_trial_and_the_search_goes_on(sqlite_store):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True).frame
+    big = pd.concat([digits] * 6, ignore_index=True)  # kernel SVM takes many seconds here
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=big,
+        label_column_name="target",
+        allowed_models=["DecisionTree", "SVM"],
+        iterations=3,
+        n_cross_validations=3,
+        iteration_timeout_minutes=2 / 60,
+    )
+    run = automl.submit(config, experiment_name="slow")
+    children = run.get_children()
+    svm = [c for c in children if c.data.tags["automl.learner"] == "SVM"]
+    trees = [c for c in children if c.data.tags["automl.learner"] == "DecisionTree"]
+    assert len(children) == 3
+    assert svm[0].data.tags["automl.status"] == "timeout"
+    assert svm[0].info.status == "FAILED"
+    assert svm[0].info.end_time - svm[0].info.start_time < 10_000
+    assert trees[0].info.status == "FINISHED"
+    assert run.get_status() == "FINISHED"
+
+
+def test_time_budget_is_honoured(sqlite_store, breast_cancer):
+    budget_s = 30
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        experiment_timeout_minutes=budget_s / 60,
+        enable_early_stopping=False,
+    )
+    started = time.time()
+    run = automl.submit(config, experiment_name="budget")
+    elapsed = time.time() - started
+    assert elapsed <= budget_s * 1.1 + 10, elapsed
+    assert elapsed >= budget_s * 0.6, elapsed  # the budget was used, not abandoned
+    assert "timeout" in run.tags["automl.stop_reason"]
+    assert run.get_status() == "FINISHED"
+
+
+def test_featurization_off_needs_numeric_columns(sqlite_store, penguins):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        featurization="off",
+        iterations=2,
+    )
+    with pytest.raises(ValueError, match="island"):
+        automl.submit(config, experiment_name="off")
+    assert mlflow.get_experiment_by_name("off") is None  # nothing was written
+
+
+def test_nested_under_the_active_run(sqlite_store, breast_cancer):
+    config = automl.AutoMLConfig(
+        task="classification", training_data=breast_cancer, label_column_name="target", iterations=2
+    )
+    mlflow.set_experiment("outer")
+    with mlflow.start_run() as outer:
+        run = automl.submit(config)
+    assert run.tags["mlflow.parentRunId"] == outer.info.run_id
+    assert run.experiment_id == outer.info.experiment_id
