@@ -275,12 +275,15 @@ class AutoMLConfig:
         # before any data is read.
         from mlflow_automl.learners import learners_for
 
-        learners_for(
-            v["task"],
-            allowed=v["allowed_models"],
-            blocked=v["blocked_models"],
-            onnx_only=v["enable_onnx_compatible_models"],
-        )
+        try:
+            learners_for(
+                v["task"],
+                allowed=v["allowed_models"],
+                blocked=v["blocked_models"],
+                onnx_only=v["enable_onnx_compatible_models"],
+            )
+        except ValueError as exc:
+            raise AutoMLConfigError(str(exc)) from None
 
     def _adopt_x_y(self) -> None:
         """Accept the deprecated X/y style by turning it into training_data + label column."""

@@ -237,3 +237,48 @@ def test_nested_under_the_active_run(sqlite_store, breast_cancer):
         run = automl.submit(config)
     assert run.tags["mlflow.parentRunId"] == outer.info.run_id
     assert run.experiment_id == outer.info.experiment_id
+
+
+def test_interrupted_experiment_keeps_its_finished_child_runs(tmp_path, breast_cancer):
+    import signal
+    import subprocess
+    import sys
+
+    breast_cancer.to_csv(tmp_path / "train.csv", index=False)
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow_automl.cli",
+        "train",
+        "--task",
+        "classification",
+        "--data",
+        "train.csv",
+        "--label",
+        "target",
+        "--timeout",
+        "5",
+        "--experiment-name",
+        "interrupted",
+    ]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stdout:  # wait until a few iterations have been logged
+        lines.append(line)
+        if sum(1 for seen in lines if seen.strip()[:1].isdigit()) >= 3:
+            break
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        experiment = mlflow.get_experiment_by_name("interrupted")
+        runs = mlflow.search_runs([experiment.experiment_id], output_format="list")
+        parents = [r for r in runs if r.data.tags.get("automl.kind") == "experiment"]
+        children = [r for r in runs if r.data.tags.get("automl.kind") == "trial"]
+        assert len(parents) == 1 and parents[0].info.status == "KILLED"
+        assert len(children) >= 3
+        assert all(c.info.status in ("FINISHED", "FAILED") for c in children)
+    finally:
+        mlflow.set_tracking_uri(None)

@@ -8,11 +8,15 @@ not forked, so user scripts are never re-imported and no OpenMP state is inherit
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from multiprocessing.connection import Client
 
 
 def main() -> None:
+    # Ctrl+C in a terminal reaches the whole process group; the executor decides when a worker
+    # ends, so the search can record what finished before it stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     address, authkey = sys.argv[1], bytes.fromhex(os.environ.pop("MLFLOW_AUTOML_WORKER_KEY"))
     if address.startswith("("):  # an (host, port) pair on platforms without unix sockets
         host, port = address.strip("()").split(",")

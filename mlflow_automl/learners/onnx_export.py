@@ -1,7 +1,8 @@
 """ONNX conversion of learner estimators with skl2onnx, LightGBM and XGBoost included.
 
 skl2onnx knows scikit-learn; the LightGBM and XGBoost converters live in onnxmltools and must be
-registered with skl2onnx before a pipeline containing them can be converted.
+registered with skl2onnx before a pipeline containing them can be converted. The LightGBM
+converter is wrapped so that its float64 split thresholds become exact on float32 input.
 """
 
 from __future__ import annotations
@@ -29,8 +30,17 @@ def register_onnx_converters() -> None:
     )
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+
+    def convert_lightgbm_exact(scope: Any, operator: Any, container: Any) -> None:
+        model = operator.raw_operator
+        operator.raw_operator = _Float32ThresholdModel(model)
+        try:
+            convert_lightgbm(scope, operator, container)
+        finally:
+            operator.raw_operator = model
+
     for model, alias, convert in (
-        (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm),
+        (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm_exact),
         (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost),
     ):
         update_registered_converter(
@@ -41,10 +51,54 @@ def register_onnx_converters() -> None:
             options=classifier_options,
         )
     for model, alias, convert in (
-        (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm),
+        (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm_exact),
         (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost),
     ):
         update_registered_converter(model, alias, calculate_linear_regressor_output_shapes, convert)
+
+
+class _Float32ThresholdModel:
+    """A LightGBM model seen through a booster dump whose ``<=`` thresholds are rounded *down*
+    to float32.
+
+    onnxruntime compares float32 inputs with float32 thresholds. For a float32 ``x``,
+    ``x <= t`` holds exactly when ``x`` is at most the largest float32 not above ``t``; the
+    converter's round-to-nearest instead flips rows lying on the rounded value (e.g. a test value
+    halfway between two training values, common on gridded data).
+    """
+
+    is_mock = True  # onnxmltools' dump_booster_model then just calls dump_model()
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._dump = model.booster_.dump_model()
+        for tree in self._dump["tree_info"]:
+            _round_thresholds_down(tree["tree_structure"])
+
+    @property
+    def booster_(self) -> _Float32ThresholdModel:
+        return self
+
+    def dump_model(self) -> dict[str, Any]:
+        return self._dump
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def _round_thresholds_down(root: dict[str, Any]) -> None:
+    stack = [root]  # iterative: trees with thousands of leaves can be very deep
+    while stack:
+        node = stack.pop()
+        if "split_index" not in node:
+            continue
+        threshold = node["threshold"]
+        if node["decision_type"] == "<=" and isinstance(threshold, float):
+            rounded = np.float32(threshold)
+            if float(rounded) > threshold:  # compare in float64: NumPy 2 would cast to float32
+                rounded = np.nextafter(rounded, np.float32(-np.inf))
+            node["threshold"] = float(rounded)
+        stack.extend((node["left_child"], node["right_child"]))
 
 
 def to_onnx(model: Any, X_sample: np.ndarray) -> Any:

@@ -1,0 +1,103 @@
+"""The `mlflow-automl` command, run as a user runs it: a real subprocess on real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mlflow
+import yaml
+
+
+def _cli(*args, cwd, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mlflow_automl.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
+def test_help_lists_the_options(tmp_path):
+    result = _cli("train", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ("--task", "--data", "--label", "--timeout", "--metric", "--config"):
+        assert option in result.stdout
+
+
+def test_train_from_flags(tmp_path, penguins, monkeypatch):
+    penguins.to_csv(tmp_path / "train.csv", index=False)
+    result = _cli(
+        "train",
+        "--task",
+        "classification",
+        "--data",
+        "train.csv",
+        "--label",
+        "species",
+        "--metric",
+        "AUC_weighted",
+        "--iterations",
+        "4",
+        "--experiment-name",
+        "cli",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Leaderboard:" in result.stdout and "AUC_weighted" in result.stdout
+    run_id = result.stdout.split("AutoML run id:")[1].split()[0]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")  # the default store, in cwd
+    try:
+        run = mlflow.get_run(run_id)
+        assert run.data.tags["automl.task"] == "classification"
+        children = mlflow.search_runs(
+            [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"
+        )
+        assert len(children) == 4
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def test_train_from_a_yaml_config_with_flag_override(tmp_path, diabetes):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    diabetes.to_parquet(data_dir / "diabetes.parquet")
+    (data_dir / "automl.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "task": "regression",
+                "training_data": "diabetes.parquet",  # relative to the YAML file
+                "label_column_name": "target",
+                "iterations": 10,
+                "experiment_name": "cli-yaml",
+                "blocked_models": ["KNN"],
+            }
+        )
+    )
+    result = _cli(
+        "train", "--config", "data/automl.yaml", "--iterations", "3", "--quiet", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ITER" not in result.stdout  # --quiet
+    table = result.stdout.split("Leaderboard:")[1].split("AutoML run id:")[0]
+    assert len([line for line in table.strip().splitlines()[1:] if line.strip()]) == 3
+
+
+def test_bad_settings_are_usage_errors(tmp_path, penguins):
+    penguins.to_csv(tmp_path / "train.csv", index=False)
+    result = _cli(
+        "train",
+        "--task",
+        "classification",
+        "--data",
+        "train.csv",
+        "--label",
+        "nope",
+        "--iterations",
+        "2",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "no column 'nope'" in result.stderr
