@@ -264,7 +264,8 @@ def _encode_label(label: pd.Series, task: str, name: str) -> tuple[np.ndarray, n
                 f"label column {name!r} has a single class {classes[0]!r}; "
                 "classification needs at least 2."
             )
-        if len(classes) > max(100, len(label) // 2):
+        fractional = pd.api.types.is_float_dtype(label) and not np.all(np.mod(classes, 1) == 0)
+        if len(classes) > max(100, len(label) // 2) or (fractional and len(classes) > 20):
             raise AutoMLConfigError(
                 f"label column {name!r} has {len(classes)} distinct values for {len(label)} rows; "
                 "that looks like a regression target (task='regression')."

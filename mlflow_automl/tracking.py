@@ -204,13 +204,12 @@ class ExperimentTracker:
 
         import mlflow_automl
 
-        with warnings.catch_warnings():
+        package_dir = Path(mlflow_automl.__file__).parent
+        with warnings.catch_warnings(), _active(self.run_id):
             # MLflow's hint about integer columns and missing values: the training data's own
             # dtypes are the contract users expect.
             warnings.simplefilter("ignore", UserWarning)
             signature = infer_signature(input_example, signature_output)
-        package_dir = Path(mlflow_automl.__file__).parent
-        with _active(self.run_id):
             info = mlflow.sklearn.log_model(
                 sk_model=model,
                 name=MODEL_NAME,

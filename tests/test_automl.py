@@ -282,3 +282,21 @@ def test_interrupted_experiment_keeps_its_finished_child_runs(tmp_path, breast_c
         assert all(c.info.status in ("FINISHED", "FAILED") for c in children)
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_concurrent_trials_and_debug_log(sqlite_store, breast_cancer, tmp_path):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        iterations=4,
+        max_concurrent_iterations=2,
+        debug_log="automl_debug.log",
+        path=str(tmp_path / "project"),
+        verbosity="DEBUG",
+    )
+    run = automl.submit(config, experiment_name="concurrent")
+    children = run.get_children()
+    assert sorted(int(c.data.tags["automl.iteration"]) for c in children) == [0, 1, 2, 3]
+    log = (tmp_path / "project" / "automl_debug.log").read_text()
+    assert "best model logged as models:/" in log

@@ -237,15 +237,15 @@ def check_onnx(learner: Learner, data: Dataset) -> None:
     ]
     if not learner.onnx_compatible:
         try:
-            _assert_onnx_matches(fit(learner, data, configs[0]), data)
+            assert_onnx_matches(fit(learner, data, configs[0]), data)
         except Exception:
             return
         raise AssertionError("converts to ONNX: declare onnx_compatible = True")
     for params in configs:
-        _assert_onnx_matches(fit(learner, data, params), data)
+        assert_onnx_matches(fit(learner, data, params), data)
 
 
-def _assert_onnx_matches(model: BaseEstimator, data: Dataset) -> None:
+def assert_onnx_matches(model: BaseEstimator, data: Dataset) -> None:
     import onnxruntime
 
     from mlflow_automl.learners.onnx_export import to_onnx

@@ -1,8 +1,9 @@
 """ONNX conversion of learner estimators with skl2onnx, LightGBM and XGBoost included.
 
 skl2onnx knows scikit-learn; the LightGBM and XGBoost converters live in onnxmltools and must be
-registered with skl2onnx before a pipeline containing them can be converted. The LightGBM
-converter is wrapped so that its float64 split thresholds become exact on float32 input.
+registered with skl2onnx before a pipeline containing them can be converted. Both are wrapped to
+fix onnxmltools 1.16 discrepancies: LightGBM's float64 split thresholds are made exact on float32
+input, and binary XGBoost's base score is always applied as a margin.
 """
 
 from __future__ import annotations
@@ -39,9 +40,14 @@ def register_onnx_converters() -> None:
         finally:
             operator.raw_operator = model
 
+    def convert_xgboost_exact(scope: Any, operator: Any, container: Any) -> None:
+        first = len(container.nodes)
+        convert_xgboost(scope, operator, container)
+        _fix_binary_xgboost_base_margin(operator.raw_operator, container.nodes[first:])
+
     for model, alias, convert in (
         (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm_exact),
-        (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost),
+        (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost_exact),
     ):
         update_registered_converter(
             model,
@@ -99,6 +105,29 @@ def _round_thresholds_down(root: dict[str, Any]) -> None:
                 rounded = np.nextafter(rounded, np.float32(-np.inf))
             node["threshold"] = float(rounded)
         stack.extend((node["left_child"], node["right_child"]))
+
+
+def _fix_binary_xgboost_base_margin(model: Any, nodes: list[Any]) -> None:
+    """Set a binary XGBoost classifier's ONNX base value to logit(base_score).
+
+    onnxmltools 1.16 leaves base_score untransformed whenever the first tree is a single
+    zero-valued leaf (the first round found no split: small data, strong regularisation), which
+    shifts every probability.
+    """
+    import json
+
+    from onnx import helper
+
+    if len(model.classes_) != 2:
+        return
+    config = json.loads(model.get_booster().save_config())
+    base_score = float(config["learner"]["learner_model_param"]["base_score"].strip("[]"))
+    margin = float(np.log(base_score / (1.0 - base_score)))
+    for node in nodes:
+        if node.op_type == "TreeEnsembleClassifier":
+            kept = [a for a in node.attribute if a.name != "base_values"]
+            del node.attribute[:]
+            node.attribute.extend([*kept, helper.make_attribute("base_values", [margin])])
 
 
 def to_onnx(model: Any, X_sample: np.ndarray) -> Any:

@@ -50,7 +50,7 @@ def test_trials_complete_with_out_of_fold_predictions(context, executor_class):
     assert outcome.status == COMPLETED, outcome.error
     assert outcome.predictions.shape == (len(context.y), 10)
     assert np.allclose(outcome.predictions.sum(axis=1), 1)
-    assert 0.5 < outcome.metrics["accuracy"] <= 1
+    assert 0.2 < outcome.metrics["accuracy"] <= 1  # well above chance (0.1)
 
 
 def test_a_trial_past_its_deadline_is_stopped_and_the_worker_replaced(context):
