@@ -7,6 +7,7 @@ pipeline, maps integer class codes back to the user's labels, and is what MLflow
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,10 @@ def fit_pipeline(
     pipeline: Pipeline, learner: Any, X: pd.DataFrame, y: np.ndarray, sample_weight: Any
 ) -> Pipeline:
     fit_params = {f"model__{k}": v for k, v in learner.fit_params(sample_weight).items()}
-    return pipeline.fit(X, y, **fit_params)
+    # Convergence and deprecation chatter from hundreds of fits would drown the console.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.fit(X, y, **fit_params)
 
 
 def predict_scores(pipeline: Pipeline, X: pd.DataFrame, n_classes: int | None) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import traceback
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,10 +83,7 @@ def evaluate_trial(
     """
     started = time.time()
     outcome = TrialOutcome(spec=spec, status=FAILED, started_at=started)
-    # Convergence and deprecation chatter from hundreds of fits would drown the console.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _run_splits(context, spec, deadline, outcome)
+    _run_splits(context, spec, deadline, outcome)
     outcome.ended_at = time.time()
     return outcome
 
