@@ -44,12 +44,16 @@ def main() -> None:
     print("\nLeaderboard (top 10):")
     print(run.get_leaderboard().iloc[:, :6].head(10).to_string(index=False))
     scores = run.score(test)
-    print(f"\nBest model on {len(test)} held-out penguins: accuracy {scores['accuracy']:.3f}, "
-          f"AUC_weighted {scores['AUC_weighted']:.3f}")
+    print(
+        f"\nBest model on {len(test)} held-out penguins: accuracy {scores['accuracy']:.3f}, "
+        f"AUC_weighted {scores['AUC_weighted']:.3f}"
+    )
     print(f"\nThe runs are in {mlflow.get_tracking_uri()}. See them with:")
     print(f"  mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}")
-    print("  then open http://127.0.0.1:5000 and the experiment "
-          f"'{args.experiment_name}' (AutoML run {run.run_id}).")
+    print(
+        "  then open http://127.0.0.1:5000 and the experiment "
+        f"'{args.experiment_name}' (AutoML run {run.run_id})."
+    )
 
 
 if __name__ == "__main__":
