@@ -8,10 +8,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mlflow_automl import tracking
@@ -19,10 +18,10 @@ from mlflow_automl._version import __version__
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.console import ConsoleReporter
 from mlflow_automl.data import TrainingData, prepare_training_data
-from mlflow_automl.evaluation.metrics import greater_is_better, is_better, metrics_for_task
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
 from mlflow_automl.search import Budget, Proposer
@@ -32,31 +31,16 @@ logger = logging.getLogger("mlflow_automl")
 # Seconds kept back from the search for logging the best model (signature, input example,
 # code) and closing the run; measured at 1-3 s on SQLite.
 _MODEL_LOGGING_RESERVE_S = 5.0
-# Predictions of this many best trials are kept in memory (charts and ensembles use them).
-_KEEP_PREDICTIONS = 20
-
-
-@dataclass
-class LeaderboardEntry:
-    iteration: int
-    run_id: str
-    learner: str
-    pipeline: str
-    status: str
-    score: float | None
-    metrics: dict[str, float]
-    params: dict[str, Any]
-    duration: float
-    fit_seconds: float
-    origin: str
-    predictions: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
 class SearchResult:
-    entries: list[LeaderboardEntry]
-    best: LeaderboardEntry | None
+    leaderboard: Leaderboard
     stop_reason: str
+
+    @property
+    def best(self) -> LeaderboardEntry | None:
+        return self.leaderboard.best
 
 
 def submit(
@@ -146,10 +130,8 @@ def submit(
         )
         return AutoMLRun(
             tracker.run_id,
-            _best_model=model,
-            _entries=result.entries,
-            _data=data,
-            _config=config,
+            best_model=model,
+            leaderboard=result.leaderboard,
         )
     finally:
         if log_handler is not None:
@@ -226,8 +208,7 @@ def _search(
         random_state=config.random_seed,
         n_jobs=config.cores_per_iteration,
     )
-    entries: list[LeaderboardEntry] = []
-    best: LeaderboardEntry | None = None
+    leaderboard = Leaderboard(config.task, config.metric)
     n_started = 0
     stop_reason = ""
     executor = make_executor(config.compute_target, config.max_concurrent_iterations)
@@ -248,29 +229,25 @@ def _search(
                 outcomes += executor.cancel_all("stopped at the experiment timeout")
             for outcome in outcomes:
                 entry = _record(outcome, config, tracker, proposer, budget)
-                entries.append(entry)
-                if entry.score is not None and is_better(
-                    config.metric, entry.score, best.score if best else None
-                ):
-                    best = entry
-                    budget.reserve_seconds = _reserve_for(best, data)
-                _forget_old_predictions(entries, config.metric)
-                tracker.log_metrics(
-                    {tracking.BEST_SCORE_METRIC: best.score} if best else {},
-                    step=outcome.spec.iteration,
-                )
+                if leaderboard.add(entry):
+                    budget.reserve_seconds = _reserve_for(entry, data)
+                best_score = leaderboard.best_score
+                if best_score is not None:
+                    tracker.log_metrics(
+                        {tracking.BEST_SCORE_METRIC: best_score}, step=outcome.spec.iteration
+                    )
                 console.trial(
                     outcome.spec.iteration,
                     entry.pipeline,
                     entry.duration,
                     entry.score,
-                    best.score if best else None,
+                    best_score,
                     budget.fraction_used(),
                     note="" if outcome.ok else outcome.status,
                 )
     if not stop_reason:
         stop_reason = budget.stop_reason(n_started) or "search finished"
-    return SearchResult(entries=entries, best=best, stop_reason=stop_reason)
+    return SearchResult(leaderboard=leaderboard, stop_reason=stop_reason)
 
 
 def _record(
@@ -336,14 +313,13 @@ def _finish(
     budget: Budget,
 ) -> tuple[Any, str | None]:
     """Refits the best configuration, logs it and the run's tables; returns (model, uri)."""
-    leaderboard = leaderboard_frame(result.entries, config.task, config.metric)
-    tracker.log_table(leaderboard, tracking.LEADERBOARD_FILE)
+    tracker.log_table(result.leaderboard.frame(), tracking.LEADERBOARD_FILE)
     tracker.set_tags({tracking.TAG_STOP_REASON: result.stop_reason})
     best = result.best
     if best is None:
         tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
         raise RuntimeError(
-            f"No trial completed ({len(result.entries)} tried; stop reason: "
+            f"No trial completed ({len(result.leaderboard.entries)} tried; stop reason: "
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
     learner = get_learner(best.learner, config.task)
@@ -379,32 +355,6 @@ def _finish(
 
 
 # --- small helpers --------------------------------------------------------------------------------
-def leaderboard_frame(entries: list[LeaderboardEntry], task: str, metric: str) -> pd.DataFrame:
-    """One row per iteration, best first; failed iterations last."""
-    others = [m for m in metrics_for_task(task) if m != metric]
-    rows = [
-        {
-            "iteration": e.iteration,
-            "pipeline": e.pipeline,
-            "learner": e.learner,
-            metric: e.score,
-            "status": e.status,
-            "duration_s": round(e.duration, 3),
-            "run_id": e.run_id,
-            **{m: e.metrics.get(m) for m in others},
-        }
-        for e in entries
-    ]
-    columns = ["iteration", "pipeline", "learner", metric, "status", "duration_s", "run_id"]
-    frame = pd.DataFrame(rows, columns=columns + others)
-    return frame.sort_values(
-        [metric, "iteration"],
-        ascending=[not greater_is_better(metric), True],
-        na_position="last",
-        kind="stable",
-    ).reset_index(drop=True)
-
-
 def _trial_deadline(budget: Budget, config: AutoMLConfig) -> float | None:
     limits = [d for d in (budget.search_deadline,) if d is not None]
     if config.iteration_timeout_seconds is not None:
@@ -421,15 +371,6 @@ def _reserve_for(best: LeaderboardEntry, data: TrainingData) -> float:
     n_fit_rows = max(1, len(data.splits[0][0]))
     refit = best.fit_seconds * len(data.final_rows) / n_fit_rows
     return _MODEL_LOGGING_RESERVE_S + 1.5 * refit
-
-
-def _forget_old_predictions(entries: list[LeaderboardEntry], metric: str) -> None:
-    scored = [e for e in entries if e.score is not None and e.predictions is not None]
-    if len(scored) <= _KEEP_PREDICTIONS:
-        return
-    scored.sort(key=lambda e: e.score, reverse=greater_is_better(metric))
-    for entry in scored[_KEEP_PREDICTIONS:]:
-        entry.predictions = None
 
 
 def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:

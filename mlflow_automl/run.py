@@ -19,11 +19,15 @@ from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
 class AutoMLRun:
     """The parent run of an AutoML experiment, with Azure-style accessors."""
 
-    def __init__(self, run_id: str, **state: Any) -> None:
+    def __init__(self, run_id: str, *, best_model: Any = None, leaderboard: Any = None) -> None:
+        """``AutoMLRun(run_id)`` reads a finished experiment back from the tracking store.
+
+        ``submit`` also hands over what it still holds in memory: the fitted best model and the
+        ``Leaderboard`` with the best iterations' validation predictions.
+        """
         self.run_id = run_id
-        self._model = state.get("_best_model")
-        self._entries = state.get("_entries")
-        self._config = state.get("_config")
+        self._model = best_model
+        self.leaderboard = leaderboard
 
     def __repr__(self) -> str:
         return f"AutoMLRun(run_id={self.run_id!r}, status={self.get_status()!r})"

@@ -1,0 +1,87 @@
+"""The leaderboard: every finished iteration, the best one, and its table form.
+
+It also bounds memory: validation predictions (used by charts and ensembles) are kept only for
+the best ``keep_predictions`` iterations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_automl.evaluation.metrics import greater_is_better, is_better, metrics_for_task
+
+
+@dataclass
+class LeaderboardEntry:
+    iteration: int
+    run_id: str
+    learner: str
+    pipeline: str
+    status: str
+    score: float | None  # the primary metric; None when the trial failed
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    duration: float
+    fit_seconds: float
+    origin: str
+    predictions: np.ndarray | None = field(default=None, repr=False)
+
+
+class Leaderboard:
+    def __init__(self, task: str, metric: str, keep_predictions: int = 20) -> None:
+        self.task, self.metric = task, metric
+        self.keep_predictions = keep_predictions
+        self.entries: list[LeaderboardEntry] = []
+        self.best: LeaderboardEntry | None = None
+
+    @property
+    def best_score(self) -> float | None:
+        return None if self.best is None else self.best.score
+
+    def add(self, entry: LeaderboardEntry) -> bool:
+        """Adds a finished iteration; returns True when it is the new best."""
+        self.entries.append(entry)
+        improved = entry.score is not None and is_better(self.metric, entry.score, self.best_score)
+        if improved:
+            self.best = entry
+        self._forget_old_predictions()
+        return improved
+
+    def ranked(self) -> list[LeaderboardEntry]:
+        """Scored entries, best first."""
+        scored = [e for e in self.entries if e.score is not None]
+        return sorted(scored, key=lambda e: e.score, reverse=greater_is_better(self.metric))
+
+    def frame(self) -> pd.DataFrame:
+        """One row per iteration, best first; failed iterations last."""
+        others = [m for m in metrics_for_task(self.task) if m != self.metric]
+        columns = ["iteration", "pipeline", "learner", self.metric, "status", "duration_s"]
+        columns.append("run_id")
+        rows = [
+            {
+                "iteration": e.iteration,
+                "pipeline": e.pipeline,
+                "learner": e.learner,
+                self.metric: e.score,
+                "status": e.status,
+                "duration_s": round(e.duration, 3),
+                "run_id": e.run_id,
+                **{m: e.metrics.get(m) for m in others},
+            }
+            for e in self.entries
+        ]
+        frame = pd.DataFrame(rows, columns=columns + others)
+        return frame.sort_values(
+            [self.metric, "iteration"],
+            ascending=[not greater_is_better(self.metric), True],
+            na_position="last",
+            kind="stable",
+        ).reset_index(drop=True)
+
+    def _forget_old_predictions(self) -> None:
+        for entry in self.ranked()[self.keep_predictions :]:
+            entry.predictions = None
