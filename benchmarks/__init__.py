@@ -1,0 +1,1 @@
+"""Benchmarks: speed and quality measured on real data, results written to files here."""
