@@ -14,11 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from mlflow_automl.evaluation.metrics import CLASSIFICATION
-
-_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler}
 
 
 def build_pipeline(
@@ -31,8 +28,9 @@ def build_pipeline(
 ) -> Pipeline:
     """An unfitted Pipeline: featurize -> (scale) -> estimator."""
     steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
-    if learner.scaler:
-        steps.append(("scale", _SCALERS[learner.scaler]()))
+    scaler = learner.make_scaler()
+    if scaler is not None:
+        steps.append(("scale", scaler))
     steps.append(
         ("model", learner.make_estimator(task, params, random_state=random_state, n_jobs=n_jobs))
     )
@@ -41,8 +39,8 @@ def build_pipeline(
 
 def describe_pipeline(learner: Any) -> str:
     """Short pipeline label for the console and the leaderboard, e.g. 'StandardScaler, SVM'."""
-    scaler = {"standard": "StandardScaler", "minmax": "MinMaxScaler"}.get(learner.scaler or "")
-    return f"{scaler}, {learner.name}" if scaler else learner.name
+    scaler = learner.make_scaler()
+    return f"{type(scaler).__name__}, {learner.name}" if scaler is not None else learner.name
 
 
 def fit_pipeline(

@@ -135,9 +135,11 @@ class ExperimentTracker:
     def log_training_dataset(
         self, frame: pd.DataFrame, label: str, source: str, name: str = "training_data"
     ) -> None:
-        dataset = mlflow.data.from_pandas(
-            frame, source=source if "/" in source else None, targets=label, name=name
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # MLflow's integer-column schema hint
+            dataset = mlflow.data.from_pandas(
+                frame, source=source if "/" in source else None, targets=label, name=name
+            )
         from mlflow.entities import DatasetInput, InputTag
         from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 

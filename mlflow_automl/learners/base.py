@@ -13,10 +13,9 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, REGRESSION
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
 TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION})
 
 _SCALERS: dict[str, type[BaseEstimator]] = {"standard": StandardScaler, "minmax": MinMaxScaler}
