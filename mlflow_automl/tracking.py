@@ -135,34 +135,20 @@ class ExperimentTracker:
     def log_training_dataset(
         self, frame: pd.DataFrame, label: str, source: str, name: str = "training_data"
     ) -> None:
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # MLflow's integer-column schema hint
             dataset = mlflow.data.from_pandas(
                 frame, source=source if "/" in source else None, targets=label, name=name
             )
-        from mlflow.entities import DatasetInput, InputTag
-        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
-
-        self._client.log_inputs(
-            self.run_id,
-            datasets=[
-                DatasetInput(
-                    dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")]
-                )
-            ],
-        )
+            entity = dataset._to_mlflow_entity()  # computes the schema, hence inside
+        training = InputTag(MLFLOW_DATASET_CONTEXT, "training")
+        self._client.log_inputs(self.run_id, datasets=[DatasetInput(entity, tags=[training])])
 
     def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
-
-    def log_dict(self, data: dict[str, Any], artifact_file: str) -> None:
-        self._client.log_dict(self.run_id, data, artifact_file)
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        self._client.log_text(self.run_id, text, artifact_file)
-
-    def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._client.log_artifact(self.run_id, str(path), artifact_path)
 
     def finish(self, status: str = "FINISHED") -> None:
         self._client.set_terminated(self.run_id, status=status)

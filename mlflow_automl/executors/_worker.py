@@ -18,9 +18,6 @@ def main() -> None:
     # ends, so the search can record what finished before it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     address, authkey = sys.argv[1], bytes.fromhex(os.environ.pop("MLFLOW_AUTOML_WORKER_KEY"))
-    if address.startswith("("):  # an (host, port) pair on platforms without unix sockets
-        host, port = address.strip("()").split(",")
-        address = (host.strip().strip("'"), int(port))
     from mlflow_automl.evaluation.trial import evaluate_trial
 
     with Client(address, authkey=authkey) as connection:

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, Listener, wait
+from pathlib import Path
 
 from mlflow_automl.evaluation.trial import (
     FAILED,
@@ -59,6 +60,9 @@ class LocalProcessExecutor(TrialExecutor):
     def _spawn(self) -> _Worker:
         env = dict(os.environ)
         env["MLFLOW_AUTOML_WORKER_KEY"] = self._authkey.hex()
+        # The worker must import this very copy of the package, installed or not.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         # Each trial gets context.n_jobs threads; stop BLAS/OpenMP from taking every core too.
         threads = str(self._context.n_jobs)
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -68,6 +72,8 @@ class LocalProcessExecutor(TrialExecutor):
             env=env,
             stdin=subprocess.DEVNULL,
         )
+        # A worker that dies before connecting must not block accept() forever (the socket is
+        # a CPython implementation detail, stable across versions).
         self._listener._listener._socket.settimeout(_CONNECT_TIMEOUT_S)
         try:
             connection = self._listener.accept()

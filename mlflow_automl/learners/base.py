@@ -136,7 +136,8 @@ class Learner:
         estimator = cls(**{**kwargs, **self.fixed, **params})
         if task == CLASSIFICATION and not hasattr(estimator, "predict_proba"):
             # Margin-only models (hinge, perceptron) get Platt-scaled probabilities.
-            estimator = CalibratedClassifierCV(estimator, cv=3, n_jobs=n_jobs)
+            # Sequential: for three small fits, starting joblib workers costs more than it saves.
+            estimator = CalibratedClassifierCV(estimator, cv=3)
         return estimator
 
     def make_scaler(self) -> BaseEstimator | None:
