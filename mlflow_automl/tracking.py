@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ TAG_STOP_REASON = "automl.stop_reason"
 TAG_VERSION = "automl.version"
 TAG_LABEL = "automl.label_column"
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+
 LEADERBOARD_FILE = "leaderboard.json"
 FEATURIZATION_FILE = "featurization_summary.json"
 GUARDRAILS_FILE = "guardrails.json"
@@ -75,7 +77,10 @@ def resolve_experiment(experiment_name: str | None) -> tuple[str, str | None]:
         experiment_name = "automl"
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
-        experiment_id = client().create_experiment(experiment_name)
+        # The kind makes the MLflow UI open the experiment on its training-runs view.
+        experiment_id = client().create_experiment(
+            experiment_name, tags={EXPERIMENT_KIND_TAG: "custom_model_development"}
+        )
     elif experiment.lifecycle_stage == "deleted":
         raise ValueError(
             f"experiment {experiment_name!r} is deleted; restore it or choose another name."
@@ -127,10 +132,8 @@ class ExperimentTracker:
         items = [RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
         self._client.log_batch(run_id or self.run_id, tags=items)
 
-    def log_metrics(self, metrics: dict[str, float], step: int = 0, run_id: str | None = None):
-        now = _now_ms()
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
-        self._client.log_batch(run_id or self.run_id, metrics=items)
+    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        log_metrics(self.run_id, metrics, step)
 
     def log_training_dataset(
         self, frame: pd.DataFrame, label: str, source: str, name: str = "training_data"
@@ -210,6 +213,33 @@ class ExperimentTracker:
                 extra_pip_requirements=_learner_requirements(),
             )
         return info.model_uri
+
+
+# --- any run -------------------------------------------------------------------------------------
+CHARTS_DIR = "charts"
+
+
+def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    """All of ``metrics`` on ``run_id`` in one batch."""
+    now = _now_ms()
+    items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+    client().log_batch(run_id, metrics=items)
+
+
+def log_charts(run_id: str, charts: Iterable[Any], directory: str = CHARTS_DIR) -> dict[str, str]:
+    """Each chart as ``<directory>/<name>.png`` and ``<name>.json`` in one upload.
+
+    Returns ``{artifact path: artifact URI}`` of what was written.
+    """
+    paths = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for chart in charts:
+            (Path(tmp) / f"{chart.name}.png").write_bytes(chart.png)
+            (Path(tmp) / f"{chart.name}.json").write_text(json.dumps(chart.data))
+            paths += [f"{directory}/{chart.name}.png", f"{directory}/{chart.name}.json"]
+        client().log_artifacts(run_id, tmp, directory)
+    root = client().get_run(run_id).info.artifact_uri
+    return {path: f"{root}/{path}" for path in paths}
 
 
 # --- reading back -------------------------------------------------------------------------------
