@@ -21,6 +21,7 @@ from mlflow_automl.data import TrainingData, prepare_training_data
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
@@ -31,6 +32,9 @@ logger = logging.getLogger("mlflow_automl")
 # Seconds kept back from the search for logging the best model (signature, input example,
 # code) and closing the run; measured at 1-3 s on SQLite.
 _MODEL_LOGGING_RESERVE_S = 5.0
+# ... and for the best model's charts and its explanation (more charts use what is left).
+_CHARTS_RESERVE_S = 2 * SECONDS_PER_CHART_SET
+_EXPLANATION_RESERVE_S = 2.0
 
 
 @dataclass
@@ -108,10 +112,14 @@ def submit(
                 early_stopping_n_iters=config.early_stopping_n_iters,
                 min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
                 started_at=started,
-                reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+                reserve_seconds=_fixed_reserve(config),
             )
             result = _search(config, data, plan, learners, budget, tracker, console)
             model, model_uri = _finish(config, data, plan, result, tracker, budget)
+            insights = Insights(config.task, data, tracker)
+            insights.log_all(
+                result.leaderboard, model, config.model_explainability, budget.deadline
+            )
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
@@ -132,6 +140,7 @@ def submit(
             tracker.run_id,
             best_model=model,
             leaderboard=result.leaderboard,
+            insights=insights,
         )
     finally:
         if log_handler is not None:
@@ -230,7 +239,7 @@ def _search(
             for outcome in outcomes:
                 entry = _record(outcome, config, tracker, proposer, budget)
                 if leaderboard.add(entry):
-                    budget.reserve_seconds = _reserve_for(entry, data)
+                    budget.reserve_seconds = _reserve_for(entry, data, config)
                 best_score = leaderboard.best_score
                 if best_score is not None:
                     tracker.log_metrics(
@@ -366,11 +375,17 @@ def _seconds_to(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.time())
 
 
-def _reserve_for(best: LeaderboardEntry, data: TrainingData) -> float:
-    """Time to keep for refitting ``best`` on all final rows and logging it."""
+def _fixed_reserve(config: AutoMLConfig) -> float:
+    """Time kept for the work after the search that does not depend on the best model."""
+    explain = _EXPLANATION_RESERVE_S if config.model_explainability else 0.0
+    return _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain
+
+
+def _reserve_for(best: LeaderboardEntry, data: TrainingData, config: AutoMLConfig) -> float:
+    """Time to keep for refitting ``best`` on all final rows, logging it and its insights."""
     n_fit_rows = max(1, len(data.splits[0][0]))
     refit = best.fit_seconds * len(data.final_rows) / n_fit_rows
-    return _MODEL_LOGGING_RESERVE_S + 1.5 * refit
+    return _fixed_reserve(config) + 1.5 * refit
 
 
 def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:

@@ -85,6 +85,11 @@ class TrainingData:
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
 
+    @property
+    def validation_rows(self) -> np.ndarray:
+        """Rows that trials are scored on (every row under cross-validation)."""
+        return np.unique(np.concatenate([valid for _, valid in self.splits]))
+
     def decode(self, codes: np.ndarray) -> np.ndarray:
         return codes if self.classes is None else self.classes[codes]
 

@@ -108,6 +108,8 @@ def explain_model(
 
     X = model._frame(X)
     y = np.asarray(y)
+    if len(X) == 0 or len(X) != len(y):
+        raise ValueError(f"need matching, non-empty X and y; got {len(X)} and {len(y)} rows")
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     rows = _sample_rows(y if classification else None, len(X), max_rows, random_state)
     X, y = X.iloc[rows], y[rows]
@@ -319,22 +321,20 @@ def _permutation_importance(
     rng = np.random.default_rng(random_state)
     classes = scorer.scorable_classes(y) if scorer.classification else []
     if scorer.classification and not classes:
+        # A single-class sample: ROC AUC is undefined, so there is nothing to measure.
         if not required:
             return None
-        classes = []  # a single-class sample: AUC is undefined, importances stay zero
+        return _PermutationResult(np.zeros(Z.shape[1]), {}, len(Z), 0)
 
-    def baseline(Z: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> tuple[Any, float]:
+    def baseline() -> tuple[float, np.ndarray, float]:
         tick = time.perf_counter()
-        if scorer.classification and not classes:
-            return (0.0, np.zeros(0)), time.perf_counter() - tick
-        result = scorer.score(scorer.predict(Z), y, w, classes)
-        return result, time.perf_counter() - tick
+        score, per_class = scorer.score(scorer.predict(Z), y, weights, classes)
+        return score, per_class, time.perf_counter() - tick
 
-    (base, base_per_class), seconds = baseline(Z, y, weights)
-    varying = np.flatnonzero(np.ptp(Z, axis=0) > 0) if len(Z) else np.zeros(0, dtype=int)
+    base, base_per_class, seconds = baseline()
     repeats = max(1, n_repeats)
     if deadline is not None:
-        per_repeat = max(seconds, 1e-4) * max(1, len(varying))
+        per_repeat = max(seconds, 1e-4) * max(1, int((np.ptp(Z, axis=0) > 0).sum()))
         left = (deadline - time.perf_counter()) * _SAFETY
         fits = int(left // per_repeat)
         if fits < 1:
@@ -347,16 +347,14 @@ def _permutation_importance(
                 Z, y = Z[keep], y[keep]
                 weights = None if weights is None else weights[keep]
                 classes = scorer.scorable_classes(y) if scorer.classification else []
-                (base, base_per_class), seconds = baseline(Z, y, weights)
-                varying = np.flatnonzero(np.ptp(Z, axis=0) > 0)
+                base, base_per_class, seconds = baseline()
             fits = 1
         repeats = min(repeats, fits)
 
     n_features = Z.shape[1]
+    varying = np.flatnonzero(np.ptp(Z, axis=0) > 0)  # shuffling a constant column changes nothing
     drops = np.zeros((0, n_features))
     class_drops = np.zeros((0, len(classes), n_features))
-    if scorer.classification and not classes:
-        varying = np.zeros(0, dtype=int)  # nothing can be scored
     work = Z.copy()
     for _ in range(repeats):
         tick = time.perf_counter()

@@ -19,7 +19,9 @@ from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
 class AutoMLRun:
     """The parent run of an AutoML experiment, with Azure-style accessors."""
 
-    def __init__(self, run_id: str, *, best_model: Any = None, leaderboard: Any = None) -> None:
+    def __init__(
+        self, run_id: str, *, best_model: Any = None, leaderboard: Any = None, insights: Any = None
+    ) -> None:
         """``AutoMLRun(run_id)`` reads a finished experiment back from the tracking store.
 
         ``submit`` also hands over what it still holds in memory: the fitted best model and the
@@ -28,6 +30,7 @@ class AutoMLRun:
         self.run_id = run_id
         self._model = best_model
         self.leaderboard = leaderboard
+        self._insights = insights
 
     def __repr__(self) -> str:
         return f"AutoMLRun(run_id={self.run_id!r}, status={self.get_status()!r})"
@@ -95,6 +98,22 @@ class AutoMLRun:
             self.run_id, tracking.BEST_SCORE_METRIC
         )
         return metrics
+
+    def log_charts(self, iteration: int) -> None:
+        """Draws and logs the charts of one more iteration on its child run (on request).
+
+        Works in the process that ran the experiment, for the iterations whose validation
+        predictions are still in memory (the best 20).
+        """
+        if self._insights is None or self.leaderboard is None:
+            raise RuntimeError(
+                "charts on request need the experiment's predictions, which only the process "
+                "that ran submit() holds; the best runs' charts are already logged."
+            )
+        entry = next((e for e in self.leaderboard.entries if e.iteration == iteration), None)
+        if entry is None:
+            raise ValueError(f"AutoML run {self.run_id} has no iteration {iteration}.")
+        self._insights.log_charts(entry)
 
     def get_leaderboard(self) -> pd.DataFrame:
         """Every iteration with its pipeline, primary metric, status and run id; best first."""

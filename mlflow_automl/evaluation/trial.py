@@ -46,6 +46,7 @@ class TrialContext:
 
     @property
     def validation_rows(self) -> np.ndarray:
+        """Rows that trials are scored on (every row under cross-validation)."""
         return np.unique(np.concatenate([valid for _, valid in self.splits]))
 
 
