@@ -1,4 +1,7 @@
-"""The only module that talks to MLflow tracking.
+"""The only package that talks to MLflow tracking.
+
+This module writes and reads AutoML experiments; ``experiment.py`` holds the Azure-style
+``Experiment`` / ``Run`` logging API and ``history.py`` the run-history queries, all on MLflow.
 
 An AutoML experiment is one MLflow run (the *parent*); each trial is a child run tagged with
 ``mlflow.parentRunId``. Child runs are written with one ``log_batch`` each (params, metrics and
