@@ -245,12 +245,84 @@ def log_charts(run_id: str, charts: Iterable[Any], directory: str = CHARTS_DIR) 
     return {path: f"{root}/{path}" for path in paths}
 
 
+# --- pipeline step runs ---------------------------------------------------------------------------
+TAG_STEP = "automl.pipeline_step"
+TAG_FINGERPRINT = "automl.step_fingerprint"
+TAG_REUSED_FROM = "automl.reused_from"
+TAG_OUTPUT_PREFIX = "automl.output."
+
+
+def current_run() -> Any | None:
+    """The active run, or the run that launched this process (``mlflow run`` sets
+    ``MLFLOW_RUN_ID``); None outside any run."""
+    active = mlflow.active_run()
+    if active is not None:
+        return active
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    return client().get_run(run_id) if run_id else None
+
+
+def create_run(experiment_id: str, name: str, tags: dict[str, str], parent_id: str | None) -> str:
+    all_tags = {MLFLOW_RUN_NAME: name, **tags}
+    if parent_id:
+        all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
+    return client().create_run(experiment_id, tags=all_tags, run_name=name).info.run_id
+
+
+def finish_run(run_id: str, status: str = "FINISHED") -> None:
+    client().set_terminated(run_id, status=status)
+
+
+def set_run_tags(run_id: str, tags: dict[str, Any]) -> None:
+    items = [RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
+    client().log_batch(run_id, tags=items)
+
+
+def upload_dir(run_id: str, local_dir: str | Path, artifact_path: str) -> str:
+    """Uploads a folder; returns its ``runs:/`` URI."""
+    client().log_artifacts(run_id, str(local_dir), artifact_path)
+    return f"runs:/{run_id}/{artifact_path}"
+
+
+def download(artifact_uri: str, destination: str | Path) -> str:
+    """Downloads a ``runs:/`` (or any artifact) URI into ``destination``; returns the local path."""
+    quiet = _env("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with quiet:
+        return mlflow.artifacts.download_artifacts(artifact_uri, dst_path=str(destination))
+
+
+def find_finished_run(experiment_id: str, tags: dict[str, str]) -> Any | None:
+    """The newest finished run of the experiment carrying all of ``tags``, if any."""
+    conditions = [f"tags.`{k}` = '{v}'" for k, v in tags.items()]
+    conditions.append("attributes.status = 'FINISHED'")
+    runs = client().search_runs(
+        [experiment_id],
+        filter_string=" and ".join(conditions),
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
+    )
+    return runs[0] if runs else None
+
+
+@contextmanager
+def activated(run_id: str) -> Iterator[None]:
+    """Makes ``run_id`` the active run for code that nests under the active run."""
+    with _active(run_id):
+        yield
+
+
+def register_model(model_uri: str, name: str) -> str:
+    """Registers ``model_uri`` as a new version of ``name``; returns the version number."""
+    return mlflow.register_model(model_uri, name).version
+
+
 # --- reading back -------------------------------------------------------------------------------
 def get_run(run_id: str) -> Any:
     return client().get_run(run_id)
 
 
-def search_children(experiment_id: str, parent_run_id: str) -> list[Any]:
+def search_runs_by_parent(experiment_id: str, parent_run_id: str) -> list[Any]:
+    """Every run of the experiment whose ``mlflow.parentRunId`` is ``parent_run_id``."""
     runs = []
     page_token = None
     while True:
@@ -263,7 +335,12 @@ def search_children(experiment_id: str, parent_run_id: str) -> list[Any]:
         runs.extend(page)
         page_token = page.token
         if not page_token:
-            break
+            return runs
+
+
+def search_children(experiment_id: str, parent_run_id: str) -> list[Any]:
+    """The trial runs of an AutoML run, in iteration order."""
+    runs = search_runs_by_parent(experiment_id, parent_run_id)
     runs = [r for r in runs if r.data.tags.get(TAG_KIND) == "trial"]
     return sorted(runs, key=lambda r: int(r.data.tags.get(TAG_ITERATION, 0)))
 
