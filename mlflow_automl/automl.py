@@ -53,6 +53,7 @@ def submit(
     show_output: bool = False,
     tags: dict[str, str] | None = None,
     run_name: str | None = None,
+    parent_run_id: str | None = None,
 ) -> Any:  # AutoMLRun
     """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
 
@@ -85,6 +86,7 @@ def submit(
                 **(tags or {}),
             },
             run_name=run_name,
+            parent_run_id=parent_run_id,
         )
         console.start(
             tracker.run_name,
@@ -376,9 +378,15 @@ def _seconds_to(deadline: float | None) -> float | None:
 
 
 def _fixed_reserve(config: AutoMLConfig) -> float:
-    """Time kept for the work after the search that does not depend on the best model."""
+    """Time kept for the work after the search that does not depend on the best model.
+
+    At most a quarter of a small budget, so that a short experiment still searches.
+    """
     explain = _EXPLANATION_RESERVE_S if config.model_explainability else 0.0
-    return _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain
+    reserve = _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain
+    if config.timeout_seconds is not None:
+        reserve = min(reserve, 0.25 * config.timeout_seconds)
+    return reserve
 
 
 def _reserve_for(best: LeaderboardEntry, data: TrainingData, config: AutoMLConfig) -> float:

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from mlflow_automl.cli_history import history
+
 
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
@@ -22,6 +24,9 @@ def _split(value: str | None) -> list[str] | None:
 @click.version_option(package_name="mlflow-automl")
 def main() -> None:
     """Automated machine learning on MLflow: every trial a child run, the best model logged."""
+
+
+main.add_command(history)
 
 
 @main.command()

@@ -154,20 +154,24 @@ class AutoMLStep(PipelineStep):
         if "training_data" in inputs:
             settings["training_data"] = _data_file(inputs["training_data"])
         config = AutoMLConfig(**settings)
-        with tracking.activated(run_id):
-            write_automl_outputs(config, outputs.get(METRICS_OUTPUT), outputs.get(MODEL_OUTPUT))
+        write_automl_outputs(config, run_id, outputs.get(METRICS_OUTPUT), outputs.get(MODEL_OUTPUT))
 
 
 def write_automl_outputs(
-    config: Any, metrics_dir: Path | None, model_dir: Path | None, show_output: bool = True
+    config: Any,
+    parent_run_id: str,
+    metrics_dir: Path | None,
+    model_dir: Path | None,
+    show_output: bool = True,
 ) -> Any:
-    """Runs AutoML under the active run and writes the step outputs; returns the AutoMLRun.
+    """Runs AutoML nested under ``parent_run_id`` and writes the step outputs.
 
-    Shared by ``AutoMLStep`` and the ``python -m mlflow_automl.project`` entry point.
+    Shared by ``AutoMLStep`` and the ``python -m mlflow_automl.project`` entry point; returns
+    the ``AutoMLRun``.
     """
     from mlflow_automl.automl import submit
 
-    run = submit(config, show_output=show_output)
+    run = submit(config, show_output=show_output, parent_run_id=parent_run_id)
     if metrics_dir is not None:
         metrics_dir.mkdir(parents=True, exist_ok=True)
         per_iteration = {c.info.run_name: dict(c.data.metrics) for c in run.get_children()}

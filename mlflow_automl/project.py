@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
         metrics_dir, model_dir = Path(tmp) / METRICS_OUTPUT, Path(tmp) / MODEL_OUTPUT
-        automl_run = write_automl_outputs(config, metrics_dir, model_dir)
+        automl_run = write_automl_outputs(config, run.info.run_id, metrics_dir, model_dir)
         for folder in (metrics_dir, model_dir):
             uri = tracking.upload_dir(run.info.run_id, folder, f"outputs/{folder.name}")
             tracking.set_run_tags(run.info.run_id, {tracking.TAG_OUTPUT_PREFIX + folder.name: uri})

@@ -237,6 +237,10 @@ def test_nested_under_the_active_run(sqlite_store, breast_cancer):
         run = automl.submit(config)
     assert run.tags["mlflow.parentRunId"] == outer.info.run_id
     assert run.experiment_id == outer.info.experiment_id
+    # another experiment than the one set with set_experiment(): not nested, and no clash
+    elsewhere = automl.submit(config, experiment_name="elsewhere")
+    assert "mlflow.parentRunId" not in elsewhere.tags
+    assert elsewhere.model_uri.startswith("models:/")
 
 
 def test_interrupted_experiment_keeps_its_finished_child_runs(tmp_path, breast_cancer):

@@ -71,8 +71,16 @@ def tracking_uri() -> str:
     return mlflow.get_tracking_uri()
 
 
-def resolve_experiment(experiment_name: str | None) -> tuple[str, str | None]:
-    """The experiment to log into, and the active run to nest under (if the user has one)."""
+def resolve_experiment(
+    experiment_name: str | None, parent_run_id: str | None = None
+) -> tuple[str, str | None]:
+    """The experiment to log into, and the run to nest under.
+
+    That run is ``parent_run_id`` when given (its experiment wins), else the active run (if the
+    user has one in that experiment).
+    """
+    if parent_run_id is not None:
+        return get_run(parent_run_id).info.experiment_id, parent_run_id
     active = mlflow.active_run()
     if experiment_name is None:
         if active is not None:
@@ -114,8 +122,9 @@ class ExperimentTracker:
         settings: dict[str, Any],
         tags: dict[str, str],
         run_name: str | None = None,
+        parent_run_id: str | None = None,
     ) -> ExperimentTracker:
-        experiment_id, nest_under = resolve_experiment(experiment_name)
+        experiment_id, nest_under = resolve_experiment(experiment_name, parent_run_id)
         run_name = run_name or f"AutoML_{time.strftime('%Y%m%d_%H%M%S')}"
         all_tags = {MLFLOW_RUN_NAME: run_name, TAG_KIND: "experiment", **tags}
         if nest_under:
@@ -199,7 +208,7 @@ class ExperimentTracker:
         import mlflow_automl
 
         package_dir = Path(mlflow_automl.__file__).parent
-        with warnings.catch_warnings(), _active(self.run_id):
+        with warnings.catch_warnings():
             # MLflow's hint about integer columns and missing values: the training data's own
             # dtypes are the contract users expect.
             warnings.simplefilter("ignore", UserWarning)
@@ -214,6 +223,7 @@ class ExperimentTracker:
                 # The model's own classes travel with it, so any MLflow can load it.
                 code_paths=[str(package_dir)],
                 extra_pip_requirements=_learner_requirements(),
+                run_id=self.run_id,  # no fluent start_run: it clashes with set_experiment()
             )
         return info.model_uri
 
@@ -304,13 +314,6 @@ def find_finished_run(experiment_id: str, tags: dict[str, str]) -> Any | None:
     return runs[0] if runs else None
 
 
-@contextmanager
-def activated(run_id: str) -> Iterator[None]:
-    """Makes ``run_id`` the active run for code that nests under the active run."""
-    with _active(run_id):
-        yield
-
-
 def register_model(model_uri: str, name: str) -> str:
     """Registers ``model_uri`` as a new version of ``name``; returns the version number."""
     return mlflow.register_model(model_uri, name).version
@@ -376,20 +379,6 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
-
-
-@contextmanager
-def _active(run_id: str) -> Iterator[None]:
-    """Makes ``run_id`` the active run for the fluent-only APIs (``log_model``).
-
-    Ending it marks the run FINISHED; the orchestrator sets the final status right after.
-    """
-    active = mlflow.active_run()
-    if active is not None and active.info.run_id == run_id:
-        yield
-        return
-    with mlflow.start_run(run_id=run_id, nested=active is not None):
-        yield
 
 
 def _learner_requirements() -> list[str]:
