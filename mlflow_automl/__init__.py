@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
     from mlflow_automl.featurize import FeaturizationConfig
     from mlflow_automl.run import AutoMLRun
+    from mlflow_automl.tracking.experiment import Experiment, Run
 
 _LAZY = {
     "AutoMLConfig": "mlflow_automl.config",
@@ -31,13 +32,17 @@ _LAZY = {
     "FeaturizationConfig": "mlflow_automl.featurize",
     "AutoMLRun": "mlflow_automl.run",
     "submit": "mlflow_automl.automl",
+    "Experiment": "mlflow_automl.tracking.experiment",
+    "Run": "mlflow_automl.tracking.experiment",
 }
 
 __all__ = [
     "AutoMLConfig",
     "AutoMLConfigError",
     "AutoMLRun",
+    "Experiment",
     "FeaturizationConfig",
+    "Run",
     "__version__",
     "submit",
 ]
