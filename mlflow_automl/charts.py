@@ -42,7 +42,11 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from mlflow_automl.evaluation.metrics import _check_weights, _prepare_classification
+from mlflow_automl.evaluation.metrics import (
+    _check_weights,
+    _prepare_classification,
+    _prepare_regression,
+)
 
 CLASSIFICATION_CHARTS: tuple[str, ...] = (
     "confusion_matrix",
@@ -565,15 +569,7 @@ def regression_charts(
 
     Invalid targets or shapes raise ``ValueError``; non-finite predictions yield ``[]``.
     """
-    y = np.asarray(y_true, dtype=float).ravel()
-    yp = np.asarray(y_pred, dtype=float).ravel()
-    if y.shape != yp.shape:
-        raise ValueError(f"y_true has {y.shape[0]} values but y_pred has {yp.shape[0]}")
-    if y.shape[0] == 0:
-        raise ValueError("Cannot draw charts of zero samples")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y_true contains NaN or infinite values")
-    w = _check_weights(sample_weight, y.shape[0])
+    y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
     if not np.all(np.isfinite(yp)):
         return []
     with _quiet():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -358,6 +359,21 @@ def _spearman(y, yp, w: np.ndarray | None) -> float:
     return float(cov / math.sqrt(var_y * var_p))
 
 
+def _prepare_regression(
+    y_true: Any, y_pred: Any, sample_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validated 1-D float targets, predictions (may hold NaN) and weights."""
+    y = np.asarray(y_true, dtype=float).ravel()
+    yp = np.asarray(y_pred, dtype=float).ravel()
+    if y.shape != yp.shape:
+        raise ValueError(f"y_true has {y.shape[0]} values but y_pred has {yp.shape[0]}")
+    if y.shape[0] == 0:
+        raise ValueError("no samples to evaluate")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y_true contains NaN or infinite values")
+    return y, yp, _check_weights(sample_weight, y.shape[0])
+
+
 def compute_regression_metrics(y_true, y_pred, sample_weight=None) -> dict[str, float]:
     """All :data:`REGRESSION_METRICS` for 1-D targets ``y_true`` and predictions ``y_pred``.
 
@@ -365,15 +381,7 @@ def compute_regression_metrics(y_true, y_pred, sample_weight=None) -> dict[str, 
     ``normalized_root_mean_squared_log_error`` divides by the range of ``log1p(y_true)``, as in
     Azure. RMSLE metrics are NaN when any target or prediction is negative.
     """
-    y = np.asarray(y_true, dtype=float).ravel()
-    yp = np.asarray(y_pred, dtype=float).ravel()
-    if y.shape != yp.shape:
-        raise ValueError(f"y_true has {y.shape[0]} values but y_pred has {yp.shape[0]}")
-    if y.shape[0] == 0:
-        raise ValueError("Cannot compute metrics on zero samples")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y_true contains NaN or infinite values")
-    w = _check_weights(sample_weight, y.shape[0])
+    y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
     if not np.all(np.isfinite(yp)):
         return _all_nan(REGRESSION_METRICS)
 
