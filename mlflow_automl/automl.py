@@ -122,6 +122,11 @@ def submit(
             insights.log_all(
                 result.leaderboard, model, config.model_explainability, budget.deadline
             )
+            run = AutoMLRun(
+                tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
+            )
+            if config.registered_model_name:
+                run.register_model(config.registered_model_name, config.registered_model_alias)
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
@@ -138,12 +143,7 @@ def submit(
                 "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
             }
         )
-        return AutoMLRun(
-            tracker.run_id,
-            best_model=model,
-            leaderboard=result.leaderboard,
-            insights=insights,
-        )
+        return run
     finally:
         if log_handler is not None:
             logging.getLogger("mlflow_automl").removeHandler(log_handler)

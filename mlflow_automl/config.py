@@ -158,6 +158,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("stack_meta_learner_train_percentage", 0.2, _fraction, "meta-learner rows"),
         Setting("stack_meta_learner_kwargs", None, _anything, "meta-learner arguments"),
         Setting("enable_onnx_compatible_models", False, _boolean, "only ONNX-convertible models"),
+        Setting("registered_model_name", None, _string, "register the best model under it"),
+        Setting("registered_model_alias", "champion", _string, "alias of the new version"),
         Setting("model_explainability", True, _boolean, "explain the best model"),
         Setting("debug_log", None, _string, "file that receives the debug log"),
         Setting("path", None, _string, "project folder for local outputs"),

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             uri = tracking.upload_dir(run.info.run_id, folder, f"outputs/{folder.name}")
             tracking.set_run_tags(run.info.run_id, {tracking.TAG_OUTPUT_PREFIX + folder.name: uri})
         if args.model_name:
-            version = tracking.register_model(automl_run.model_uri, args.model_name)
+            version = automl_run.register_model(args.model_name)
             print(f"Registered {args.model_name} version {version}")
 
 

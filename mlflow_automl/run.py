@@ -79,6 +79,34 @@ class AutoMLRun:
     def model_uri(self) -> str | None:
         return self.tags.get(tracking.TAG_MODEL_URI)
 
+    def register_model(
+        self, model_name: str, alias: str | None = "champion", tags: dict[str, Any] | None = None
+    ) -> str:
+        """Registers the best model as a new version of ``model_name``; returns the version.
+
+        ``alias`` (default ``champion``) moves to the new version; older versions are kept. The
+        version is tagged with the primary metric's value, the AutoML run id and the package
+        version.
+        """
+        from mlflow_automl._version import __version__
+
+        run = self.run
+        uri = run.data.tags.get(tracking.TAG_MODEL_URI)
+        if uri is None:
+            raise RuntimeError(f"AutoML run {self.run_id} has no logged best model to register.")
+        metric = run.data.tags[tracking.TAG_METRIC]
+        version_tags = {
+            "automl.run_id": self.run_id,
+            "automl.primary_metric": metric,
+            f"automl.{metric}": run.data.metrics.get(metric),
+            "automl.learner": run.data.tags.get(tracking.TAG_LEARNER),
+            "mlflow_automl.version": __version__,
+            **(tags or {}),
+        }
+        version = tracking.register_model(uri, model_name, alias, version_tags)
+        tracking.set_run_tags(self.run_id, {tracking.TAG_REGISTERED: f"{model_name}/{version}"})
+        return version
+
     def get_children(self) -> list[Any]:
         """Child runs (one per iteration), in iteration order."""
         return tracking.search_children(self.experiment_id, self.run_id)

@@ -49,6 +49,7 @@ TAG_MODEL_URI = "automl.best_model_uri"
 TAG_STOP_REASON = "automl.stop_reason"
 TAG_VERSION = "automl.version"
 TAG_LABEL = "automl.label_column"
+TAG_REGISTERED = "automl.registered_model"
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
@@ -314,9 +315,24 @@ def find_finished_run(experiment_id: str, tags: dict[str, str]) -> Any | None:
     return runs[0] if runs else None
 
 
-def register_model(model_uri: str, name: str) -> str:
-    """Registers ``model_uri`` as a new version of ``name``; returns the version number."""
-    return mlflow.register_model(model_uri, name).version
+def register_model(
+    model_uri: str,
+    name: str,
+    alias: str | None = None,
+    tags: dict[str, Any] | None = None,
+) -> str:
+    """Registers ``model_uri`` as a new version of ``name``; returns the version number.
+
+    ``alias`` is moved to the new version (older versions stay); ``tags`` go on the version.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        version = mlflow.register_model(model_uri, name).version
+    for key, value in (tags or {}).items():
+        client().set_model_version_tag(name, version, key, _tag_value(value))
+    if alias:
+        client().set_registered_model_alias(name, alias, version)
+    return version
 
 
 # --- reading back -------------------------------------------------------------------------------

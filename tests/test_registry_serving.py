@@ -1,0 +1,111 @@
+"""The registry (alias, version tags, versions kept) and `mlflow models serve` on the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pytest
+
+import mlflow_automl as automl
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def registered(sqlite_store, penguins):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        iterations=3,
+        registered_model_name="penguins",
+        model_explainability=False,
+    )
+    return automl.submit(config, experiment_name="registry")
+
+
+def test_best_model_is_registered_with_alias_and_tags(registered, penguins):
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("penguins", "champion")
+    assert version.tags["automl.run_id"] == registered.run_id
+    assert version.tags["automl.primary_metric"] == "accuracy"
+    assert float(version.tags["automl.accuracy"]) == pytest.approx(
+        registered.run.data.metrics["accuracy"]
+    )
+    assert version.tags["mlflow_automl.version"] == automl.__version__
+
+    # registering again moves the alias and keeps the older version
+    again = registered.register_model("penguins", alias="champion")
+    assert int(again) == int(version.version) + 1
+    assert client.get_model_version_by_alias("penguins", "champion").version == again
+    assert len(client.search_model_versions("name = 'penguins'")) == 2
+    model = mlflow.pyfunc.load_model("models:/penguins@champion")
+    assert len(model.predict(penguins.drop(columns="species").head(3))) == 3
+
+
+def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": sqlite_store}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/penguins@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"server did not start: {server.stderr.read()}") from None
+                time.sleep(0.5)
+        rows = penguins.drop(columns="species").iloc[[0, 150, 300, 3]]  # row 3 has missing values
+        _, model = registered.get_output()
+        expected = list(model.predict(rows))
+        split = json.loads(rows.to_json(orient="split", index=False))
+        records = json.loads(rows.to_json(orient="records"))
+        for payload in ({"dataframe_split": split}, {"dataframe_records": records}):
+            request = urllib.request.Request(
+                f"{url}/invocations",
+                data=json.dumps(payload).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+            assert answer["predictions"] == expected
+        assert np.isnan(rows.iloc[3]["bill_length_mm"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
