@@ -1,0 +1,457 @@
+"""ONNX export of a whole fitted AutoML model: featurization + scaler + learner in one graph.
+
+The graph has one input per raw column the featurizer uses, named after the raw column, so
+MLflow's onnx pyfunc scores a raw DataFrame: numeric / bool columns are ``float32 [N, 1]``
+tensors (NaN = missing), categorical and text columns ``string [N, 1]`` tensors. Classifiers
+output ``label`` (int64 class codes) and ``probabilities`` (float ``[N, K]``, no ZipMap),
+regressors ``variable`` (``[N, 1]``).
+
+What converts (skl2onnx + the onnxmltools LightGBM/XGBoost converters registered by
+:mod:`mlflow_automl.learners.onnx_export`):
+
+* ``NumericImputer`` (custom converter: ``Imputer`` + ``IsNaN`` missing indicators) and
+  ``passthrough`` columns;
+* the categorical ``SimpleImputer -> OneHotEncoder`` pipeline: in the graph a missing string is
+  ``""``, so the imputer is converted with ``missing_values=""``; the strings ``"nan"``,
+  ``"None"`` and ``"<NA>"`` (what ``np.array(column, dtype=str)`` makes of a missing value, as
+  MLflow's pyfunc does) are folded into ``""`` at every string input;
+* ``NamedTargetEncoder`` for binary / continuous targets (skl2onnx converts no multiclass
+  TargetEncoder), with a NaN category re-keyed as ``""``;
+* ``TextTfidf``: one skl2onnx ``TfidfVectorizer`` per text column (default tokenizer);
+* every learner whose registry entry says ``onnx_compatible``.
+
+What does not, and why (``convert_model`` then returns an error, it never raises):
+
+* ``DateTimeFeaturizer``: it parses free-form date strings with pandas; ONNX has no date parser;
+* ``HashingEncoder``: sklearn's FeatureHasher uses MurmurHash3 signed-bucket logic that no
+  standard ONNX operator reproduces;
+* multiclass ``NamedTargetEncoder``; learners marked not ``onnx_compatible``
+  (``GradientBoosting``: skl2onnx fails on its trees).
+
+Parity is measured on the given rows with the numeric columns rounded through float32 on the
+Python side too: the graph can only ever see float32 values, and a float64 value next to a
+tree split would otherwise measure the input cast, not the conversion. Regression parity is
+relative to the prediction scale (``tolerance * max(1, max |prediction|)``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnx
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from mlflow_automl.featurize.featurizer import Featurizer, _to_float, _to_str_objects
+from mlflow_automl.featurize.transformers import (
+    DateTimeFeaturizer,
+    HashingEncoder,
+    NamedTargetEncoder,
+    NumericImputer,
+    TextTfidf,
+)
+from mlflow_automl.learners.onnx_export import TARGET_OPSET, register_onnx_converters
+
+# Featurization kinds (ColumnSpec.kind) that convert; "target" depends on the target type.
+_CONVERTIBLE_KINDS = {"numeric", "passthrough", "onehot", "text"}
+# What a missing value looks like once a string column went through np.array(dtype=str).
+_MISSING_STRINGS = ("nan", "None", "<NA>", "NaN")
+# StringNormalizer's default locale, en_US.UTF-8, is missing on slim images; C.UTF-8 is built in.
+_TEXT_LOCALE = "C.UTF-8"
+
+
+@dataclass
+class OnnxExport:
+    """Result of :func:`convert_model`; ``model`` is ``None`` when conversion failed."""
+
+    model: onnx.ModelProto | None
+    input_names: dict[Hashable, str]  # raw column -> ONNX input name
+    max_abs_diff: float | None  # probabilities (classifiers) / predictions (regressors)
+    error: str | None
+
+
+class Unconvertible(Exception):
+    """A part of the pipeline has no ONNX conversion."""
+
+
+# -- public API ---------------------------------------------------------------------------------
+
+
+def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-4) -> OnnxExport:
+    """Convert a fitted ``AutoMLClassifier`` / ``AutoMLRegressor`` and check parity on ``X``.
+
+    Never raises: an unconvertible part or a parity miss is reported in ``error``.
+    """
+    try:
+        onnx_model, input_names, string_columns = _convert(model.pipeline)
+    except Unconvertible as exc:
+        return OnnxExport(None, {}, None, str(exc))
+    except Exception as exc:  # skl2onnx / onnxmltools raise anything
+        return OnnxExport(None, {}, None, f"ONNX conversion failed: {type(exc).__name__}: {exc}")
+    try:
+        diff, allowed = _parity(model, onnx_model, X, input_names, string_columns, tolerance)
+    except Exception as exc:
+        error = f"ONNX parity check failed: {type(exc).__name__}: {exc}"
+        return OnnxExport(onnx_model, input_names, None, error)
+    error = None
+    if not diff <= allowed:  # also catches NaN
+        error = f"ONNX parity: max abs difference {diff:.3g} exceeds {allowed:.3g}"
+    return OnnxExport(onnx_model, input_names, diff, error)
+
+
+def onnx_inputs(
+    X: pd.DataFrame, input_names: dict[Hashable, str], string_columns: set[Hashable]
+) -> dict[str, np.ndarray]:
+    """The onnxruntime feed for raw rows: float32 ``[N, 1]`` with NaN, or str ``[N, 1]`` with
+    missing -> ``""``; coerced exactly as the Featurizer coerces them."""
+    feed = {}
+    for raw, name in input_names.items():
+        if raw in string_columns:
+            values = _to_str_objects(X[raw])
+            values[pd.isna(values)] = ""
+            feed[name] = values.astype(str).reshape(-1, 1)
+        else:
+            feed[name] = _to_float(X[raw]).astype(np.float32).reshape(-1, 1)
+    return feed
+
+
+def onnx_signature(export: OnnxExport, X: pd.DataFrame | None = None) -> Any:
+    """Per-input tensor signature (float32 / str, shape ``(-1, 1)``) plus the outputs, so the
+    MLflow onnx pyfunc takes a DataFrame with the raw column names (``X`` is not needed: the
+    graph knows its inputs; it is accepted for symmetry with ``infer_signature``)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    if export.model is None:
+        raise ValueError(f"no ONNX model to describe: {export.error}")
+    inputs = [
+        TensorSpec(_numpy_type(value), (-1, 1), value.name) for value in export.model.graph.input
+    ]
+    outputs = []
+    for value in export.model.graph.output:
+        dims = [d.dim_value or -1 for d in value.type.tensor_type.shape.dim]
+        outputs.append(TensorSpec(_numpy_type(value), (-1, *dims[1:]), value.name))
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+def onnx_compatible_featurization(plan: Any) -> bool:
+    """True when every planned transformer of ``plan`` (a FeaturizationPlan) converts."""
+    for spec in plan.specs:
+        if spec.kind == "target":
+            # A classification target's type ("auto") is only known at fit time; multiclass
+            # does not convert, so only a continuous target is known to be safe.
+            if spec.params.get("target_type") != "continuous":
+                return False
+        elif spec.kind not in _CONVERTIBLE_KINDS:
+            return False
+    return True
+
+
+# -- conversion ---------------------------------------------------------------------------------
+
+
+def _convert(pipeline: Pipeline) -> tuple[onnx.ModelProto, dict[Hashable, str], set[Hashable]]:
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    register_onnx_converters()
+    _register_featurizer_converters()
+    featurizer = pipeline.steps[0][1]
+    if not isinstance(featurizer, Featurizer):
+        raise Unconvertible(f"{type(featurizer).__name__} is not convertible: not a Featurizer")
+    # Temporary input names that skl2onnx keeps as they are; renamed to raw names at the end.
+    temp = {raw: f"input_{i}" for i, (raw, _, _) in enumerate(featurizer.input_columns)}
+    string_columns = {raw for raw, _, coercion in featurizer.input_columns if coercion == "string"}
+    for raw, _, coercion in featurizer.input_columns:
+        if coercion == "datetime":
+            raise Unconvertible(
+                f"DateTimeFeaturizer is not convertible: column {raw!r} needs date parsing"
+            )
+    initial_types = [
+        (
+            temp[raw],
+            StringTensorType([None, 1]) if raw in string_columns else FloatTensorType([None, 1]),
+        )
+        for raw, _, _ in featurizer.input_columns
+    ]
+    column_transformer = _convertible_column_transformer(featurizer, temp)
+    steps = [("featurize", column_transformer), *pipeline.steps[1:]]
+    final = steps[-1][1]
+    _check_estimator(final)
+    options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else {}
+    for _, step, _ in column_transformer.transformers_:
+        if isinstance(step, TfidfVectorizer):
+            options[id(step)] = {"locale": _TEXT_LOCALE}
+    onnx_model = to_onnx(
+        Pipeline(steps),
+        initial_types=initial_types,
+        options=options,
+        target_opset=TARGET_OPSET,
+    )
+    input_names = _rename_inputs(onnx_model, temp, string_columns)
+    onnx.checker.check_model(onnx_model)
+    return onnx_model, input_names, string_columns
+
+
+def _check_estimator(estimator: Any) -> None:
+    from mlflow_automl.learners.registry import LEARNERS
+
+    for learner in LEARNERS.values():
+        known = any(type(estimator) is cls for cls in learner.estimators.values())
+        if known and not learner.onnx_compatible:
+            raise Unconvertible(
+                f"{type(estimator).__name__} ({learner.name}) is not convertible: "
+                "the learner registry marks it not ONNX-compatible"
+            )
+
+
+def _convertible_column_transformer(
+    featurizer: Featurizer, temp: dict[Hashable, str]
+) -> ColumnTransformer:
+    """A copy of the fitted ColumnTransformer addressing the ONNX inputs, every entry replaced
+    by a convertible equivalent (or ``Unconvertible`` raised)."""
+    by_safe = {safe: temp[raw] for raw, safe, _ in featurizer.input_columns}
+    fitted = featurizer.column_transformer_
+    transformers = []
+    for name, step, columns in fitted.transformers_:
+        if step == "drop" or (isinstance(columns, list | np.ndarray) and len(columns) == 0):
+            continue
+        inputs = [by_safe[c] for c in columns]
+        transformers.extend(_convertible_entries(name, step, inputs))
+    column_transformer = copy.copy(fitted)
+    column_transformer.transformers_ = transformers
+    return column_transformer
+
+
+def _convertible_entries(name: str, step: Any, inputs: list[str]) -> list[tuple[str, Any, list]]:
+    if isinstance(step, str | NumericImputer):  # str: "passthrough"
+        return [(name, step, inputs)]
+    if isinstance(step, TextTfidf):
+        # One TfidfVectorizer per column, in the order TextTfidf stacks them.
+        return [
+            (f"{name}_{i}", vectorizer, [inputs[i]])
+            for i, vectorizer in enumerate(step.vectorizers_)
+            if vectorizer is not None
+        ]
+    if isinstance(step, Pipeline):
+        return [(name, Pipeline([(n, _convertible_encoder(s)) for n, s in step.steps]), inputs)]
+    return [(name, _convertible_encoder(step), inputs)]
+
+
+def _convertible_encoder(step: Any) -> Any:
+    if isinstance(step, SimpleImputer):
+        step = copy.deepcopy(step)
+        step.missing_values = ""  # missing strings reach the graph as ""
+        return step
+    if isinstance(step, NamedTargetEncoder):
+        if step.target_type_ not in ("binary", "continuous"):
+            raise Unconvertible(
+                f"TargetEncoder is not convertible: target type {step.target_type_!r} "
+                "(skl2onnx converts binary and continuous only)"
+            )
+        step = copy.deepcopy(step)
+        step.categories_ = [_nan_as_empty(c) for c in step.categories_]
+        return step
+    if isinstance(step, HashingEncoder):
+        raise Unconvertible(
+            "HashingEncoder is not convertible: no ONNX operator reproduces FeatureHasher"
+        )
+    if isinstance(step, DateTimeFeaturizer):
+        raise Unconvertible("DateTimeFeaturizer is not convertible: ONNX cannot parse dates")
+    return step  # OneHotEncoder and other sklearn transformers: skl2onnx decides
+
+
+def _nan_as_empty(categories: np.ndarray) -> np.ndarray:
+    return np.array(["" if pd.isna(c) else str(c) for c in categories], dtype=object)
+
+
+# -- custom converters --------------------------------------------------------------------------
+
+
+def _register_featurizer_converters() -> None:
+    from skl2onnx import update_registered_converter
+    from skl2onnx.operator_converters.target_encoder import convert_sklearn_target_encoder
+    from skl2onnx.shape_calculators.target_encoder import (
+        calculate_sklearn_target_encoder_output_shapes,
+    )
+
+    update_registered_converter(
+        NumericImputer, "MlflowAutomlNumericImputer", _numeric_imputer_shape, _numeric_imputer
+    )
+    # skl2onnx registers sklearn's TargetEncoder by exact class; ours is a subclass.
+    update_registered_converter(
+        NamedTargetEncoder,
+        "MlflowAutomlNamedTargetEncoder",
+        calculate_sklearn_target_encoder_output_shapes,
+        convert_sklearn_target_encoder,
+    )
+
+
+def _numeric_imputer_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    width = len(operator.raw_operator.get_feature_names_out())
+    operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), width])
+
+
+def _numeric_imputer(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    imputer = operator.raw_operator
+    source = operator.inputs[0].full_name
+    output = operator.outputs[0].full_name
+    # keep_empty_features: a column all-NaN at fit time is imputed with 0 (statistics_ is NaN).
+    statistics = np.nan_to_num(imputer.imputer_.statistics_.astype(np.float64), nan=0.0)
+    imputed = output if not imputer.add_indicator else scope.get_unique_variable_name("imputed")
+    container.add_node(
+        "Imputer",
+        [source],
+        [imputed],
+        op_domain="ai.onnx.ml",
+        name=scope.get_unique_operator_name("Imputer"),
+        imputed_value_floats=statistics.astype(np.float32).tolist(),
+        replaced_value_float=float("nan"),
+    )
+    if not imputer.add_indicator:
+        return
+    is_nan = scope.get_unique_variable_name("is_nan")
+    indicator = scope.get_unique_variable_name("indicator")
+    container.add_node("IsNaN", [source], [is_nan], name=scope.get_unique_operator_name("IsNaN"))
+    container.add_node(
+        "Cast",
+        [is_nan],
+        [indicator],
+        to=TensorProto.FLOAT,
+        name=scope.get_unique_operator_name("Cast"),
+    )
+    container.add_node(
+        "Concat",
+        [imputed, indicator],
+        [output],
+        axis=1,
+        name=scope.get_unique_operator_name("Concat"),
+    )
+
+
+# -- graph inputs -------------------------------------------------------------------------------
+
+
+def _rename_inputs(
+    model: onnx.ModelProto, temp: dict[Hashable, str], string_columns: set[Hashable]
+) -> dict[Hashable, str]:
+    """Expose each temporary input under its raw column name; string inputs first fold
+    pyfunc-style missing markers into "".
+
+    Only graph outputs (``label``, ``probabilities``, ``variable``) and other inputs are reserved:
+    an internal tensor with the wanted name is renamed out of the way.
+    """
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    reserved = {v.name for v in graph.output}
+    prefix = []
+    input_names: dict[Hashable, str] = {}
+    for value in graph.input:
+        raw = next(r for r, t in temp.items() if t == value.name)
+        internal = value.name
+        public = _public_name(raw, reserved)
+        reserved.add(public)
+        _rename_tensor(graph, public, f"{public}__internal_{len(reserved)}")
+        input_names[raw] = public
+        value.name = public
+        if raw not in string_columns:
+            prefix.append(helper.make_node("Identity", [public], [internal]))
+            continue
+        flag, mask, empty = (f"{internal}_{s}" for s in ("is_missing", "missing_mask", "empty"))
+        graph.initializer.append(helper.make_tensor(empty, TensorProto.STRING, [], [b""]))
+        prefix += [
+            helper.make_node(
+                "LabelEncoder",
+                [public],
+                [flag],
+                domain="ai.onnx.ml",
+                keys_strings=list(_MISSING_STRINGS),
+                values_int64s=[1] * len(_MISSING_STRINGS),
+                default_int64=0,
+            ),
+            helper.make_node("Cast", [flag], [mask], to=TensorProto.BOOL),
+            helper.make_node("Where", [mask, empty, public], [internal]),
+        ]
+    nodes = prefix + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return input_names
+
+
+def _rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
+    """Rename an internal tensor (node inputs/outputs, initializers, value infos), if present."""
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for item in (*graph.initializer, *graph.value_info):
+        if item.name == old:
+            item.name = new
+
+
+def _public_name(raw: Hashable, reserved: set[str]) -> str:
+    name = str(raw)
+    if name and name not in reserved:
+        return name
+    base = re.sub(r"\W", "_", name) or "column"
+    name, k = f"{base}_input", 1
+    while name in reserved:
+        name, k = f"{base}_input_{k}", k + 1
+    return name
+
+
+def _numpy_type(value: onnx.ValueInfoProto) -> np.dtype:
+    elem_type = value.type.tensor_type.elem_type
+    if elem_type == onnx.TensorProto.STRING:
+        return np.dtype(str)
+    return onnx.helper.tensor_dtype_to_np_dtype(elem_type)
+
+
+# -- parity -------------------------------------------------------------------------------------
+
+
+def _parity(
+    model: Any,
+    onnx_model: onnx.ModelProto,
+    X: pd.DataFrame,
+    input_names: dict[Hashable, str],
+    string_columns: set[Hashable],
+    tolerance: float,
+) -> tuple[float, float]:
+    """(max abs difference, allowed difference) between the ONNX graph and the Python model."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    outputs = session.run(None, onnx_inputs(X, input_names, string_columns))
+    X32 = _float32_rounded(X, [c for c in input_names if c not in string_columns])
+    if hasattr(model, "predict_proba"):
+        expected = np.asarray(model.predict_proba(X32), dtype=np.float64)
+        got = np.asarray(outputs[1], dtype=np.float64)
+        if got.shape != expected.shape:
+            raise ValueError(f"probabilities shape {got.shape} != {expected.shape}")
+        return float(np.max(np.abs(got - expected), initial=0.0)), tolerance
+    expected = np.asarray(model.predict(X32), dtype=np.float64)
+    got = np.asarray(outputs[0], dtype=np.float64).reshape(expected.shape)
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    return float(np.max(np.abs(got - expected), initial=0.0)), tolerance * scale
+
+
+def _float32_rounded(X: pd.DataFrame, numeric: list[Hashable]) -> pd.DataFrame:
+    rounded = X.copy()
+    for column in numeric:
+        rounded[column] = _to_float(X[column]).astype(np.float32).astype(np.float64)
+    return rounded

@@ -1,0 +1,216 @@
+"""Whole-model ONNX export: featurizer + scaler + learner, raw columns in, parity checked."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import onnxruntime
+import pandas as pd
+import pytest
+
+from mlflow_automl.featurize.config import FeaturizationConfig
+from mlflow_automl.featurize.plan import plan_featurization
+from mlflow_automl.learners.registry import LEARNERS, get_learner
+from mlflow_automl.model import build_pipeline, fit_pipeline, wrap_fitted
+from mlflow_automl.onnx_export import (
+    convert_model,
+    onnx_compatible_featurization,
+    onnx_inputs,
+    onnx_signature,
+)
+
+CLASSIFICATION, REGRESSION = "classification", "regression"
+ODD_NAMES = {"bill_length_mm": "bill length (mm)", "island": "island/name", "sex": "sex?"}
+
+
+def fit_model(X: pd.DataFrame, y: pd.Series, task: str, name: str, featurization="auto"):
+    """Build and fit a model exactly as the engine does."""
+    if task == CLASSIFICATION:
+        classes, codes = np.unique(y.astype(str), return_inverse=True)
+    else:
+        classes, codes = None, y.to_numpy(dtype=np.float64)
+    plan = plan_featurization(X, featurization, task)
+    learner = get_learner(name, task)
+    params = learner.default_params(task, len(X), X.shape[1])
+    pipeline = build_pipeline(plan, learner, params, task, random_state=0)
+    fit_pipeline(pipeline, learner, X, codes, None)
+    return wrap_fitted(pipeline, task, classes, list(X.columns), name, params)
+
+
+def float32_rows(X: pd.DataFrame) -> pd.DataFrame:
+    """What the graph sees of numeric columns."""
+    numeric = X.select_dtypes("number").columns
+    return X.astype({c: np.float32 for c in numeric}).astype({c: np.float64 for c in numeric})
+
+
+def run(export, X: pd.DataFrame, string_columns: set) -> list[np.ndarray]:
+    session = onnxruntime.InferenceSession(
+        export.model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, onnx_inputs(X, export.input_names, string_columns))
+
+
+def numeric_split(frame: pd.DataFrame):
+    X, y = frame.drop(columns="target"), frame["target"]
+    X = X.copy()
+    X.iloc[::9, 1] = np.nan  # exercises the imputer and its missing indicator
+    return X.iloc[:300], y.iloc[:300], X.iloc[300:], y.iloc[300:]
+
+
+def onnx_cases() -> list[tuple[str, str]]:
+    return [
+        (task, name)
+        for task in (CLASSIFICATION, REGRESSION)
+        for name, learner in LEARNERS.items()
+        if task in learner.tasks and learner.onnx_compatible
+    ]
+
+
+@pytest.mark.parametrize(("task", "name"), onnx_cases())
+def test_numeric_pipeline_converts_with_parity(task, name, breast_cancer, diabetes):
+    X_train, y_train, X_valid, _ = numeric_split(
+        breast_cancer if task == CLASSIFICATION else diabetes
+    )
+    model = fit_model(X_train, y_train, task, name)
+
+    export = convert_model(model, X_valid)
+
+    assert export.error is None, export.error
+    assert export.input_names == {c: c for c in X_train.columns}
+    outputs = run(export, X_valid, set())
+    if task == CLASSIFICATION:
+        assert export.max_abs_diff <= 1e-4
+        proba = model.predict_proba(float32_rows(X_valid))
+        np.testing.assert_allclose(outputs[1], proba, atol=1e-4)
+        clear = np.abs(proba[:, 1] - 0.5) > 1e-4
+        np.testing.assert_array_equal(outputs[0][clear], proba.argmax(axis=1)[clear])
+    else:
+        predicted = model.predict(float32_rows(X_valid))
+        assert export.max_abs_diff <= 1e-3 * max(1.0, np.abs(predicted).max())
+        np.testing.assert_allclose(outputs[0].ravel(), predicted, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION])
+def test_unconvertible_learner_is_an_error_not_an_exception(task, breast_cancer, diabetes):
+    X_train, y_train, X_valid, _ = numeric_split(
+        breast_cancer if task == CLASSIFICATION else diabetes
+    )
+    model = fit_model(X_train, y_train, task, "GradientBoosting")
+
+    export = convert_model(model, X_valid)
+
+    assert export.model is None and export.max_abs_diff is None
+    assert "is not convertible" in export.error and "GradientBoosting" in export.error
+
+
+@pytest.mark.parametrize("name", ["LogisticRegression", "LightGBM", "XGBoostClassifier"])
+def test_categorical_columns_with_missing_values(name, penguins):
+    X, y = penguins.drop(columns="species"), penguins["species"]
+    assert X["sex"].isna().any()
+    model = fit_model(X, y, CLASSIFICATION, name)
+
+    export = convert_model(model, X)
+
+    assert export.error is None, export.error
+    assert export.max_abs_diff <= 1e-4
+    proba = model.predict_proba(float32_rows(X))
+    np.testing.assert_allclose(run(export, X, {"island", "sex"})[1], proba, atol=1e-4)
+
+
+def test_odd_column_names_are_the_onnx_input_names(penguins):
+    X = penguins.drop(columns="species").rename(columns=ODD_NAMES)
+    model = fit_model(X, penguins["species"], CLASSIFICATION, "LightGBM")
+
+    export = convert_model(model, X)
+
+    assert export.error is None, export.error
+    assert export.input_names == {c: c for c in X.columns}
+    assert [i.name for i in export.model.graph.input] == list(X.columns)
+
+
+def test_text_and_target_encoded_columns(penguins):
+    words = ["big bird", "small bird swims", "the penguin dives deep", "cold ice, fish!"]
+    X = penguins.drop(columns=["sex"]).assign(
+        note=[None if i % 11 == 0 else words[i % 4] for i in range(len(penguins))]
+    )
+    y = penguins["sex"].fillna("female")
+    config = FeaturizationConfig()
+    config.add_column_purpose("note", "Text")
+    config.add_blocked_transformers(["OneHotEncoder"])  # species and island -> TargetEncoder
+    model = fit_model(X, y, CLASSIFICATION, "LogisticRegression", config)
+    kinds = {spec.raw: spec.kind for spec in plan_featurization(X, config).specs}
+    assert kinds["note"] == "text" and kinds["island"] == "target"
+
+    export = convert_model(model, X)
+
+    assert export.error is None, export.error
+    assert export.max_abs_diff <= 1e-4
+
+
+def test_multiclass_target_encoder_is_unconvertible(penguins):
+    X = penguins.drop(columns="species")
+    config = FeaturizationConfig()
+    config.add_blocked_transformers(["OneHotEncoder"])
+    model = fit_model(X, penguins["species"], CLASSIFICATION, "LogisticRegression", config)
+
+    export = convert_model(model, X)
+
+    assert export.model is None
+    assert export.error.startswith("TargetEncoder is not convertible")
+
+
+def test_datetime_and_hashed_columns_are_unconvertible(penguins):
+    X = penguins.drop(columns="species").assign(
+        when=pd.date_range("2020-01-01", periods=len(penguins), freq="37h")
+    )
+    assert not onnx_compatible_featurization(plan_featurization(X, "auto", CLASSIFICATION))
+    model = fit_model(X, penguins["species"], CLASSIFICATION, "LogisticRegression")
+    export = convert_model(model, X)
+    assert export.model is None and "DateTimeFeaturizer is not convertible" in export.error
+
+    config = FeaturizationConfig()
+    config.add_transformer_params("HashOneHotEncoder", ["island"], {"number_of_bits": 3})
+    X = X.drop(columns="when")
+    assert not onnx_compatible_featurization(plan_featurization(X, config, CLASSIFICATION))
+    model = fit_model(X, penguins["species"], CLASSIFICATION, "LogisticRegression", config)
+    export = convert_model(model, X)
+    assert export.model is None and "HashingEncoder is not convertible" in export.error
+
+
+def test_compatible_featurization_plans(penguins, diabetes):
+    assert onnx_compatible_featurization(plan_featurization(penguins, "auto", CLASSIFICATION))
+    assert onnx_compatible_featurization(plan_featurization(diabetes, "off", REGRESSION))
+
+
+def test_parity_miss_is_reported_with_the_model(breast_cancer):
+    X_train, y_train, X_valid, _ = numeric_split(breast_cancer)
+    model = fit_model(X_train, y_train, CLASSIFICATION, "LogisticRegression")
+
+    export = convert_model(model, X_valid, tolerance=0.0)
+
+    assert export.model is not None and export.max_abs_diff > 0
+    assert export.error.startswith("ONNX parity") and "exceeds" in export.error
+
+
+def test_mlflow_onnx_pyfunc_scores_a_raw_dataframe(penguins, tmp_path):
+    X = penguins.drop(columns="species").rename(columns=ODD_NAMES)
+    model = fit_model(X, penguins["species"], CLASSIFICATION, "LightGBM")
+    export = convert_model(model, X)
+    assert export.error is None, export.error
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    try:
+        with mlflow.start_run():
+            info = mlflow.onnx.log_model(
+                export.model, name="onnx_model", signature=onnx_signature(export, X)
+            )
+        loaded = mlflow.pyfunc.load_model(info.model_uri)
+        # Raw rows as a user has them: NaN in strings and numbers, the target column included.
+        raw = penguins.rename(columns=ODD_NAMES).sample(frac=1.0, random_state=0)
+        predicted = loaded.predict(raw.reset_index(drop=True))
+    finally:
+        mlflow.set_tracking_uri(None)
+
+    proba = model.predict_proba(float32_rows(raw))
+    assert raw["sex?"].isna().any()
+    np.testing.assert_allclose(predicted["probabilities"], proba, atol=1e-4)
+    np.testing.assert_array_equal(predicted["label"].ravel(), proba.argmax(axis=1))
