@@ -35,6 +35,10 @@ _MODEL_LOGGING_RESERVE_S = 5.0
 # ... and for the best model's charts and its explanation (more charts use what is left).
 _CHARTS_RESERVE_S = 2 * SECONDS_PER_CHART_SET
 _EXPLANATION_RESERVE_S = 2.0
+# Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
+# multiclass target encoding), left out when enable_onnx_compatible_models=True.
+_NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
+_ONNX_PARITY_ROWS = 2000
 
 
 @dataclass
@@ -70,7 +74,7 @@ def submit(
     try:
         # Everything that can reject the input runs before an MLflow run exists.
         data = prepare_training_data(config)
-        plan = plan_featurization(data.X, config.featurization, config.task)
+        plan = plan_featurization(data.X, _featurization_for(config), config.task)
         learners = _choose_learners(config, data, plan)
         guardrails = _guardrails(config, data, plan)
 
@@ -347,6 +351,8 @@ def _finish(
     )
     example = data.X.iloc[rows[:5]]
     model_uri = tracker.log_model(model, example, model.predict(example))
+    if config.enable_onnx_compatible_models:
+        _export_onnx(model, data, tracker)
     tracker.log_metrics(best.metrics)
     tracker.set_tags(
         {
@@ -363,6 +369,40 @@ def _finish(
         (budget.deadline - time.time()) if budget.deadline else float("nan"),
     )
     return model, model_uri
+
+
+def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTracker) -> None:
+    """Converts the best model to ONNX and logs it; a failure is a tag, never an error."""
+    from mlflow_automl.onnx_export import convert_model, onnx_signature
+
+    rows = data.validation_rows[:_ONNX_PARITY_ROWS]
+    export = convert_model(model, data.X.iloc[rows])
+    tags = {
+        tracking.TAG_ONNX_STATUS: "failed" if export.error else "converted",
+        tracking.TAG_ONNX_ERROR: export.error,
+        "automl.onnx_max_abs_diff": export.max_abs_diff,
+    }
+    if export.error is None:
+        tags[tracking.TAG_ONNX_URI] = tracking.log_onnx_model(
+            tracker.run_id, export.model, onnx_signature(export)
+        )
+    else:
+        logger.warning("the best model stays in Python: %s", export.error)
+    tracker.set_tags(tags)
+
+
+def _featurization_for(config: AutoMLConfig) -> Any:
+    """The featurization setting, limited to steps that convert when ONNX models are asked for."""
+    featurization = config.featurization
+    if not config.enable_onnx_compatible_models or featurization == "off":
+        return featurization
+    from copy import deepcopy
+
+    from mlflow_automl.featurize import FeaturizationConfig
+
+    custom = FeaturizationConfig() if featurization == "auto" else deepcopy(featurization)
+    custom.add_blocked_transformers(_NOT_ONNX_CONVERTIBLE)
+    return custom
 
 
 # --- small helpers --------------------------------------------------------------------------------

@@ -63,14 +63,24 @@ class AutoMLRun:
         }
 
     # --- results --------------------------------------------------------------------------------
-    def get_output(self) -> tuple[Any, Any]:
-        """Returns ``(best_child_run, fitted_model)``; the model takes raw input rows."""
+    def get_output(self, return_onnx_model: bool = False) -> tuple[Any, Any]:
+        """Returns ``(best_child_run, fitted_model)``; the model takes raw input rows.
+
+        With ``return_onnx_model=True`` the model is the ONNX graph (``onnx.ModelProto``) of an
+        experiment run with ``enable_onnx_compatible_models=True``.
+        """
         tags = self.tags
         best_child = tags.get(tracking.TAG_BEST_CHILD)
         if best_child is None:
             raise RuntimeError(
                 f"AutoML run {self.run_id} has no best model (status: {self.get_status()})."
             )
+        if return_onnx_model:
+            uri = tags.get(tracking.TAG_ONNX_URI)
+            if uri is None:
+                reason = tags.get(tracking.TAG_ONNX_ERROR) or "enable_onnx_compatible_models=False"
+                raise RuntimeError(f"AutoML run {self.run_id} has no ONNX model: {reason}")
+            return tracking.get_run(best_child), tracking.load_onnx_model(uri)
         if self._model is None:
             self._model = tracking.load_model(tags[tracking.TAG_MODEL_URI])
         return tracking.get_run(best_child), self._model
@@ -86,7 +96,7 @@ class AutoMLRun:
 
         ``alias`` (default ``champion``) moves to the new version; older versions are kept. The
         version is tagged with the primary metric's value, the AutoML run id and the package
-        version.
+        version. An ONNX model of the run is registered as ``<model_name>-onnx``, same alias.
         """
         from mlflow_automl._version import __version__
 
@@ -105,6 +115,9 @@ class AutoMLRun:
         }
         version = tracking.register_model(uri, model_name, alias, version_tags)
         tracking.set_run_tags(self.run_id, {tracking.TAG_REGISTERED: f"{model_name}/{version}"})
+        onnx_uri = run.data.tags.get(tracking.TAG_ONNX_URI)
+        if onnx_uri:  # the ONNX twin is its own registered model, with the same alias
+            tracking.register_model(onnx_uri, f"{model_name}-onnx", alias, version_tags)
         return version
 
     def get_children(self) -> list[Any]:

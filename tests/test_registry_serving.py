@@ -109,3 +109,39 @@ def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_onnx_model_logged_registered_and_matching(sqlite_store, penguins):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        iterations=4,
+        enable_onnx_compatible_models=True,
+        registered_model_name="penguins",
+        model_explainability=False,
+    )
+    run = automl.submit(config, experiment_name="onnx")
+    assert run.tags["automl.onnx_status"] == "converted"
+    assert float(run.tags["automl.onnx_max_abs_diff"]) < 1e-4
+    _, graph = run.get_output(return_onnx_model=True)
+    assert {i.name for i in graph.graph.input} <= set(penguins.columns)
+    served = mlflow.pyfunc.load_model("models:/penguins-onnx@champion")
+    rows = penguins.drop(columns="species").iloc[:20].reset_index(drop=True)
+    _, model = run.get_output()
+    onnx_proba = np.asarray(served.predict(rows)["probabilities"]).reshape(len(rows), -1)
+    assert np.abs(onnx_proba - model.predict_proba(rows)).max() < 1e-4
+
+
+def test_unconvertible_model_keeps_the_python_output(sqlite_store, penguins):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        iterations=1,
+        allowed_models=["GradientBoosting", "LogisticRegression"],
+        model_explainability=False,
+    )
+    run = automl.submit(config, experiment_name="no-onnx")  # ONNX not asked for
+    with pytest.raises(RuntimeError, match="enable_onnx_compatible_models=False"):
+        run.get_output(return_onnx_model=True)

@@ -50,6 +50,10 @@ TAG_STOP_REASON = "automl.stop_reason"
 TAG_VERSION = "automl.version"
 TAG_LABEL = "automl.label_column"
 TAG_REGISTERED = "automl.registered_model"
+TAG_ONNX_URI = "automl.onnx_model_uri"
+TAG_ONNX_STATUS = "automl.onnx_status"
+TAG_ONNX_ERROR = "automl.onnx_error"
+ONNX_MODEL_NAME = "onnx_model"
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
@@ -333,6 +337,22 @@ def register_model(
     if alias:
         client().set_registered_model_alias(name, alias, version)
     return version
+
+
+def log_onnx_model(run_id: str, onnx_model: Any, signature: Any) -> str:
+    """Logs an ONNX graph with MLflow's onnx flavor; returns its ``models:/`` URI."""
+    import mlflow.onnx
+
+    info = mlflow.onnx.log_model(
+        onnx_model, name=ONNX_MODEL_NAME, signature=signature, run_id=run_id
+    )
+    return info.model_uri
+
+
+def load_onnx_model(model_uri: str) -> Any:
+    import mlflow.onnx
+
+    return mlflow.onnx.load_model(model_uri)
 
 
 # --- reading back -------------------------------------------------------------------------------

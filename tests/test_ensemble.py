@@ -1,0 +1,395 @@
+"""Tests for mlflow_automl.ensemble on sklearn's bundled datasets, with members built like trials.
+
+Members are the engine's own pipelines (plan_featurization -> build_pipeline with each learner's
+default parameters); their out-of-fold predictions come from 5 stratified / plain folds.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from mlflow_automl.ensemble import (
+    DEFAULT_META_LEARNER,
+    META_LEARNERS,
+    EnsembleTimeout,
+    StackEnsemble,
+    VotingEnsemble,
+    complete_rows,
+    ensemble_oof_predictions,
+    fit_stack,
+    gather_members,
+    greedy_selection,
+    make_meta_learner,
+    score_predictions,
+    stack_features,
+    stack_oof_predictions,
+)
+from mlflow_automl.evaluation.metrics import compute_metrics, greater_is_better
+from mlflow_automl.featurize import plan_featurization
+from mlflow_automl.learners import get_learner
+from mlflow_automl.model import build_pipeline, fit_pipeline, predict_scores, wrap_fitted
+
+CLASSIFIER_MEMBERS = ("LogisticRegression", "LightGBM", "KNN", "RandomForest")
+REGRESSOR_MEMBERS = ("ElasticNet", "LightGBM", "KNN", "RandomForest")
+PRIMARY = {"classification": "AUC_weighted", "regression": "normalized_root_mean_squared_error"}
+ROUNDS = 15
+CLASSIFICATION_META = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
+REGRESSION_META = ("ElasticNet", "ElasticNetCV", "LightGBMRegressor", "LinearRegression")
+
+
+@dataclass
+class Bundle:
+    """A dataset with its members' out-of-fold predictions, as the leaderboard stores them."""
+
+    task: str
+    X: pd.DataFrame
+    labels: np.ndarray  # the user's original labels (classification) or targets
+    y: np.ndarray  # codes or float targets
+    classes: np.ndarray | None
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    plan: Any
+    names: tuple[str, ...]
+    oof: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def n_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+    def pipeline(self, name: str) -> Any:
+        learner = get_learner(name, self.task)
+        params = learner.default_params(self.task, len(self.X), self.X.shape[1])
+        return learner, build_pipeline(self.plan, learner, params, self.task, 0, n_jobs=1)
+
+    def fit(self, name: str, rows: np.ndarray) -> Any:
+        learner, pipeline = self.pipeline(name)
+        return fit_pipeline(pipeline, learner, self.X.iloc[rows], self.y[rows], None)
+
+    def predictions(self, name: str, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Out-of-fold / validation predictions, NaN on rows no split validates."""
+        shape = (len(self.y),) if self.n_classes is None else (len(self.y), self.n_classes)
+        out = np.full(shape, np.nan)
+        for train, valid in splits:
+            out[valid] = predict_scores(self.fit(name, train), self.X.iloc[valid], self.n_classes)
+        return out
+
+
+def _load(name: str) -> tuple[str, pd.DataFrame, np.ndarray]:
+    if name == "diabetes":
+        bunch = datasets.load_diabetes(as_frame=True)
+        return "regression", bunch.data, bunch.target.to_numpy(dtype=float)
+    bunch = getattr(datasets, f"load_{name}")(as_frame=True)
+    # String labels, so wrap_fitted's decoding to the user's labels is really exercised.
+    return "classification", bunch.data, np.asarray(bunch.target_names)[bunch.target.to_numpy()]
+
+
+@functools.cache
+def bundle(name: str) -> Bundle:
+    task, X, labels = _load(name)
+    if task == "classification":
+        classes, y = np.unique(labels, return_inverse=True)
+        splitter, names = StratifiedKFold(5, shuffle=True, random_state=0), CLASSIFIER_MEMBERS
+    else:
+        classes, y = None, labels
+        splitter, names = KFold(5, shuffle=True, random_state=0), REGRESSOR_MEMBERS
+    splits = list(splitter.split(X, y))
+    plan = plan_featurization(X, "auto", task)
+    data = Bundle(task, X, labels, y, classes, splits, plan, names)
+    data.oof = [data.predictions(n, splits) for n in names]
+    return data
+
+
+def _score(data: Bundle, predictions: np.ndarray, metric: str) -> float:
+    return score_predictions(data.task, data.y, predictions)[metric]
+
+
+def _final_members(data: Bundle, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    rows = np.arange(len(data.y))
+    return [(name, data.fit(name, rows)) for name in names]
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy selection and the voting ensemble's out-of-fold predictions
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "iris", "diabetes"])
+def test_greedy_selection_beats_or_matches_the_best_member(name):
+    data = bundle(name)
+    metric = PRIMARY[data.task]
+    weights = greedy_selection(data.oof, data.y, data.task, metric, rounds=ROUNDS)
+
+    assert weights.shape == (len(data.names),)
+    assert weights.sum() == pytest.approx(1.0)
+    assert np.allclose(weights * ROUNDS, np.round(weights * ROUNDS))
+
+    ensemble = ensemble_oof_predictions("voting", data.oof, weights=weights)
+    by_hand = sum(w * p for w, p in zip(weights, data.oof) if w > 0)
+    np.testing.assert_allclose(ensemble, by_hand)
+    ensemble_score = _score(data, ensemble, metric)
+    assert ensemble_score == pytest.approx(_score(data, by_hand, metric))
+
+    member_scores = [_score(data, p, metric) for p in data.oof]
+    best = max(member_scores) if greater_is_better(metric) else min(member_scores)
+    # Selection runs on these very predictions, and round one picks the best member, so the
+    # ensemble matches or beats it here (Caruana keeps adding after a peak, hence the slack).
+    sign = 1 if greater_is_better(metric) else -1
+    assert sign * (ensemble_score - best) >= -1e-3
+
+
+def test_greedy_selection_breaks_ties_by_lowest_index_and_is_deterministic():
+    data = bundle("breast_cancer")
+    duplicated = [*data.oof, data.oof[0], data.oof[1]]  # copies tie with members 0 and 1
+    weights = greedy_selection(duplicated, data.y, data.task, "AUC_weighted")
+    original = greedy_selection(data.oof, data.y, data.task, "AUC_weighted")
+    np.testing.assert_array_equal(weights, [*original, 0, 0])  # the copies never win a tie
+    again = greedy_selection(duplicated, data.y, data.task, "AUC_weighted")
+    np.testing.assert_array_equal(weights, again)
+
+
+def test_greedy_selection_only_uses_rows_every_member_validated():
+    data = bundle("breast_cancer")
+    holed = [p.copy() for p in data.oof]
+    holed[1][:100] = np.nan  # member 1 never validated the first 100 rows
+    weights = greedy_selection(holed, data.y, data.task, "accuracy", rounds=5)
+    rows = np.arange(100, len(data.y))
+    cropped = greedy_selection([p[rows] for p in data.oof], data.y[rows], data.task, "accuracy", 5)
+    np.testing.assert_array_equal(weights, cropped)
+    assert np.isnan(ensemble_oof_predictions("voting", holed, weights=weights)[:100]).all()
+
+
+def test_greedy_selection_honours_sample_weights_and_deadline():
+    data = bundle("diabetes")
+    weights = np.linspace(0.5, 2.0, len(data.y))
+    selected = greedy_selection(data.oof, data.y, data.task, "r2_score", sample_weight=weights)
+    assert selected.sum() == pytest.approx(1.0)
+    # Past the deadline only the first round runs: all weight on the best single member.
+    rushed = greedy_selection(data.oof, data.y, data.task, "r2_score", deadline=time.time() - 1)
+    scores = [compute_metrics(data.task, data.y, p)["r2_score"] for p in data.oof]
+    np.testing.assert_array_equal(rushed, np.eye(len(data.oof))[int(np.argmax(scores))])
+
+
+def test_greedy_selection_rejects_bad_input():
+    data = bundle("iris")
+    with pytest.raises(ValueError, match="rounds"):
+        greedy_selection(data.oof, data.y, data.task, "accuracy", rounds=0)
+    with pytest.raises(ValueError, match="shape"):
+        greedy_selection([data.oof[0], data.oof[0][:, :2]], data.y, data.task, "accuracy")
+    with pytest.raises(ValueError, match="kind"):
+        ensemble_oof_predictions("bagging", data.oof, weights=[1, 0, 0, 0])
+
+
+# --------------------------------------------------------------------------------------------
+# Meta-learners and stacking
+# --------------------------------------------------------------------------------------------
+
+
+def test_defaults_and_type_checks():
+    assert DEFAULT_META_LEARNER == {
+        "classification": "LogisticRegressionCV",
+        "regression": "ElasticNetCV",
+        "forecasting": "ElasticNetCV",
+    }
+    assert set(CLASSIFICATION_META + REGRESSION_META) == set(META_LEARNERS)
+    assert type(make_meta_learner("classification")).__name__ == "LogisticRegressionCV"
+    assert type(make_meta_learner("forecasting")).__name__ == "ElasticNetCV"
+    with pytest.raises(ValueError, match=r"'ElasticNet'.*classification.*LogisticRegressionCV"):
+        make_meta_learner("classification", "ElasticNet")
+    with pytest.raises(ValueError, match=r"'LightGBMClassifier'.*regression.*ElasticNetCV"):
+        make_meta_learner("regression", "LightGBMClassifier")
+    with pytest.raises(ValueError, match="'RandomForest'"):
+        make_meta_learner("regression", "RandomForest")
+
+
+def test_meta_learner_kwargs_are_passed_and_checked():
+    meta = make_meta_learner("classification", "LogisticRegression", {"C": 0.25}, random_state=7)
+    assert meta.get_params()["C"] == 0.25 and meta.get_params()["random_state"] == 7
+    assert make_meta_learner("regression", "LightGBMRegressor", {"num_leaves": 7}).num_leaves == 7
+    with pytest.raises(ValueError, match=r"LogisticRegressionCV.*\['Cee'\]"):
+        make_meta_learner("classification", "LogisticRegressionCV", {"Cee": 1.0})
+    with pytest.raises(ValueError, match=r"\['alpah'\]"):
+        make_meta_learner("regression", None, {"alpah": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("name", "meta_type"),
+    [("breast_cancer", t) for t in CLASSIFICATION_META]
+    + [("wine", t) for t in CLASSIFICATION_META]
+    + [("diabetes", t) for t in REGRESSION_META],
+)
+def test_every_meta_learner_fits_and_predicts(name, meta_type):
+    data = bundle(name)
+    meta, score_rows = fit_stack(data.oof, data.y, data.task, meta_type)
+    assert score_rows is None
+    predictions = predict_scores(meta, stack_features(data.oof, data.task), data.n_classes)
+    assert np.all(np.isfinite(predictions))
+
+    stacked = stack_oof_predictions(data.oof, data.y, data.task, data.splits, meta_type)
+    assert stacked.shape == data.oof[0].shape and np.all(np.isfinite(stacked))
+    metrics = score_predictions(data.task, data.y, stacked)
+    if data.task == "classification":
+        np.testing.assert_allclose(stacked.sum(axis=1), 1.0)
+        assert metrics["AUC_weighted"] > 0.95
+    else:
+        assert metrics["r2_score"] > 0.3
+
+
+def test_stack_features_drop_only_the_redundant_binary_column():
+    binary, multiclass, regression = bundle("breast_cancer"), bundle("wine"), bundle("diabetes")
+    assert stack_features(binary.oof, "classification").shape == (len(binary.y), 4)
+    assert stack_features(multiclass.oof, "classification").shape == (len(multiclass.y), 12)
+    assert stack_features(regression.oof, "regression").shape == (len(regression.y), 4)
+
+
+def test_stack_oof_predictions_use_the_same_folds():
+    data = bundle("iris")
+    one = stack_oof_predictions(data.oof, data.y, data.task, data.splits, sample_weight=None)
+    two = ensemble_oof_predictions("stack", data.oof, y=data.y, task=data.task, splits=data.splits)
+    np.testing.assert_array_equal(one, two)
+    # A row's stacked prediction comes from a meta-learner fitted on the other folds only.
+    train, valid = data.splits[0]
+    meta, _ = fit_stack([p[train] for p in data.oof], data.y[train], data.task)
+    expected = predict_scores(meta, stack_features([p[valid] for p in data.oof], data.task), 3)
+    np.testing.assert_allclose(one[valid], expected, atol=1e-8)
+
+
+def test_train_percentage_trains_on_part_of_the_validation_rows():
+    data = bundle("breast_cancer")
+    rows = np.arange(len(data.y))
+    train, valid = train_test_split(rows, test_size=0.3, random_state=0, stratify=data.y)
+    split = [(np.sort(train), np.sort(valid))]
+    oof = [data.predictions(name, split) for name in data.names]
+    np.testing.assert_array_equal(complete_rows(oof), np.sort(valid))
+
+    meta, score_rows = fit_stack(oof, data.y, data.task, train_percentage=0.2)
+    assert set(score_rows) < set(valid)
+    assert len(score_rows) == len(valid) - round(0.2 * len(valid))
+    assert hasattr(meta, "coef_")
+
+    stacked = stack_oof_predictions(oof, data.y, data.task, split, train_percentage=0.2)
+    np.testing.assert_array_equal(complete_rows([stacked]), score_rows)
+    assert score_predictions(data.task, data.y, stacked)["accuracy"] > 0.9
+    # One split without a percentage falls back to Azure's default of 0.2.
+    default = stack_oof_predictions(oof, data.y, data.task, split)
+    np.testing.assert_array_equal(default, stacked)
+    # The voting ensemble is scored on every validation row.
+    weights = greedy_selection(oof, data.y, data.task, "accuracy")
+    voting = ensemble_oof_predictions("voting", oof, weights=weights)
+    np.testing.assert_array_equal(complete_rows([voting]), np.sort(valid))
+    with pytest.raises(ValueError, match="train_percentage"):
+        fit_stack(oof, data.y, data.task, train_percentage=1.5)
+
+
+def test_fit_stack_stops_at_a_past_deadline():
+    data = bundle("wine")
+    with pytest.raises(EnsembleTimeout):
+        fit_stack(data.oof, data.y, data.task, deadline=time.time() - 1)
+    with pytest.raises(EnsembleTimeout):
+        stack_oof_predictions(data.oof, data.y, data.task, data.splits, deadline=time.time() - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The ensembles as fitted models
+# --------------------------------------------------------------------------------------------
+
+
+def _ensembles(data: Bundle) -> list[Any]:
+    metric = PRIMARY[data.task]
+    weights = greedy_selection(data.oof, data.y, data.task, metric)
+    used = [i for i, w in enumerate(weights) if w > 0]
+    members = _final_members(data, tuple(data.names[i] for i in used))
+    voting = VotingEnsemble(members, weights[used], data.task, data.n_classes)
+    meta, _ = fit_stack([data.oof[i] for i in used], data.y, data.task)
+    stack = StackEnsemble(members, meta, data.task, data.n_classes)
+    return [voting, stack]
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "diabetes"])
+def test_ensembles_predict_pickle_and_serve_inside_wrap_fitted(name):
+    data = bundle(name)
+    for ensemble in _ensembles(data):
+        assert ensemble.weights_.sum() == pytest.approx(1.0)
+        assert len(ensemble.members_) == len(ensemble.weights_)
+        assert set(ensemble.members_) <= set(data.names)
+        restored = pickle.loads(pickle.dumps(ensemble))
+        np.testing.assert_array_equal(restored.predict(data.X), ensemble.predict(data.X))
+
+        model = wrap_fitted(ensemble, data.task, data.classes, list(data.X.columns), "E", {})
+        raw = data.X.head(40)
+        if data.task == "classification":
+            proba = ensemble.predict_proba(data.X)
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+            np.testing.assert_array_equal(ensemble.classes_, np.arange(data.n_classes))
+            np.testing.assert_array_equal(restored.predict_proba(data.X), proba)
+            labels = model.predict(raw)
+            assert set(labels) <= set(data.classes)
+            assert (labels == data.labels[:40]).mean() > 0.9
+            np.testing.assert_allclose(model.predict_proba(raw), proba[:40])
+        else:
+            predictions = model.predict(raw)
+            assert compute_metrics("regression", data.y[:40], predictions)["r2_score"] > 0.3
+            with pytest.raises(AttributeError):
+                ensemble.predict_proba(raw)
+        reloaded = pickle.loads(pickle.dumps(model))
+        np.testing.assert_array_equal(reloaded.predict(raw), model.predict(raw))
+
+
+def test_voting_ensemble_is_the_weighted_average_of_its_members():
+    data = bundle("iris")
+    members = _final_members(data, ("LogisticRegression", "KNN"))
+    ensemble = VotingEnsemble(members, [3, 1], data.task, data.n_classes)
+    np.testing.assert_allclose(ensemble.weights_, [0.75, 0.25])
+    scores = [predict_scores(p, data.X, 3) for _, p in members]
+    np.testing.assert_allclose(ensemble.predict_proba(data.X), 0.75 * scores[0] + 0.25 * scores[1])
+    np.testing.assert_array_equal(
+        ensemble.predict(data.X), np.argmax(ensemble.predict_proba(data.X), 1)
+    )
+    with pytest.raises(ValueError, match="weights"):
+        VotingEnsemble(members, [1], data.task, 3).predict(data.X)
+
+
+# --------------------------------------------------------------------------------------------
+# Gathering members under a deadline
+# --------------------------------------------------------------------------------------------
+
+
+def test_gather_members_stops_at_the_deadline_with_at_least_one():
+    entries = ["best", "second", "third"]
+    calls = []
+
+    def fit_member(entry):
+        calls.append(entry)
+        return entry.upper()
+
+    assert gather_members(entries, fit_member, deadline=time.time() - 1) == [("best", "BEST")]
+    assert calls == ["best"]
+    everything = gather_members(entries, fit_member, deadline=time.time() + 60)
+    assert [member for _, member in everything] == ["BEST", "SECOND", "THIRD"]
+    assert len(gather_members(entries, fit_member)) == 3
+
+
+def test_gather_members_proceeds_with_what_it_has_when_time_runs_out():
+    data = bundle("breast_cancer")
+    rows = np.arange(len(data.y))
+
+    deadline = time.time() + 2.0
+
+    def fit_member(name):
+        if name == data.names[1]:  # the second refit overruns the gathering budget
+            time.sleep(max(0.0, deadline - time.time()) + 0.01)
+        return data.fit(name, rows)
+
+    gathered = gather_members(data.names, fit_member, deadline=deadline)
+    assert [name for name, _ in gathered] == list(data.names[:2])
+    ensemble = VotingEnsemble(gathered, [0.6, 0.2], data.task, data.n_classes)
+    np.testing.assert_allclose(ensemble.weights_, [0.75, 0.25])
+    assert (ensemble.predict(data.X) == data.y).mean() > 0.95
