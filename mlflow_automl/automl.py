@@ -18,6 +18,13 @@ from mlflow_automl._version import __version__
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.console import ConsoleReporter
 from mlflow_automl.data import TrainingData, prepare_training_data
+from mlflow_automl.ensemble_runs import (
+    build_ensembles,
+    enabled_ensembles,
+    fit_ensemble,
+    is_ensemble,
+    search_iterations,
+)
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
@@ -35,6 +42,8 @@ _MODEL_LOGGING_RESERVE_S = 5.0
 # ... and for the best model's charts and its explanation (more charts use what is left).
 _CHARTS_RESERVE_S = 2 * SECONDS_PER_CHART_SET
 _EXPLANATION_RESERVE_S = 2.0
+# ... and for scoring each ensemble from stored predictions (selection, stacking CV).
+_ENSEMBLE_RESERVE_S = 1.5
 # Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
 # multiclass target encoding), left out when enable_onnx_compatible_models=True.
 _NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
@@ -112,7 +121,7 @@ def submit(
             budget = Budget(
                 metric=config.metric,
                 timeout_seconds=config.timeout_seconds,
-                iterations=config.iterations,
+                iterations=search_iterations(config),
                 exit_score=config.experiment_exit_score,
                 early_stopping=config.enable_early_stopping,
                 early_stopping_n_iters=config.early_stopping_n_iters,
@@ -121,6 +130,7 @@ def submit(
                 reserve_seconds=_fixed_reserve(config),
             )
             result = _search(config, data, plan, learners, budget, tracker, console)
+            _ensemble_iterations(config, data, result, tracker, console, budget)
             model, model_uri = _finish(config, data, plan, result, tracker, budget)
             insights = Insights(config.task, data, tracker)
             insights.log_all(
@@ -244,8 +254,8 @@ def _search(
                 outcomes += executor.cancel_all("stopped at the experiment timeout")
             for outcome in outcomes:
                 entry = _record(outcome, config, tracker, proposer, budget)
-                if leaderboard.add(entry):
-                    budget.reserve_seconds = _reserve_for(entry, data, config)
+                leaderboard.add(entry)
+                budget.reserve_seconds = _reserve_for(leaderboard, data, config)
                 best_score = leaderboard.best_score
                 if best_score is not None:
                     tracker.log_metrics(
@@ -319,6 +329,59 @@ def _record(
     )
 
 
+def _ensemble_iterations(
+    config: AutoMLConfig,
+    data: TrainingData,
+    result: SearchResult,
+    tracker: tracking.ExperimentTracker,
+    console: ConsoleReporter,
+    budget: Budget,
+) -> None:
+    """The voting and stack ensembles, logged and ranked like any iteration."""
+    leaderboard = result.leaderboard
+    iteration = 1 + max((e.iteration for e in leaderboard.entries), default=-1)
+    for kind, spec, predictions, metrics, started, ended in build_ensembles(
+        config, data, leaderboard
+    ):
+        score = metrics.get(config.metric)
+        params = {"learner": kind, **{k: v for k, v in spec.items() if k != "kind"}}
+        run_id = tracker.log_trial(
+            iteration,
+            params=params,
+            metrics=metrics,
+            tags={
+                tracking.TAG_ITERATION: iteration,
+                tracking.TAG_LEARNER: kind,
+                tracking.TAG_PIPELINE: kind,
+                tracking.TAG_STATUS: "completed",
+                tracking.TAG_ORIGIN: "ensemble",
+            },
+            started_at=started,
+            ended_at=ended,
+            succeeded=True,
+        )
+        entry = LeaderboardEntry(
+            iteration=iteration,
+            run_id=run_id,
+            learner=kind,
+            pipeline=kind,
+            status="completed",
+            score=score,
+            metrics=metrics,
+            params=spec,
+            duration=ended - started,
+            fit_seconds=0.0,
+            origin="ensemble",
+            predictions=predictions,
+        )
+        leaderboard.add(entry)
+        tracker.log_metrics({tracking.BEST_SCORE_METRIC: leaderboard.best_score}, step=iteration)
+        console.trial(
+            iteration, kind, entry.duration, score, leaderboard.best_score, budget.fraction_used()
+        )
+        iteration += 1
+
+
 def _finish(
     config: AutoMLConfig,
     data: TrainingData,
@@ -337,14 +400,24 @@ def _finish(
             f"No trial completed ({len(result.leaderboard.entries)} tried; stop reason: "
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
-    learner = get_learner(best.learner, config.task)
-    pipeline = build_pipeline(
-        plan, learner, best.params, config.task, config.random_seed, config.cores_per_iteration
-    )
+
+    def refit(entry: LeaderboardEntry) -> Any:
+        learner = get_learner(entry.learner, config.task)
+        pipeline = build_pipeline(
+            plan, learner, entry.params, config.task, config.random_seed, config.cores_per_iteration
+        )
+        weights = None if data.sample_weight is None else data.sample_weight[rows]
+        return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
+
     rows = data.final_rows
-    weights = None if data.sample_weight is None else data.sample_weight[rows]
-    fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
-    plan.record_engineered_counts(pipeline.named_steps["featurize"])
+    if is_ensemble(best):
+        deadline = None if budget.deadline is None else budget.deadline - _MODEL_LOGGING_RESERVE_S
+        pipeline = fit_ensemble(config, data, result.leaderboard, best.params, refit, deadline)
+        featurizer = pipeline.members[0][1].named_steps["featurize"]
+    else:
+        pipeline = refit(best)
+        featurizer = pipeline.named_steps["featurize"]
+    plan.record_engineered_counts(featurizer)
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
     model = wrap_fitted(
         pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
@@ -423,16 +496,20 @@ def _fixed_reserve(config: AutoMLConfig) -> float:
     At most a quarter of a small budget, so that a short experiment still searches.
     """
     explain = _EXPLANATION_RESERVE_S if config.model_explainability else 0.0
-    reserve = _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain
+    ensembles = _ENSEMBLE_RESERVE_S * len(enabled_ensembles(config))
+    reserve = _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain + ensembles
     if config.timeout_seconds is not None:
         reserve = min(reserve, 0.25 * config.timeout_seconds)
     return reserve
 
 
-def _reserve_for(best: LeaderboardEntry, data: TrainingData, config: AutoMLConfig) -> float:
-    """Time to keep for refitting ``best`` on all final rows, logging it and its insights."""
+def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
+    """Time to keep for refitting the final model on all final rows, logging it and its
+    insights: the best iteration, or, when ensembles may win, the best few together."""
     n_fit_rows = max(1, len(data.splits[0][0]))
-    refit = best.fit_seconds * len(data.final_rows) / n_fit_rows
+    n_members = 5 if enabled_ensembles(config) else 1
+    fit_seconds = sum(e.fit_seconds for e in leaderboard.ranked()[:n_members])
+    refit = fit_seconds * len(data.final_rows) / n_fit_rows
     return _fixed_reserve(config) + 1.5 * refit
 
 

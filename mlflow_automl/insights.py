@@ -18,6 +18,8 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+
 from mlflow_automl import tracking
 from mlflow_automl.charts import Chart, charts_for
 from mlflow_automl.data import TrainingData
@@ -98,6 +100,7 @@ class Insights:
         data = self.data
         rows = data.validation_rows if data.strategy.kind != "cross_validation" else data.final_rows
         weights = None if data.sample_weight is None else data.sample_weight[rows]
+        model, explained = _explainable(model)
         explanation = explain_model(
             model, data.X.iloc[rows], data.y[rows], self.task, weights, time_limit=time_limit
         )
@@ -107,4 +110,18 @@ class Insights:
             explanation.engineered, f"{tables}/feature_importance_engineered.json"
         )
         tracking.log_charts(self.tracker.run_id, importance_charts(explanation), EXPLANATION_DIR)
-        self.tracker.set_tags({"automl.explanation_method": explanation.method})
+        self.tracker.set_tags(
+            {"automl.explanation_method": explanation.method, "automl.explained_model": explained}
+        )
+
+
+def _explainable(model: Any) -> tuple[Any, str]:
+    """The model to explain: an ensemble is explained through its heaviest member."""
+    from mlflow_automl.model import wrap_fitted
+
+    ensemble = model.pipeline
+    if not hasattr(ensemble, "members"):
+        return model, model.learner_name
+    name, member = ensemble.members[int(np.argmax(ensemble.weights_))]
+    member_model = wrap_fitted(member, model.task, model.classes, model.feature_columns, name, {})
+    return member_model, f"{name} (heaviest member of {model.learner_name})"

@@ -16,6 +16,13 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 
+@pytest.fixture(autouse=True)
+def _no_active_experiment(monkeypatch):
+    """Each test starts without an experiment chosen by an earlier test's set_experiment()."""
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)  # set_experiment() exports it
+
+
 @pytest.fixture
 def sqlite_store(tmp_path, monkeypatch):
     """A fresh SQLite tracking store, the default kind, in a temporary folder."""

@@ -232,12 +232,13 @@ def test_nested_under_the_active_run(sqlite_store, breast_cancer):
     config = automl.AutoMLConfig(
         task="classification", training_data=breast_cancer, label_column_name="target", iterations=2
     )
-    mlflow.set_experiment("outer")
-    with mlflow.start_run() as outer:
+    outer_experiment = mlflow.create_experiment("outer")
+    with mlflow.start_run(experiment_id=outer_experiment) as outer:
         run = automl.submit(config)
     assert run.tags["mlflow.parentRunId"] == outer.info.run_id
     assert run.experiment_id == outer.info.experiment_id
-    # another experiment than the one set with set_experiment(): not nested, and no clash
+    # another experiment than the one chosen with set_experiment(): not nested, no clash
+    mlflow.set_experiment("outer")
     elsewhere = automl.submit(config, experiment_name="elsewhere")
     assert "mlflow.parentRunId" not in elsewhere.tags
     assert elsewhere.model_uri.startswith("models:/")

@@ -1,0 +1,151 @@
+"""Ensemble iterations: the voting and stack ensembles as the last child runs of the search.
+
+VotingEnsemble (last-but-one iteration): Caruana's greedy selection with replacement over the
+best iterations' validation predictions. StackEnsemble (last iteration): the voting ensemble's
+members, their out-of-fold predictions fed to a meta-learner. Both are scored like any
+iteration, from predictions alone (no refit), and win only if they score best; the winner's
+members are refit on the final rows when the model is built.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from mlflow_automl.data import TrainingData
+from mlflow_automl.ensemble import (
+    DEFAULT_META_LEARNER,
+    StackEnsemble,
+    VotingEnsemble,
+    fit_stack,
+    gather_members,
+    greedy_selection,
+    score_predictions,
+    stack_oof_predictions,
+    voting_oof_predictions,
+)
+from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+
+VOTING, STACK = "VotingEnsemble", "StackEnsemble"
+ENSEMBLE_LEARNERS = (VOTING, STACK)
+# Candidates for selection: the best iterations whose predictions are still in memory.
+MAX_CANDIDATES = 10
+STACK_FALLBACK = 5
+
+
+def enabled_ensembles(config: Any) -> list[str]:
+    kinds = [VOTING] if config.enable_voting_ensemble else []
+    if config.enable_stack_ensemble:
+        kinds.append(STACK)
+    return kinds
+
+
+def search_iterations(config: Any) -> int | None:
+    """Iterations left for the search when ensembles take the last ones (as in Azure)."""
+    if config.iterations is None:
+        return None
+    remaining = config.iterations - len(enabled_ensembles(config))
+    return remaining if remaining >= 2 else config.iterations
+
+
+def build_ensembles(
+    config: Any, data: TrainingData, leaderboard: Leaderboard
+) -> list[tuple[str, dict[str, Any], np.ndarray, dict[str, float], float, float]]:
+    """Scores the enabled ensembles; returns one ``(kind, spec, predictions, metrics, start,
+    end)`` per ensemble that could be built (it needs two scored iterations)."""
+    kinds = enabled_ensembles(config)
+    if config.iterations is not None and search_iterations(config) == config.iterations:
+        return []
+    candidates = [e for e in leaderboard.ranked() if e.predictions is not None]
+    candidates = [e for e in candidates if e.learner not in ENSEMBLE_LEARNERS][:MAX_CANDIDATES]
+    if len(candidates) < 2 or not kinds:
+        return []
+    predictions = [e.predictions for e in candidates]
+    results = []
+    started = time.time()
+    weights = greedy_selection(
+        predictions,
+        data.y,
+        config.task,
+        config.metric,
+        config.ensemble_iterations,
+        data.sample_weight,
+    )
+    chosen = [i for i, w in enumerate(weights) if w > 0]
+    members = [candidates[i].iteration for i in chosen]
+    voting_weights = [float(weights[i]) for i in chosen]
+    if VOTING in kinds:
+        oof = voting_oof_predictions([predictions[i] for i in chosen], np.array(voting_weights))
+        metrics = score_predictions(config.task, data.y, oof, data.sample_weight)
+        spec = {"kind": VOTING, "members": members, "weights": voting_weights}
+        results.append((VOTING, spec, oof, metrics, started, time.time()))
+    if STACK in kinds:
+        started = time.time()
+        # The voting ensemble's members; if selection kept a single model, the best few.
+        stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))
+        meta_type = config.stack_meta_learner_type or DEFAULT_META_LEARNER[config.task]
+        oof = stack_oof_predictions(
+            [predictions[i] for i in stacked],
+            data.y,
+            config.task,
+            data.splits,
+            meta_type,
+            config.stack_meta_learner_kwargs,
+            _train_percentage(config, data),
+            data.sample_weight,
+            config.random_seed,
+        )
+        metrics = score_predictions(config.task, data.y, oof, data.sample_weight)
+        stacked_members = [candidates[i].iteration for i in stacked]
+        spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
+        results.append((STACK, spec, oof, metrics, started, time.time()))
+    return results
+
+
+def fit_ensemble(
+    config: Any,
+    data: TrainingData,
+    leaderboard: Leaderboard,
+    spec: dict[str, Any],
+    fit_member: Any,
+    deadline: float | None,
+) -> Any:
+    """Refits the members of an ensemble iteration and returns the fitted ensemble estimator.
+
+    Members are refit in rank order until ``deadline`` (``ensemble_download_models_timeout_sec``
+    also caps it); the ensemble proceeds with the members gathered so far.
+    """
+    by_iteration = {e.iteration: e for e in leaderboard.entries}
+    entries = [by_iteration[i] for i in spec["members"]]
+    gather_deadline = time.time() + config.ensemble_download_models_timeout_sec
+    if deadline is not None:
+        gather_deadline = min(gather_deadline, deadline)
+    gathered = gather_members(entries, fit_member, gather_deadline)
+    members = [(entry.learner, pipeline) for entry, pipeline in gathered]
+    if spec["kind"] == VOTING:
+        weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]
+        return VotingEnsemble(members, weights, config.task, data.n_classes)
+    stack = fit_stack(
+        [entry.predictions for entry, _ in gathered],
+        data.y,
+        config.task,
+        spec["meta_learner"],
+        config.stack_meta_learner_kwargs,
+        _train_percentage(config, data),
+        data.sample_weight,
+        config.random_seed,
+    )
+    return StackEnsemble(members, stack.meta_learner, config.task, data.n_classes)
+
+
+def _train_percentage(config: Any, data: TrainingData) -> float | None:
+    """The meta-learner's share of validation rows, for train/validation strategies only."""
+    if data.strategy.kind == "cross_validation":
+        return None
+    return config.stack_meta_learner_train_percentage
+
+
+def is_ensemble(entry: LeaderboardEntry) -> bool:
+    return entry.learner in ENSEMBLE_LEARNERS
