@@ -3,7 +3,8 @@
 The graph has one input per raw column the featurizer uses, named after the raw column, so
 MLflow's onnx pyfunc scores a raw DataFrame: numeric / bool columns are ``float32 [N, 1]``
 tensors (NaN = missing), categorical and text columns ``string [N, 1]`` tensors. Classifiers
-output ``label`` (int64 class codes) and ``probabilities`` (float ``[N, K]``, no ZipMap),
+output ``label`` (the user's labels: int64 for integer labels, else strings) and
+``probabilities`` (float ``[N, K]``, columns in the order of ``model.classes``, no ZipMap),
 regressors ``variable`` (``[N, 1]``).
 
 What converts (skl2onnx + the onnxmltools LightGBM/XGBoost converters registered by
@@ -92,6 +93,8 @@ def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-4) -> OnnxE
     """
     try:
         onnx_model, input_names, string_columns = _convert(model.pipeline)
+        if getattr(model, "classes", None) is not None:
+            _label_output(onnx_model, list(model.classes))
     except Unconvertible as exc:
         return OnnxExport(None, {}, None, str(exc))
     except Exception as exc:  # skl2onnx / onnxmltools raise anything
@@ -199,6 +202,28 @@ def _convert(pipeline: Pipeline) -> tuple[onnx.ModelProto, dict[Hashable, str], 
     input_names = _rename_inputs(onnx_model, temp, string_columns)
     onnx.checker.check_model(onnx_model)
     return onnx_model, input_names, string_columns
+
+
+def _label_output(model: onnx.ModelProto, classes: list[Any]) -> None:
+    """Make the ``label`` output the user's labels, not the class codes the pipeline predicts:
+    a ``Gather`` from a constant table of labels indexed by the code."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    codes, table = "label_code", "label_table"
+    _rename_tensor(graph, "label", codes)
+    integers = all(
+        isinstance(c, int | np.integer) and not isinstance(c, bool | np.bool_) for c in classes
+    )
+    if integers:
+        element, values = TensorProto.INT64, [int(c) for c in classes]
+    else:
+        element, values = TensorProto.STRING, [str(c).encode() for c in classes]
+    graph.initializer.append(helper.make_tensor(table, element, [len(classes)], values))
+    graph.node.append(helper.make_node("Gather", [table, codes], ["label"], axis=0))
+    output = next(o for o in graph.output if o.name == "label")
+    output.type.tensor_type.elem_type = element
+    onnx.checker.check_model(model)
 
 
 def _check_estimator(estimator: Any) -> None:

@@ -83,7 +83,8 @@ def test_numeric_pipeline_converts_with_parity(task, name, breast_cancer, diabet
         proba = model.predict_proba(float32_rows(X_valid))
         np.testing.assert_allclose(outputs[1], proba, atol=1e-4)
         clear = np.abs(proba[:, 1] - 0.5) > 1e-4
-        np.testing.assert_array_equal(outputs[0][clear], proba.argmax(axis=1)[clear])
+        labels = model.classes[proba.argmax(axis=1)]  # the label output holds user labels
+        np.testing.assert_array_equal(outputs[0][clear], labels[clear])
     else:
         predicted = model.predict(float32_rows(X_valid))
         assert export.max_abs_diff <= 1e-3 * max(1.0, np.abs(predicted).max())
@@ -213,4 +214,5 @@ def test_mlflow_onnx_pyfunc_scores_a_raw_dataframe(penguins, tmp_path):
     proba = model.predict_proba(float32_rows(raw))
     assert raw["sex?"].isna().any()
     np.testing.assert_allclose(predicted["probabilities"], proba, atol=1e-4)
-    np.testing.assert_array_equal(predicted["label"].ravel(), proba.argmax(axis=1))
+    # the label output carries the user's labels, not class codes
+    np.testing.assert_array_equal(predicted["label"].ravel(), model.classes[proba.argmax(axis=1)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -55,9 +56,11 @@ def test_best_model_is_registered_with_alias_and_tags(registered, penguins):
     assert len(model.predict(penguins.drop(columns="species").head(3))) == 3
 
 
-def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
+@contextlib.contextmanager
+def _serving(model_uri, tracking_uri):
+    """`mlflow models serve` on 127.0.0.1, as a user starts it; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": sqlite_store}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
     server = subprocess.Popen(
         [
@@ -67,7 +70,7 @@ def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
             "models",
             "serve",
             "-m",
-            "models:/penguins@champion",
+            model_uri,
             "--env-manager",
             "local",
             "-h",
@@ -91,24 +94,35 @@ def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
                 if server.poll() is not None or time.time() > deadline:
                     raise AssertionError(f"server did not start: {server.stderr.read()}") from None
                 time.sleep(0.5)
-        rows = penguins.drop(columns="species").iloc[[0, 150, 300, 3]]  # row 3 has missing values
-        _, model = registered.get_output()
-        expected = list(model.predict(rows))
-        split = json.loads(rows.to_json(orient="split", index=False))
-        records = json.loads(rows.to_json(orient="records"))
-        for payload in ({"dataframe_split": split}, {"dataframe_records": records}):
-            request = urllib.request.Request(
-                f"{url}/invocations",
-                data=json.dumps(payload).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answer = json.loads(response.read())
-            assert answer["predictions"] == expected
-        assert np.isnan(rows.iloc[3]["bill_length_mm"])
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _invoke(url, rows):
+    """Posts ``rows`` in both JSON layouts; returns the two answers."""
+    split = json.loads(rows.to_json(orient="split", index=False))
+    records = json.loads(rows.to_json(orient="records"))
+    answers = []
+    for payload in ({"dataframe_split": split}, {"dataframe_records": records}):
+        request = urllib.request.Request(
+            f"{url}/invocations",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answers.append(json.loads(response.read())["predictions"])
+    return answers
+
+
+def test_served_model_answers_raw_rows(registered, penguins, sqlite_store):
+    rows = penguins.drop(columns="species").iloc[[0, 150, 300, 3]]  # row 3 has missing values
+    assert np.isnan(rows.iloc[3]["bill_length_mm"])
+    _, model = registered.get_output()
+    with _serving("models:/penguins@champion", sqlite_store) as url:
+        for answer in _invoke(url, rows):
+            assert answer == list(model.predict(rows))
 
 
 def test_onnx_model_logged_registered_and_matching(sqlite_store, penguins):
@@ -145,3 +159,26 @@ def test_unconvertible_model_keeps_the_python_output(sqlite_store, penguins):
     run = automl.submit(config, experiment_name="no-onnx")  # ONNX not asked for
     with pytest.raises(RuntimeError, match="enable_onnx_compatible_models=False"):
         run.get_output(return_onnx_model=True)
+
+
+def test_served_onnx_model_answers_raw_rows(sqlite_store, penguins):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        iterations=2,
+        enable_onnx_compatible_models=True,
+        registered_model_name="penguins",
+        model_explainability=False,
+    )
+    run = automl.submit(config, experiment_name="onnx-serving")
+    _, model = run.get_output()
+    rows = penguins.drop(columns="species").iloc[[0, 150, 300, 3]]
+    with _serving("models:/penguins-onnx@champion", sqlite_store) as url:
+        for answer in _invoke(url, rows):
+            labels = (
+                [row["label"] for row in answer] if isinstance(answer, list) else answer["label"]
+            )
+            assert [np.ravel(v)[0] if isinstance(v, list) else v for v in labels] == list(
+                model.predict(rows)
+            )
