@@ -51,7 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
-from mlflow_automl.featurize.featurizer import Featurizer, _to_float, _to_str_objects
+from mlflow_automl.featurize.featurizer import Featurizer, _to_float
 from mlflow_automl.featurize.transformers import (
     DateTimeFeaturizer,
     HashingEncoder,
@@ -86,13 +86,16 @@ class Unconvertible(Exception):
 # -- public API ---------------------------------------------------------------------------------
 
 
-def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-4) -> OnnxExport:
+def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-5) -> OnnxExport:
     """Convert a fitted ``AutoMLClassifier`` / ``AutoMLRegressor`` and check parity on ``X``.
 
     Never raises: an unconvertible part or a parity miss is reported in ``error``.
     """
     try:
-        onnx_model, input_names, string_columns = _convert(model.pipeline)
+        if hasattr(model.pipeline, "members"):  # a VotingEnsemble / StackEnsemble
+            onnx_model, input_names, string_columns = _convert_ensemble(model.pipeline)
+        else:
+            onnx_model, input_names, string_columns = _convert(model.pipeline)
         if getattr(model, "classes", None) is not None:
             _label_output(onnx_model, list(model.classes))
     except Unconvertible as exc:
@@ -116,11 +119,33 @@ def onnx_inputs(
     """The onnxruntime feed for raw rows: float32 ``[N, 1]`` with NaN, or str ``[N, 1]`` with
     missing -> ``""``; coerced exactly as the Featurizer coerces them."""
     feed = {}
+    # Plain numpy numeric columns in one conversion: per-column pandas calls would cost more
+    # than the whole ONNX run for a single row.
+    dtypes = dict(zip(X.columns, X.dtypes))
+    plain = [
+        raw
+        for raw in input_names
+        if raw not in string_columns
+        and isinstance(dtypes.get(raw), np.dtype)
+        and dtypes[raw].kind in "fiu"
+    ]
+    if plain:
+        if plain == list(X.columns):
+            block = X.to_numpy(dtype=np.float32)
+        else:
+            position = {column: i for i, column in enumerate(X.columns)}
+            block = X.iloc[:, [position[raw] for raw in plain]].to_numpy(dtype=np.float32)
+        for raw, values in zip(plain, np.ascontiguousarray(block.T)):
+            feed[input_names[raw]] = values.reshape(-1, 1)
     for raw, name in input_names.items():
+        if name in feed:
+            continue
         if raw in string_columns:
-            values = _to_str_objects(X[raw])
-            values[pd.isna(values)] = ""
-            feed[name] = values.astype(str).reshape(-1, 1)
+            # What _to_str_objects gives the Featurizer (str() of each value), missing -> "".
+            values = X[raw].to_numpy(dtype=object)
+            strings = values.astype(str)
+            strings[pd.isna(values)] = ""
+            feed[name] = strings.reshape(-1, 1)
         else:
             feed[name] = _to_float(X[raw]).astype(np.float32).reshape(-1, 1)
     return feed
@@ -202,6 +227,161 @@ def _convert(pipeline: Pipeline) -> tuple[onnx.ModelProto, dict[Hashable, str], 
     input_names = _rename_inputs(onnx_model, temp, string_columns)
     onnx.checker.check_model(onnx_model)
     return onnx_model, input_names, string_columns
+
+
+def _convert_ensemble(
+    ensemble: Any,
+) -> tuple[onnx.ModelProto, dict[Hashable, str], set[Hashable]]:
+    """One graph for a voting or stack ensemble: every member's whole graph (featurization
+    included) reads the shared raw-column inputs; their outputs are combined by a weighted
+    ``Sum`` (voting) or fed, side by side as :func:`~mlflow_automl.ensemble.stack_features`
+    builds them, to the converted meta-learner (stacking)."""
+    from onnx import TensorProto, helper
+
+    classification = ensemble.n_classes is not None
+    output = "probabilities" if classification else "variable"
+    voting = hasattr(ensemble, "weights") and not hasattr(ensemble, "meta_learner")
+    weights = ensemble.weights_ if voting else None
+    used = [i for i in range(len(ensemble.members)) if not voting or weights[i] > 0]
+
+    parts: list[onnx.ModelProto] = []
+    inputs: dict[str, onnx.ValueInfoProto] = {}
+    input_names: dict[Hashable, str] = {}
+    string_columns: set[Hashable] = set()
+    member_outputs = []
+    for i in used:
+        name, pipeline = ensemble.members[i]
+        if classification and len(pipeline.classes_) != ensemble.n_classes:
+            raise Unconvertible(f"member {name} was fitted on a subset of the classes")
+        member, names, strings = _convert(pipeline)
+        member = onnx.compose.add_prefix(member, f"member{i}_", rename_inputs=False)
+        for value in member.graph.input:
+            inputs.setdefault(value.name, value)
+        input_names.update(names)
+        string_columns |= strings
+        parts.append(member)
+        member_outputs.append(f"member{i}_{output}")
+
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[onnx.TensorProto] = []
+    if voting:
+        terms = []
+        for i, member_output in zip(used, member_outputs):
+            weight = f"member{i}_weight"
+            initializers.append(
+                helper.make_tensor(weight, TensorProto.FLOAT, [], [float(weights[i])])
+            )
+            nodes.append(helper.make_node("Mul", [member_output, weight], [f"{weight}ed"]))
+            terms.append(f"{weight}ed")
+        nodes.append(helper.make_node("Sum", terms, [output]))
+    else:
+        features = _stack_feature_nodes(
+            member_outputs, classification, ensemble.n_classes, nodes, initializers
+        )
+        meta = _meta_learner_graph(ensemble, features, output, nodes)
+    if classification:
+        nodes.append(helper.make_node("ArgMax", [output], ["label"], axis=1, keepdims=0))
+        outputs = [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info(output, TensorProto.FLOAT, [None, ensemble.n_classes]),
+        ]
+    else:
+        outputs = [helper.make_tensor_value_info(output, TensorProto.FLOAT, [None, 1])]
+
+    member_nodes = [node for part in parts for node in part.graph.node]
+    if not voting:
+        parts.append(meta)  # its nodes are in ``nodes``, after the features they read
+    graph = helper.make_graph(
+        member_nodes + nodes,
+        f"{type(ensemble).__name__}",
+        list(inputs.values()),
+        outputs,
+        [item for part in parts for item in part.graph.initializer] + initializers,
+    )
+    opsets: dict[str, int] = {}
+    for part in parts:
+        for opset in part.opset_import:
+            opsets[opset.domain] = max(opsets.get(opset.domain, 0), opset.version)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid(domain, v) for domain, v in opsets.items()],
+        ir_version=max(part.ir_version for part in parts),
+    )
+    onnx.checker.check_model(model)
+    return model, input_names, string_columns
+
+
+def _stack_feature_nodes(
+    member_outputs: list[str],
+    classification: bool,
+    n_classes: int | None,
+    nodes: list[onnx.NodeProto],
+    initializers: list[onnx.TensorProto],
+) -> str:
+    """Appends the nodes that build the meta-learner's input; returns its tensor name.
+
+    Binary classification keeps P(class 1) per member, multiclass all K columns, regression the
+    prediction as one column (see ``stack_features``)."""
+    from onnx import TensorProto, helper
+
+    columns = []
+    if classification and n_classes == 2:
+        for name, value in (("starts", 1), ("ends", 2), ("axes", 1)):
+            initializers.append(
+                helper.make_tensor(f"stack_{name}", TensorProto.INT64, [1], [value])
+            )
+        for member_output in member_outputs:
+            nodes.append(
+                helper.make_node(
+                    "Slice",
+                    [member_output, "stack_starts", "stack_ends", "stack_axes"],
+                    [f"{member_output}_class1"],
+                )
+            )
+            columns.append(f"{member_output}_class1")
+    elif classification:
+        columns = member_outputs
+    else:
+        initializers.append(helper.make_tensor("stack_column", TensorProto.INT64, [2], [-1, 1]))
+        for member_output in member_outputs:
+            nodes.append(
+                helper.make_node(
+                    "Reshape", [member_output, "stack_column"], [f"{member_output}_2d"]
+                )
+            )
+            columns.append(f"{member_output}_2d")
+    nodes.append(helper.make_node("Concat", columns, ["stack_features"], axis=1))
+    return "stack_features"
+
+
+def _meta_learner_graph(
+    ensemble: Any, features: str, output: str, nodes: list[onnx.NodeProto]
+) -> onnx.ModelProto:
+    """The converted meta-learner, reading ``features``, prefixed ``meta_``; appends the node
+    that exposes its probabilities / predictions as ``output``."""
+    from onnx import helper
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    register_onnx_converters()
+    meta = ensemble.meta_learner
+    if ensemble.n_classes is not None and len(meta.classes_) != ensemble.n_classes:
+        raise Unconvertible("the stack meta-learner was fitted on a subset of the classes")
+    width = int(meta.n_features_in_)
+    options = {id(meta): {"zipmap": False}} if hasattr(meta, "predict_proba") else {}
+    graph = to_onnx(
+        meta,
+        initial_types=[(features, FloatTensorType([None, width]))],
+        options=options,
+        target_opset=TARGET_OPSET,
+    )
+    graph = onnx.compose.add_prefix(graph, "meta_", rename_inputs=False)
+    source = "meta_probabilities" if ensemble.n_classes is not None else "meta_variable"
+    if source not in {o.name for o in graph.graph.output}:
+        raise Unconvertible(f"meta-learner graph has no {source!r} output")
+    nodes.extend(graph.graph.node)
+    nodes.append(helper.make_node("Identity", [source], [output]))
+    return graph
 
 
 def _label_output(model: onnx.ModelProto, classes: list[Any]) -> None:

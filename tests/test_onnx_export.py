@@ -8,10 +8,17 @@ import onnxruntime
 import pandas as pd
 import pytest
 
+from mlflow_automl.ensemble import (
+    META_LEARNERS,
+    StackEnsemble,
+    VotingEnsemble,
+    fit_stack,
+    make_meta_learner,
+)
 from mlflow_automl.featurize.config import FeaturizationConfig
 from mlflow_automl.featurize.plan import plan_featurization
 from mlflow_automl.learners.registry import LEARNERS, get_learner
-from mlflow_automl.model import build_pipeline, fit_pipeline, wrap_fitted
+from mlflow_automl.model import build_pipeline, fit_pipeline, predict_scores, wrap_fitted
 from mlflow_automl.onnx_export import (
     convert_model,
     onnx_compatible_featurization,
@@ -79,16 +86,16 @@ def test_numeric_pipeline_converts_with_parity(task, name, breast_cancer, diabet
     assert export.input_names == {c: c for c in X_train.columns}
     outputs = run(export, X_valid, set())
     if task == CLASSIFICATION:
-        assert export.max_abs_diff <= 1e-4
+        assert export.max_abs_diff <= 1e-5
         proba = model.predict_proba(float32_rows(X_valid))
-        np.testing.assert_allclose(outputs[1], proba, atol=1e-4)
-        clear = np.abs(proba[:, 1] - 0.5) > 1e-4
+        np.testing.assert_allclose(outputs[1], proba, atol=1e-5)
+        clear = np.abs(proba[:, 1] - 0.5) > 1e-5
         labels = model.classes[proba.argmax(axis=1)]  # the label output holds user labels
         np.testing.assert_array_equal(outputs[0][clear], labels[clear])
     else:
         predicted = model.predict(float32_rows(X_valid))
-        assert export.max_abs_diff <= 1e-3 * max(1.0, np.abs(predicted).max())
-        np.testing.assert_allclose(outputs[0].ravel(), predicted, rtol=1e-3, atol=1e-3)
+        assert export.max_abs_diff <= 1e-5 * max(1.0, np.abs(predicted).max())
+        np.testing.assert_allclose(outputs[0].ravel(), predicted, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION])
@@ -216,3 +223,108 @@ def test_mlflow_onnx_pyfunc_scores_a_raw_dataframe(penguins, tmp_path):
     np.testing.assert_allclose(predicted["probabilities"], proba, atol=1e-4)
     # the label output carries the user's labels, not class codes
     np.testing.assert_array_equal(predicted["label"].ravel(), model.classes[proba.argmax(axis=1)])
+
+
+# -- ensembles ------------------------------------------------------------------------------------
+
+ENSEMBLE_MEMBERS = {
+    CLASSIFICATION: ["LightGBM", "LogisticRegression", "RandomForest", "XGBoostClassifier"],
+    REGRESSION: ["LightGBM", "ElasticNet", "ExtremeRandomTrees", "XGBoostRegressor"],
+}
+
+
+def ensemble_case(frame: pd.DataFrame, label: str, task: str):
+    """Members fitted on even rows as the engine would; odd rows held out for parity."""
+    X, y = frame.drop(columns=label), frame[label]
+    X_fit, y_fit, X_valid = X.iloc[::2], y.iloc[::2], X.iloc[1::2]
+    members = [fit_model(X_fit, y_fit, task, name) for name in ENSEMBLE_MEMBERS[task]]
+    codes = (
+        np.unique(y_fit.astype(str), return_inverse=True)[1]
+        if task == CLASSIFICATION
+        else y_fit.to_numpy(dtype=np.float64)
+    )
+    return X_fit, codes, X_valid, members
+
+
+def wrap_ensemble(ensemble, task: str, members, X_fit):
+    return wrap_fitted(ensemble, task, members[0].classes, list(X_fit.columns), "Ensemble", {})
+
+
+def check_onnx_matches(model, export, X_valid, string_columns):
+    assert export.error is None, export.error
+    outputs = run(export, X_valid, string_columns)
+    if model.task == CLASSIFICATION:
+        assert export.max_abs_diff <= 1e-5
+        proba = model.predict_proba(float32_rows(X_valid))
+        np.testing.assert_allclose(outputs[1], proba, atol=1e-5)
+        np.testing.assert_array_equal(outputs[0], model.classes[proba.argmax(axis=1)])
+    else:
+        predicted = model.predict(float32_rows(X_valid))
+        assert export.max_abs_diff <= 1e-5 * max(1.0, np.abs(predicted).max())
+        np.testing.assert_allclose(outputs[0].ravel(), predicted, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def penguin_species(penguins):
+    return ensemble_case(penguins, "species", CLASSIFICATION)
+
+
+@pytest.fixture(scope="module")
+def penguin_mass(penguins):
+    return ensemble_case(penguins.dropna(subset=["body_mass_g"]), "body_mass_g", REGRESSION)
+
+
+@pytest.fixture(scope="module")
+def cancer_binary(breast_cancer):
+    return ensemble_case(breast_cancer, "target", CLASSIFICATION)
+
+
+@pytest.mark.parametrize("case", ["cancer_binary", "penguin_species", "penguin_mass"])
+def test_voting_ensemble_converts_with_parity(case, request):
+    X_fit, _, X_valid, members = request.getfixturevalue(case)
+    task = members[0].task
+    n_classes = None if task == REGRESSION else len(members[0].classes)
+    # A zero weight leaves that member out of the graph altogether.
+    weights = [0.4, 0.3, 0.0, 0.3]
+    ensemble = VotingEnsemble(
+        [(m.learner_name, m.pipeline) for m in members], weights, task, n_classes
+    )
+    model = wrap_ensemble(ensemble, task, members, X_fit)
+
+    export = convert_model(model, X_valid)
+
+    check_onnx_matches(model, export, X_valid, set(X_valid.select_dtypes(exclude="number")))
+    assert not any(n.name.startswith("member2_") for n in export.model.graph.node)
+
+
+def stack_cases() -> list[tuple[str, str]]:
+    """Every meta-learner type, on each case whose task it fits."""
+    cases = []
+    for meta in META_LEARNERS:
+        for case, task in (
+            ("cancer_binary", CLASSIFICATION),
+            ("penguin_species", CLASSIFICATION),
+            ("penguin_mass", REGRESSION),
+        ):
+            try:
+                make_meta_learner(task, meta)
+            except ValueError:  # not a meta-learner for this task
+                continue
+            cases.append((case, meta))
+    return cases
+
+
+@pytest.mark.parametrize(("case", "meta_type"), stack_cases())
+def test_stack_ensemble_converts_with_parity(case, meta_type, request):
+    X_fit, codes, X_valid, members = request.getfixturevalue(case)
+    task = members[0].task
+    n_classes = None if task == REGRESSION else len(members[0].classes)
+    # The meta-learner learns from the members' predictions, as fit_stack does in the engine.
+    predictions = [predict_scores(m.pipeline, X_fit, n_classes) for m in members]
+    meta = fit_stack(predictions, codes, task, meta_type).meta_learner
+    pairs = [(m.learner_name, m.pipeline) for m in members]
+    model = wrap_ensemble(StackEnsemble(pairs, meta, task, n_classes), task, members, X_fit)
+
+    export = convert_model(model, X_valid)
+
+    check_onnx_matches(model, export, X_valid, set(X_valid.select_dtypes(exclude="number")))

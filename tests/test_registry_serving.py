@@ -182,3 +182,56 @@ def test_served_onnx_model_answers_raw_rows(sqlite_store, penguins):
             assert [np.ravel(v)[0] if isinstance(v, list) else v for v in labels] == list(
                 model.predict(rows)
             )
+
+
+def test_winning_voting_ensemble_is_exported_to_onnx(sqlite_store, diabetes):
+    config = automl.AutoMLConfig(
+        task="regression",
+        training_data=diabetes,
+        label_column_name="target",
+        primary_metric="r2_score",
+        iterations=6,  # seeded, no time limit: the VotingEnsemble (last-but-one) wins here
+        enable_onnx_compatible_models=True,
+        enable_stack_ensemble=False,
+        registered_model_name="diabetes",
+        model_explainability=False,
+    )
+    run = automl.submit(config, experiment_name="onnx-ensemble")
+    assert run.tags["automl.learner"] == "VotingEnsemble"
+    assert run.tags["automl.onnx_status"] == "converted", run.tags.get("automl.onnx_error")
+    _, graph = run.get_output(return_onnx_model=True)
+    members = {n.name.split("_")[0] for n in graph.graph.node if n.name.startswith("member")}
+    assert len(members) >= 2  # every voting member's graph is in the one ONNX graph
+    rows = diabetes.drop(columns="target").iloc[:25]
+    _, model = run.get_output()
+    served = mlflow.pyfunc.load_model("models:/diabetes-onnx@champion")
+    predicted = np.asarray(served.predict(rows)["variable"]).ravel()
+    np.testing.assert_allclose(predicted, model.predict(rows), rtol=1e-5)
+
+
+def test_failed_onnx_conversion_is_tagged_and_python_model_stays(sqlite_store, breast_cancer):
+    frame = breast_cancer.copy()
+    # Beyond float32's range: the ONNX graph (float32 inputs) cannot represent these values.
+    frame["mean radius"] = frame["mean radius"] * 1e38
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=frame,
+        label_column_name="target",
+        iterations=2,
+        allowed_models=["LogisticRegression"],
+        enable_onnx_compatible_models=True,
+        registered_model_name="cancer",
+        model_explainability=False,
+    )
+    run = automl.submit(config, experiment_name="onnx-fallback")
+    assert run.get_status() == "FINISHED"
+    assert run.tags["automl.onnx_status"] == "failed"
+    assert "ONNX parity" in run.tags["automl.onnx_error"]
+    with pytest.raises(RuntimeError, match="has no ONNX model: ONNX parity"):
+        run.get_output(return_onnx_model=True)
+    _, model = run.get_output()
+    assert set(model.predict(frame.drop(columns="target").iloc[:5])) <= set(frame["target"])
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_registered_model("cancer-onnx")  # nothing half-written in the registry

@@ -27,18 +27,20 @@ class MultinomialNaiveBayesLearner(Learner):
 
 class BernoulliNaiveBayesLearner(Learner):
     """``BernoulliNaiveBayes`` -> sklearn ``BernoulliNB``; after standard scaling, ``binarize``
-    thresholds each feature at or above its mean."""
+    thresholds each feature just above its mean."""
 
     name = "BernoulliNaiveBayes"
     estimators = {CLASSIFICATION: naive_bayes.BernoulliNB}
     onnx_compatible = True
     scaler = "standard"
     relative_cost = 0.1
-    defaults = {"alpha": 1.0, "binarize": 0.0, "fit_prior": True}
+    # Not 0.0: a mean-imputed value scales to the mean (0 +- 1e-16), so a threshold of exactly 0
+    # splits those rows by rounding noise, and ONNX's float32 graph rounds them differently.
+    defaults = {"alpha": 1.0, "binarize": 1e-3, "fit_prior": True}
 
     def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
         return {
             "alpha": Float(1e-3, 1e2, log=True),
-            "binarize": Float(0.0, 1.0),
+            "binarize": Float(1e-3, 1.0),
             "fit_prior": Categorical((True, False)),
         }
