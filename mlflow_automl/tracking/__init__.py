@@ -9,17 +9,24 @@ tags together), because one call per value costs far more on every store.
 
 Tags written here (``automl.*``) are how a finished experiment is read back by
 :class:`mlflow_automl.run.AutoMLRun`.
+
+Every writing call is timed (``@_timed``): the AutoML run records the wall seconds it spent in
+MLflow as the ``tracking_seconds`` metric (and ``tracking_fraction`` of the run's duration, and
+per call in the ``automl.tracking_seconds_by_call`` tag), so the cost of tracking is measured on
+every experiment, not estimated.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -61,11 +68,46 @@ LEADERBOARD_FILE = "leaderboard.json"
 FEATURIZATION_FILE = "featurization_summary.json"
 GUARDRAILS_FILE = "guardrails.json"
 BEST_SCORE_METRIC = "best_score"
+# Wall seconds the experiment spent in MLflow calls, and their share of the run's duration.
+TRACKING_SECONDS_METRIC = "tracking_seconds"
+TRACKING_FRACTION_METRIC = "tracking_fraction"
+TAG_TRACKING_BY_CALL = "automl.tracking_seconds_by_call"
 MODEL_NAME = "model"
 
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_PARAM_LENGTH = 6000
 _MAX_TAG_LENGTH = 5000
+
+
+# --- timing of MLflow calls ----------------------------------------------------------------------
+_clock = threading.local()
+
+
+def seconds_in_mlflow() -> dict[str, float]:
+    """Wall seconds this thread has spent so far in this package's timed MLflow calls, by call."""
+    if not hasattr(_clock, "calls"):
+        _clock.calls = {}
+    return _clock.calls
+
+
+def _timed(function: Callable) -> Callable:
+    """Adds the wall time of ``function`` to this thread's clock; nested timed calls count once."""
+
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_clock, "depth", 0)
+        _clock.depth = depth + 1
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _clock.depth = depth
+            if depth == 0:
+                calls = seconds_in_mlflow()
+                elapsed = time.perf_counter() - started
+                calls[function.__name__] = calls.get(function.__name__, 0.0) + elapsed
+
+    return timed
 
 
 def client() -> MlflowClient:
@@ -119,8 +161,18 @@ class ExperimentTracker:
         self.run_id = parent_run_id
         self.run_name = run_name
         self._client = client()
+        self._started = time.perf_counter()
+        self._clock_at_start = dict(seconds_in_mlflow())
+
+    @property
+    def tracking_seconds_by_call(self) -> dict[str, float]:
+        """Wall seconds this experiment has spent in MLflow calls so far (this thread), by call."""
+        before = self._clock_at_start
+        spent = {k: v - before.get(k, 0.0) for k, v in seconds_in_mlflow().items()}
+        return {k: v for k, v in spent.items() if v > 0}
 
     @classmethod
+    @_timed
     def start(
         cls,
         experiment_name: str | None,
@@ -129,6 +181,7 @@ class ExperimentTracker:
         run_name: str | None = None,
         parent_run_id: str | None = None,
     ) -> ExperimentTracker:
+        started, clock = time.perf_counter(), dict(seconds_in_mlflow())
         experiment_id, nest_under = resolve_experiment(experiment_name, parent_run_id)
         run_name = run_name or f"AutoML_{time.strftime('%Y%m%d_%H%M%S')}"
         all_tags = {MLFLOW_RUN_NAME: run_name, TAG_KIND: "experiment", **tags}
@@ -136,22 +189,27 @@ class ExperimentTracker:
             all_tags[MLFLOW_PARENT_RUN_ID] = nest_under
         run = client().create_run(experiment_id, tags=all_tags, run_name=run_name)
         tracker = cls(experiment_id, run.info.run_id, run_name)
+        tracker._started, tracker._clock_at_start = started, clock
         tracker.log_params(run.info.run_id, settings)
         return tracker
 
     # --- parent run -----------------------------------------------------------------------------
+    @_timed
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         items = [Param(k, _param_value(v)) for k, v in params.items() if v is not None]
         for start in range(0, len(items), _MAX_PARAMS_PER_BATCH):
             self._client.log_batch(run_id, params=items[start : start + _MAX_PARAMS_PER_BATCH])
 
+    @_timed
     def set_tags(self, tags: dict[str, Any], run_id: str | None = None) -> None:
         items = [RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
         self._client.log_batch(run_id or self.run_id, tags=items)
 
+    @_timed
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         log_metrics(self.run_id, metrics, step)
 
+    @_timed
     def log_training_dataset(
         self, frame: pd.DataFrame, label: str, source: str, name: str = "training_data"
     ) -> None:
@@ -167,13 +225,29 @@ class ExperimentTracker:
         training = InputTag(MLFLOW_DATASET_CONTEXT, "training")
         self._client.log_inputs(self.run_id, datasets=[DatasetInput(entity, tags=[training])])
 
+    @_timed
     def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
 
     def finish(self, status: str = "FINISHED") -> None:
+        """Records the time spent in MLflow (this call's last write excepted), ends the run."""
+        by_call = self.tracking_seconds_by_call
+        seconds = sum(by_call.values())
+        wall = time.perf_counter() - self._started
+        now = _now_ms()
+        with suppress(Exception):  # never mask the experiment's own outcome
+            self._client.log_batch(
+                self.run_id,
+                metrics=[
+                    Metric(TRACKING_SECONDS_METRIC, seconds, now, 0),
+                    Metric(TRACKING_FRACTION_METRIC, seconds / wall, now, 0),
+                ],
+                tags=[RunTag(TAG_TRACKING_BY_CALL, json.dumps(_rounded(by_call)))],
+            )
         self._client.set_terminated(self.run_id, status=status)
 
     # --- child runs -----------------------------------------------------------------------------
+    @_timed
     def log_trial(
         self,
         iteration: int,
@@ -206,6 +280,7 @@ class ExperimentTracker:
         return run_id
 
     # --- the best model -------------------------------------------------------------------------
+    @_timed
     def log_model(self, model: Any, input_example: pd.DataFrame, signature_output: Any) -> str:
         """Logs the fitted model (sklearn + pyfunc flavors); returns its ``models:/`` URI."""
         from mlflow.models import infer_signature
@@ -227,7 +302,10 @@ class ExperimentTracker:
                 input_example=input_example,
                 # The model's own classes travel with it, so any MLflow can load it.
                 code_paths=[str(package_dir)],
-                extra_pip_requirements=_learner_requirements(),
+                # Explicit: inferring them loads the model in a subprocess (~2 s of the budget).
+                pip_requirements=_requirements(
+                    "mlflow", "scikit-learn", "cloudpickle", *_LEARNER_PACKAGES
+                ),
                 run_id=self.run_id,  # no fluent start_run: it clashes with set_experiment()
             )
         return info.model_uri
@@ -237,6 +315,7 @@ class ExperimentTracker:
 CHARTS_DIR = "charts"
 
 
+@_timed
 def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
     """All of ``metrics`` on ``run_id`` in one batch."""
     now = _now_ms()
@@ -244,6 +323,7 @@ def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
     client().log_batch(run_id, metrics=items)
 
 
+@_timed
 def log_charts(run_id: str, charts: Iterable[Any], directory: str = CHARTS_DIR) -> dict[str, str]:
     """Each chart as ``<directory>/<name>.png`` and ``<name>.json`` in one upload.
 
@@ -288,6 +368,7 @@ def finish_run(run_id: str, status: str = "FINISHED") -> None:
     client().set_terminated(run_id, status=status)
 
 
+@_timed
 def set_run_tags(run_id: str, tags: dict[str, Any]) -> None:
     items = [RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
     client().log_batch(run_id, tags=items)
@@ -319,6 +400,7 @@ def find_finished_run(experiment_id: str, tags: dict[str, str]) -> Any | None:
     return runs[0] if runs else None
 
 
+@_timed
 def register_model(
     model_uri: str,
     name: str,
@@ -339,12 +421,17 @@ def register_model(
     return version
 
 
+@_timed
 def log_onnx_model(run_id: str, onnx_model: Any, signature: Any) -> str:
     """Logs an ONNX graph with MLflow's onnx flavor; returns its ``models:/`` URI."""
     import mlflow.onnx
 
     info = mlflow.onnx.log_model(
-        onnx_model, name=ONNX_MODEL_NAME, signature=signature, run_id=run_id
+        onnx_model,
+        name=ONNX_MODEL_NAME,
+        signature=signature,
+        pip_requirements=_requirements("mlflow", "onnx", "onnxruntime", "numpy", "pandas"),
+        run_id=run_id,
     )
     return info.model_uri
 
@@ -417,11 +504,16 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def _learner_requirements() -> list[str]:
+# What a logged model imports when it predicts, besides scikit-learn.
+_LEARNER_PACKAGES = ("lightgbm", "xgboost", "pandas", "numpy", "scipy", "statsmodels", "holidays")
+
+
+def _requirements(*packages: str) -> list[str]:
+    """``package==installed version`` for each installed package (others are skipped)."""
     from importlib.metadata import PackageNotFoundError, version
 
     requirements = []
-    for package in ("lightgbm", "xgboost", "pandas", "numpy", "scipy"):
+    for package in packages:
         with suppress(PackageNotFoundError):
             requirements.append(f"{package}=={version(package)}")
     return requirements
@@ -439,6 +531,10 @@ def _param_value(value: Any) -> str:
 
 def _tag_value(value: Any) -> str:
     return str(value)[:_MAX_TAG_LENGTH]
+
+
+def _rounded(seconds: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
 
 
 def _now_ms() -> int:
