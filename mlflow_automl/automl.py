@@ -25,6 +25,7 @@ from mlflow_automl.ensemble_runs import (
     is_ensemble,
     search_iterations,
 )
+from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
@@ -83,7 +84,7 @@ def submit(
     try:
         # Everything that can reject the input runs before an MLflow run exists.
         data = prepare_training_data(config)
-        plan = plan_featurization(data.X, _featurization_for(config), config.task)
+        plan = _plan(config, data)
         learners = _choose_learners(config, data, plan)
         guardrails = _guardrails(config, data, plan)
 
@@ -189,9 +190,21 @@ def _choose_learners(config: AutoMLConfig, data: TrainingData, plan: Any) -> lis
     return learners
 
 
+def _plan(config: AutoMLConfig, data: TrainingData) -> Any:
+    """The featurization plan, or for forecasting the plan that builds forecasters."""
+    if config.task == FORECASTING:
+        from mlflow_automl.forecasting.data import plan_forecasting
+
+        return plan_forecasting(data, _featurization_for(config))
+    return plan_featurization(data.X, _featurization_for(config), config.task)
+
+
 def _guardrails(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Guardrail]:
-    y = pd.Series(data.decode(data.y) if data.classes is not None else data.y)
-    rows = check_guardrails(data.X, y, config.task, plan, data.n_dropped_label_rows)
+    if config.task == FORECASTING:
+        rows = list(data.guardrails)  # time-series checks and repairs, from data preparation
+    else:
+        y = pd.Series(data.decode(data.y) if data.classes is not None else data.y)
+        rows = check_guardrails(data.X, y, config.task, plan, data.n_dropped_label_rows)
     rows.insert(
         0,
         Guardrail(
@@ -232,6 +245,7 @@ def _search(
         plan=plan,
         random_state=config.random_seed,
         n_jobs=config.cores_per_iteration,
+        metric_scale=getattr(data, "metric_scale", None),
     )
     leaderboard = Leaderboard(config.task, config.metric)
     n_started = 0
@@ -413,16 +427,23 @@ def _finish(
     if is_ensemble(best):
         deadline = None if budget.deadline is None else budget.deadline - _MODEL_LOGGING_RESERVE_S
         pipeline = fit_ensemble(config, data, result.leaderboard, best.params, refit, deadline)
-        featurizer = pipeline.members[0][1].named_steps["featurize"]
     else:
         pipeline = refit(best)
-        featurizer = pipeline.named_steps["featurize"]
-    plan.record_engineered_counts(featurizer)
+    if config.task == FORECASTING:
+        plan.record_engineered_counts(pipeline)
+    else:
+        first = pipeline.members[0][1] if is_ensemble(best) else pipeline
+        plan.record_engineered_counts(first.named_steps["featurize"])
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
     model = wrap_fitted(
         pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
     )
-    example = data.X.iloc[rows[:5]]
+    if config.task == FORECASTING:
+        from mlflow_automl.forecasting.model import prepare_for_logging
+
+        example = prepare_for_logging(model, data)
+    else:
+        example = data.X.iloc[rows[:5]]
     model_uri = tracker.log_model(model, example, model.predict(example))
     if config.enable_onnx_compatible_models:
         _export_onnx(model, data, tracker)

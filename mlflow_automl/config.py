@@ -24,7 +24,7 @@ from mlflow_automl.evaluation.metrics import (
 )
 
 TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
-SUPPORTED_TASKS = (CLASSIFICATION, REGRESSION)
+SUPPORTED_TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
 COMPUTE_TARGETS = ("local", "inprocess")
 
 
@@ -113,6 +113,59 @@ def _anything(value: Any) -> str | None:
     return None
 
 
+def _column_names(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return None
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) and v for v in value):
+        return None
+    return "must be a column name or a list of column names"
+
+
+def _auto_or(rule: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def auto_or(value: Any) -> str | None:
+        problem = None if value == "auto" else rule(value)
+        return problem and f"must be 'auto' or {problem.removeprefix('must be ')}"
+
+    return auto_or
+
+
+def _lags(value: Any) -> str | None:
+    values = value if isinstance(value, list | tuple) else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        return "must be an integer >= 1 or a list of them"
+    return None
+
+
+def _window(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        return "must be an integer >= 2"
+    return None
+
+
+def _frequency(value: Any) -> str | None:
+    import pandas as pd
+
+    try:
+        pd.tseries.frequencies.to_offset(value)
+    except (TypeError, ValueError):
+        return "must be a pandas frequency alias such as 'D', 'h', '30min', 'W-SUN', 'MS', 'QS'"
+    return None
+
+
+def _holiday_country(value: Any) -> str | None:
+    import holidays
+
+    if isinstance(value, str) and value.upper() in holidays.list_supported_countries():
+        return None
+    return "must be an ISO country code known to the `holidays` package (e.g. 'US', 'DE', 'AU')"
+
+
+def _forecasting_parameters(value: Any) -> str | None:
+    from mlflow_automl.forecasting.parameters import ForecastingParameters
+
+    return None if isinstance(value, ForecastingParameters) else "must be a ForecastingParameters"
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -167,7 +220,62 @@ SETTINGS: dict[str, Setting] = {
         Setting("compute_target", "local", _one_of(*COMPUTE_TARGETS), "where trials run"),
         Setting("run_configuration", None, _anything, "executor options", False),
         Setting("random_seed", 0, _seed, "seed of the search, the splits and the learners"),
+        # Forecasting (task="forecasting" only); defaults in FORECASTING_DEFAULTS.
+        Setting("time_column_name", None, _string, "forecasting: the time column"),
+        Setting(
+            "time_series_id_column_names", None, _column_names, "forecasting: series id columns"
+        ),
+        Setting("forecast_horizon", None, _positive_int, "forecasting: periods to forecast"),
+        Setting("target_lags", None, _auto_or(_lags), "forecasting: lags of the target"),
+        Setting(
+            "target_rolling_window_size", None, _auto_or(_window), "forecasting: rolling window"
+        ),
+        Setting("feature_lags", None, _auto_or(_lags), "forecasting: lags of numeric features"),
+        Setting("frequency", None, _frequency, "forecasting: pandas frequency (inferred)"),
+        Setting("seasonality", None, _auto_or(_positive_int), "forecasting: season length"),
+        Setting("drop_column_names", None, _column_names, "forecasting: columns to drop"),
+        Setting(
+            "short_series_handling_config",
+            None,
+            _one_of("auto", "pad", "drop"),
+            "forecasting: auto | pad | drop | None (error)",
+        ),
+        Setting("country_or_region_for_holidays", None, _holiday_country, "forecasting: holidays"),
+        Setting(
+            "cv_step_size", None, _auto_or(_positive_int), "forecasting: periods between folds"
+        ),
+        Setting(
+            "target_aggregate_function",
+            None,
+            _one_of("sum", "mean", "min", "max"),
+            "forecasting: aggregate duplicate / off-grid timestamps",
+        ),
+        Setting(
+            "forecasting_parameters",
+            None,
+            _forecasting_parameters,
+            "forecasting: settings as one object",
+            False,
+        ),
     ]
+}
+
+# Settings that only mean something for forecasting, and their defaults there. Applied when the
+# user did not pass them, so other tasks never log them.
+FORECASTING_DEFAULTS: dict[str, Any] = {
+    "forecast_horizon": 1,
+    "target_lags": "auto",
+    "target_rolling_window_size": "auto",
+    "seasonality": "auto",
+    "short_series_handling_config": "auto",
+    "cv_step_size": "auto",
+}
+FORECASTING_ONLY: tuple[str, ...] = tuple(
+    name for name, s in SETTINGS.items() if s.help.startswith("forecasting:")
+)
+# Defaults that differ by task (as in Azure: no stacking for forecasting).
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    FORECASTING: {"enable_stack_ensemble": False, **FORECASTING_DEFAULTS},
 }
 
 
@@ -189,7 +297,9 @@ class AutoMLConfig:
         unknown = sorted(set(settings) - set(SETTINGS))
         if unknown:
             raise AutoMLConfigError("; ".join(_unknown_setting_message(name) for name in unknown))
+        settings = _merge_forecasting_parameters(settings)
         values = {name: s.default for name, s in SETTINGS.items()}
+        values.update(TASK_DEFAULTS.get(task, {}))
         values.update(settings)
         for name, value in values.items():
             if value is None:
@@ -268,6 +378,7 @@ class AutoMLConfig:
         _exclusive(v, "allowed_models", "blocked_models")
         _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
         _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
+        self._check_forecasting()
         self._adopt_x_y()
         if v["training_data"] is None:
             raise AutoMLConfigError("training_data is required (a DataFrame, a path or a dataset).")
@@ -286,6 +397,30 @@ class AutoMLConfig:
             )
         except ValueError as exc:
             raise AutoMLConfigError(str(exc)) from None
+
+    def _check_forecasting(self) -> None:
+        v = self._values
+        if v["task"] != FORECASTING:
+            given = [name for name in FORECASTING_ONLY if v[name] is not None]
+            if given:
+                raise AutoMLConfigError(
+                    f"{', '.join(given)} only apply to task='forecasting' (task={v['task']!r})."
+                )
+            return
+        if v["time_column_name"] is None:
+            raise AutoMLConfigError("task='forecasting' needs time_column_name.")
+        for name in ("validation_data", "validation_size"):
+            if v[name] is not None:
+                raise AutoMLConfigError(
+                    f"{name} is not supported for forecasting: trials are scored by rolling-origin "
+                    "cross-validation (n_cross_validations, cv_step_size) on the last periods."
+                )
+        if v["weight_column_name"] is not None:
+            raise AutoMLConfigError("weight_column_name is not supported for forecasting.")
+        if isinstance(v["time_series_id_column_names"], str):
+            v["time_series_id_column_names"] = [v["time_series_id_column_names"]]
+        if isinstance(v["drop_column_names"], str):
+            v["drop_column_names"] = [v["drop_column_names"]]
 
     def _adopt_x_y(self) -> None:
         """Accept the deprecated X/y style by turning it into training_data + label column."""
@@ -310,6 +445,24 @@ class AutoMLConfig:
             raise AutoMLConfigError(f"X already has a column named {label!r}; rename it.")
         frame[label] = pd.Series(v["y"]).to_numpy()
         v["training_data"], v["label_column_name"], v["X"], v["y"] = frame, label, None, None
+
+
+def _merge_forecasting_parameters(settings: dict[str, Any]) -> dict[str, Any]:
+    """Spreads a ``forecasting_parameters`` object into the flat settings (both styles work);
+    the same setting given both ways with different values is an error."""
+    parameters = settings.get("forecasting_parameters")
+    problem = None if parameters is None else _forecasting_parameters(parameters)
+    if parameters is None or problem:
+        return settings
+    merged = dict(settings)
+    for name, value in parameters.as_settings().items():
+        if name in settings and settings[name] != value:
+            raise AutoMLConfigError(
+                f"{name} is given both as a setting ({settings[name]!r}) and in "
+                f"forecasting_parameters ({value!r}); set it once."
+            )
+        merged[name] = value
+    return merged
 
 
 def _seconds(minutes: float | None, hours: float | None) -> float | None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.evaluation.metrics import CLASSIFICATION
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
 
 HOLDOUT_ABOVE_ROWS = 20_000
 TEN_FOLDS_BELOW_ROWS = 1_000
@@ -34,7 +34,8 @@ DEFAULT_HOLDOUT_FRACTION = 0.1
 class ValidationStrategy:
     """How trials are scored: k-fold cross-validation or one train/validation split."""
 
-    kind: str  # "cross_validation" | "train_validation_split" | "user_validation_data"
+    # "cross_validation" | "train_validation_split" | "user_validation_data" | "rolling_origin"
+    kind: str
     n_folds: int | None = None
     validation_fraction: float | None = None
     reason: str = ""
@@ -42,6 +43,8 @@ class ValidationStrategy:
     def describe(self) -> str:
         if self.kind == "cross_validation":
             return f"{self.n_folds}-fold cross-validation ({self.reason})"
+        if self.kind == "rolling_origin":
+            return f"rolling-origin cross-validation, {self.n_folds} folds ({self.reason})"
         if self.kind == "train_validation_split":
             return (
                 f"train/validation split, {self.validation_fraction:.0%} validation ({self.reason})"
@@ -127,7 +130,15 @@ def label_column_of(config: AutoMLConfig) -> str:
 
 
 def prepare_training_data(config: AutoMLConfig) -> TrainingData:
-    """Loads and checks the data of ``config`` and fixes the validation splits."""
+    """Loads and checks the data of ``config`` and fixes the validation splits.
+
+    Forecasting data (time series, rolling-origin splits) is prepared by
+    :func:`mlflow_automl.forecasting.data.prepare_forecasting_data`.
+    """
+    if config.task == FORECASTING:
+        from mlflow_automl.forecasting.data import prepare_forecasting_data
+
+        return prepare_forecasting_data(config)
     frame, source = load_frame(config.training_data)
     label = label_column_of(config)
     weight = config.weight_column_name

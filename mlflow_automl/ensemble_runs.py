@@ -26,6 +26,7 @@ from mlflow_automl.ensemble import (
     stack_oof_predictions,
     voting_oof_predictions,
 )
+from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION, compute_metrics
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 
 VOTING, STACK = "VotingEnsemble", "StackEnsemble"
@@ -66,10 +67,7 @@ def build_ensembles(
     results = []
     started = time.time()
     weights = greedy_selection(
-        predictions,
-        data.y,
-        config.task,
-        config.metric,
+        *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
         data.sample_weight,
     )
@@ -78,7 +76,7 @@ def build_ensembles(
     voting_weights = [float(weights[i]) for i in chosen]
     if VOTING in kinds:
         oof = voting_oof_predictions([predictions[i] for i in chosen], np.array(voting_weights))
-        metrics = score_predictions(config.task, data.y, oof, data.sample_weight)
+        metrics = _score(config, data, oof)
         spec = {"kind": VOTING, "members": members, "weights": voting_weights}
         results.append((VOTING, spec, oof, metrics, started, time.time()))
     if STACK in kinds:
@@ -97,7 +95,7 @@ def build_ensembles(
             data.sample_weight,
             config.random_seed,
         )
-        metrics = score_predictions(config.task, data.y, oof, data.sample_weight)
+        metrics = _score(config, data, oof)
         stacked_members = [candidates[i].iteration for i in stacked]
         spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
         results.append((STACK, spec, oof, metrics, started, time.time()))
@@ -138,6 +136,33 @@ def fit_ensemble(
         config.random_seed,
     )
     return StackEnsemble(members, stack.meta_learner, config.task, data.n_classes)
+
+
+def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str, float]:
+    """Every metric of the task; forecasting adds each row's MASE denominator."""
+    scale = getattr(data, "metric_scale", None)
+    if config.task != FORECASTING or scale is None:
+        return score_predictions(config.task, data.y, predictions, data.sample_weight)
+    rows = np.flatnonzero(np.isfinite(predictions))
+    return compute_metrics(FORECASTING, data.y[rows], predictions[rows], scale=scale[rows])
+
+
+def _selection_problem(
+    config: Any, data: TrainingData, predictions: list[np.ndarray]
+) -> tuple[list[np.ndarray], np.ndarray, str, str]:
+    """(predictions, y, task, metric) for greedy selection. MASE needs each row's scale, which
+    selection does not take: the mean absolute error of scaled rows is the same number."""
+    scale = getattr(data, "metric_scale", None)
+    if config.metric != "mean_absolute_scaled_error" or scale is None:
+        return predictions, data.y, config.task, config.metric
+    usable = np.isfinite(scale) & (scale > 0)
+    factor = np.where(usable, 1.0 / np.where(usable, scale, 1.0), np.nan)
+    return (
+        [p * factor for p in predictions],
+        data.y * np.nan_to_num(factor),
+        REGRESSION,
+        ("mean_absolute_error"),
+    )
 
 
 def _train_percentage(config: Any, data: TrainingData) -> float | None:

@@ -49,6 +49,10 @@ class Insights:
                 f"iteration {entry.iteration}'s validation predictions are no longer in memory "
                 "(only the best iterations' are kept, in the process that ran the experiment)."
             )
+        if self.task == "forecasting":
+            from mlflow_automl.forecasting.charts import forecasting_charts
+
+            return forecasting_charts(self.data, entry.predictions)
         rows = self.data.validation_rows
         weights = None if self.data.sample_weight is None else self.data.sample_weight[rows]
         classes = None if self.data.classes is None else list(self.data.classes)
@@ -70,7 +74,11 @@ class Insights:
         if not ranked:
             return
         self.log_charts(ranked[0], also_on_parent=True)
-        if explain:
+        if explain and self.task == "forecasting":
+            # Feature importance of forecasters (lags of a recursive model, per-series
+            # statistical models) is not computed yet; the tag says so instead of failing.
+            self.tracker.set_tags({"automl.explanation_method": "not available for forecasting"})
+        elif explain:
             self.log_explanation(model, deadline)
         for entry in ranked[1:CHARTED_RUNS]:
             if deadline is not None and time.time() + SECONDS_PER_CHART_SET > deadline:

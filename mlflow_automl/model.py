@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
 
 
 def build_pipeline(
@@ -26,7 +26,13 @@ def build_pipeline(
     random_state: int,
     n_jobs: int = 1,
 ) -> Pipeline:
-    """An unfitted Pipeline: featurize -> (scale) -> estimator."""
+    """An unfitted Pipeline: featurize -> (scale) -> estimator.
+
+    Forecasting: the plan is a ``ForecastingPlan`` and the result a forecaster (``fit(X, y)``
+    on history frames, ``predict`` on future frames), which every caller uses the same way.
+    """
+    if task == FORECASTING:
+        return plan.make_forecaster(learner, params, random_state, n_jobs)
     steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
     scaler = learner.make_scaler()
     if scaler is not None:
@@ -127,7 +133,12 @@ def wrap_fitted(
     learner_name: str,
     params: dict[str, Any],
 ) -> _AutoMLModelBase:
-    model_class = AutoMLClassifier if task == CLASSIFICATION else AutoMLRegressor
+    if task == FORECASTING:
+        from mlflow_automl.forecasting.model import AutoMLForecaster
+
+        model_class = AutoMLForecaster
+    else:
+        model_class = AutoMLClassifier if task == CLASSIFICATION else AutoMLRegressor
     return model_class(
         pipeline=pipeline,
         task=task,

@@ -186,4 +186,7 @@ class AutoMLRun:
                 )
             return compute_metrics(CLASSIFICATION, truth, model.predict_proba(features))
         truth = pd.to_numeric(frame[label]).to_numpy(dtype=np.float64)
-        return compute_metrics(self.tags[tracking.TAG_TASK], truth, model.predict(features))
+        task = self.tags[tracking.TAG_TASK]
+        # Forecasting: each row's MASE denominator comes from its series' training history.
+        scale = model.mase_scale(features) if hasattr(model, "mase_scale") else None
+        return compute_metrics(task, truth, model.predict(features), scale=scale)

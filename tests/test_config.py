@@ -45,7 +45,7 @@ def test_hours_variant_and_defaults(diabetes):
     ("overrides", "fragment"),
     [
         ({"task": "clustering"}, "task='clustering'"),
-        ({"task": "forecasting"}, "not supported"),
+        ({"task": "forecasting"}, "needs time_column_name"),
         ({"primary_metric": "r2_score"}, "does not fit task 'classification'"),
         ({"blocked_models": ["XGBoost"]}, "Unknown model 'XGBoost'"),
         ({"allowed_models": ["LightGBM"], "blocked_models": ["SVM"]}, "allowed_models and blocked"),

@@ -80,6 +80,14 @@ REGRESSION_METRICS: tuple[str, ...] = tuple(
     )
 )
 
+# Forecasting: the regression set plus the scale-free errors forecasters are compared by.
+FORECASTING_METRICS: tuple[str, ...] = tuple(
+    sorted(
+        REGRESSION_METRICS
+        + ("symmetric_mean_absolute_percentage_error", "mean_absolute_scaled_error")
+    )
+)
+
 _REGRESSION_PRIMARY: tuple[str, ...] = (
     "spearman_correlation",
     "normalized_root_mean_squared_error",
@@ -96,8 +104,12 @@ PRIMARY_METRICS: dict[str, tuple[str, ...]] = {
         "precision_score_weighted",
     ),
     REGRESSION: _REGRESSION_PRIMARY,
-    # Forecasting is scored as regression on the forecast horizon for now.
-    FORECASTING: _REGRESSION_PRIMARY,
+    FORECASTING: _REGRESSION_PRIMARY
+    + (
+        "mean_absolute_percentage_error",
+        "symmetric_mean_absolute_percentage_error",
+        "mean_absolute_scaled_error",
+    ),
 }
 
 DEFAULT_PRIMARY_METRIC: dict[str, str] = {
@@ -109,14 +121,14 @@ DEFAULT_PRIMARY_METRIC: dict[str, str] = {
 _TASK_METRICS: dict[str, tuple[str, ...]] = {
     CLASSIFICATION: CLASSIFICATION_METRICS,
     REGRESSION: REGRESSION_METRICS,
-    FORECASTING: REGRESSION_METRICS,
+    FORECASTING: FORECASTING_METRICS,
 }
 
 # Metrics to minimise; everything else in the known set is maximised.
 _LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {"log_loss"} | {m for m in REGRESSION_METRICS if m.endswith("_error")}
+    {"log_loss"} | {m for m in FORECASTING_METRICS if m.endswith("_error")}
 )
-_ALL_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | frozenset(REGRESSION_METRICS)
+_ALL_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | frozenset(FORECASTING_METRICS)
 
 # Same clipping bound as sklearn's historical log_loss default.
 _PROBA_EPS = 1e-15
@@ -425,16 +437,73 @@ def compute_regression_metrics(y_true, y_pred, sample_weight=None) -> dict[str, 
 
 
 # --------------------------------------------------------------------------------------------
+# Forecasting
+# --------------------------------------------------------------------------------------------
+
+
+def _smape_percent(y, yp, w: np.ndarray | None) -> float:
+    # Percent, 0..200; rows where truth and forecast are both 0 have no relative error.
+    denominator = (np.abs(y) + np.abs(yp)) / 2.0
+    keep = denominator > 0
+    if not np.any(keep):
+        return _NAN
+    rel = np.abs(y[keep] - yp[keep]) / denominator[keep]
+    return 100.0 * float(np.average(rel, weights=None if w is None else w[keep]))
+
+
+def _mase(y, yp, scale, w: np.ndarray | None) -> float:
+    # Each row's absolute error divided by its series' in-sample seasonal-naive MAE (Hyndman &
+    # Koehler 2006); rows of a constant history (scale 0) have no scaled error.
+    if scale is None:
+        return _NAN
+    s = np.asarray(scale, dtype=float).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"scale has {s.shape[0]} values, expected {y.shape[0]}")
+    keep = np.isfinite(s) & (s > 0)
+    if not np.any(keep):
+        return _NAN
+    scaled = np.abs(y[keep] - yp[keep]) / s[keep]
+    return float(np.average(scaled, weights=None if w is None else w[keep]))
+
+
+def compute_forecasting_metrics(y_true, y_pred, sample_weight=None, scale=None) -> dict[str, float]:
+    """All :data:`FORECASTING_METRICS`: the regression set, sMAPE and MASE.
+
+    ``scale`` holds, per row, the in-sample MAE of the seasonal naive forecast on the history of
+    the row's series before its forecast origin (see
+    :func:`mlflow_automl.forecasting.metrics.mase_scale`); the mean of the rows' scaled errors is
+    the mean of the per-series MASEs when every series has the same number of forecast rows.
+    Without ``scale`` MASE is NaN.
+    """
+    out = compute_regression_metrics(y_true, y_pred, sample_weight)
+    y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
+    finite = bool(np.all(np.isfinite(yp)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["symmetric_mean_absolute_percentage_error"] = (
+            _safe(lambda: _smape_percent(y, yp, w)) if finite else _NAN
+        )
+        out["mean_absolute_scaled_error"] = (
+            _safe(lambda: _mase(y, yp, scale, w)) if finite else _NAN
+        )
+    return {name: float(out[name]) for name in FORECASTING_METRICS}
+
+
+# --------------------------------------------------------------------------------------------
 # Dispatch
 # --------------------------------------------------------------------------------------------
 
 
-def compute_metrics(task: str, y_true, prediction, sample_weight=None) -> dict[str, float]:
+def compute_metrics(
+    task: str, y_true, prediction, sample_weight=None, scale=None
+) -> dict[str, float]:
     """Compute the full metric set of ``task``.
 
     ``prediction`` is the (n, K) probability matrix for classification and the point predictions
-    for regression / forecasting.
+    for regression / forecasting; ``scale`` (forecasting only) are the rows' MASE denominators.
     """
     if _check_task(task) == CLASSIFICATION:
         return compute_classification_metrics(y_true, prediction, sample_weight=sample_weight)
+    if task == FORECASTING:
+        return compute_forecasting_metrics(y_true, prediction, sample_weight, scale)
     return compute_regression_metrics(y_true, prediction, sample_weight=sample_weight)

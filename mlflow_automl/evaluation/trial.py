@@ -43,6 +43,10 @@ class TrialContext:
     plan: Any  # FeaturizationPlan
     random_state: int
     n_jobs: int
+    metric_scale: np.ndarray | None = None  # forecasting: per-row MASE denominators
+
+    def scale_of(self, rows: np.ndarray) -> np.ndarray | None:
+        return None if self.metric_scale is None else self.metric_scale[rows]
 
     @property
     def validation_rows(self) -> np.ndarray:
@@ -122,7 +126,9 @@ def _run_splits(
         if not np.all(np.isfinite(scores)):
             raise ValueError("the model produced non-finite predictions")
         weights = None if context.sample_weight is None else context.sample_weight[rows]
-        outcome.metrics = compute_metrics(context.task, context.y[rows], scores, weights)
+        outcome.metrics = compute_metrics(
+            context.task, context.y[rows], scores, weights, scale=context.scale_of(rows)
+        )
         outcome.predictions = predictions
         outcome.fit_seconds = float(np.mean(fit_times))
         outcome.status = COMPLETED

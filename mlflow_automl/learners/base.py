@@ -13,10 +13,10 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, REGRESSION
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
-TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION})
+TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION, FORECASTING})
 
 _SCALERS: dict[str, type[BaseEstimator]] = {"standard": StandardScaler, "minmax": MinMaxScaler}
 
@@ -66,6 +66,10 @@ class Learner:
     - ``low_cost``: the cost-driving hyperparameters at their cheapest sane values; the others
       keep their defaults (FLAML's low-cost initial point).
     - ``fixed``: constructor arguments that are never searched (e.g. ``verbosity=-1``).
+    - ``forecasting``: a regression learner that also forecasts, as one global model over
+      engineered lag / window / calendar features (:mod:`mlflow_automl.forecasting`).
+    - ``univariate``: a forecasting-only model fitted per series (``estimators`` maps
+      ``"forecasting"`` to a :class:`~mlflow_automl.forecasting.statistical.UnivariateModel`).
     - :meth:`search_space`.
     """
 
@@ -76,6 +80,8 @@ class Learner:
     supports_sample_weight: ClassVar[bool] = True
     handles_missing: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 1.0
+    forecasting: ClassVar[bool] = False
+    univariate: ClassVar[bool] = False
 
     estimators: ClassVar[dict[str, type]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
@@ -86,7 +92,9 @@ class Learner:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:  # an intermediate base shared by several learners
             return
-        cls.tasks = frozenset(cls.estimators)
+        cls.tasks = frozenset(cls.estimators) | ({FORECASTING} if cls.forecasting else set())
+        if cls.forecasting and REGRESSION not in cls.estimators:
+            raise TypeError(f"{cls.__name__}: a forecasting regression learner needs a regressor")
         if not cls.tasks or not cls.tasks <= TASKS:
             raise TypeError(f"{cls.__name__}.estimators must map tasks in {sorted(TASKS)}")
         if cls.scaler is not None and cls.scaler not in _SCALERS:
@@ -129,7 +137,8 @@ class Learner:
         are reproducible and the core budget is respected.
         """
         self._check_task(task)
-        cls = self.estimators[task]
+        # Forecasting regression learners fit their regressor on engineered features.
+        cls = self.estimators[REGRESSION if task not in self.estimators else task]
         accepted = cls().get_params()  # XGBoost hides its arguments behind **kwargs
         seeding = {"random_state": random_state, "n_jobs": n_jobs}
         kwargs = {k: v for k, v in seeding.items() if k in accepted}

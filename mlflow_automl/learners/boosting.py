@@ -28,6 +28,7 @@ class LightGBMLearner(Learner):
     """``LightGBM`` -> ``lightgbm.LGBMClassifier`` / ``LGBMRegressor``."""
 
     name = "LightGBM"
+    forecasting = True
     estimators = {CLASSIFICATION: lightgbm.LGBMClassifier, REGRESSION: lightgbm.LGBMRegressor}
     onnx_compatible = True
     handles_missing = True
@@ -104,6 +105,7 @@ class XGBoostRegressorLearner(_XGBoostLearner):
     """``XGBoostRegressor`` -> ``xgboost.XGBRegressor(tree_method="hist")``."""
 
     name = "XGBoostRegressor"
+    forecasting = True
     estimators = {REGRESSION: xgboost.XGBRegressor}
 
 
@@ -116,6 +118,7 @@ class GradientBoostingLearner(Learner):
     """
 
     name = "GradientBoosting"
+    forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.HistGradientBoostingClassifier,
         REGRESSION: ensemble.HistGradientBoostingRegressor,

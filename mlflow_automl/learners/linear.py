@@ -11,7 +11,7 @@ from typing import Any
 
 from sklearn import linear_model
 
-from mlflow_automl.learners.base import CLASSIFICATION, REGRESSION, Learner
+from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, Learner
 from mlflow_automl.search.space import Categorical, Domain, Float
 
 
@@ -34,6 +34,7 @@ class ElasticNetLearner(Learner):
     """``ElasticNet`` -> sklearn ``ElasticNet``."""
 
     name = "ElasticNet"
+    forecasting = True
     estimators = {REGRESSION: linear_model.ElasticNet}
     onnx_compatible = True
     scaler = "standard"
@@ -48,6 +49,7 @@ class LassoLarsLearner(Learner):
     """``LassoLars`` -> sklearn ``LassoLars`` (whose ``fit`` takes no sample weights)."""
 
     name = "LassoLars"
+    forecasting = True
     estimators = {REGRESSION: linear_model.LassoLars}
     onnx_compatible = True
     scaler = "standard"
@@ -101,10 +103,12 @@ class SGDLearner(_SGDFamily):
     """
 
     name = "SGD"
+    forecasting = True
     estimators = {CLASSIFICATION: linear_model.SGDClassifier, REGRESSION: linear_model.SGDRegressor}
     _losses = {
         CLASSIFICATION: ("log_loss", "modified_huber"),
         REGRESSION: ("squared_error", "huber", "epsilon_insensitive"),
+        FORECASTING: ("squared_error", "huber", "epsilon_insensitive"),
     }
 
     def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:

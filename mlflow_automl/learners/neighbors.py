@@ -17,6 +17,7 @@ class KNNLearner(Learner):
     """
 
     name = "KNN"
+    forecasting = True
     estimators = {
         CLASSIFICATION: neighbors.KNeighborsClassifier,
         REGRESSION: neighbors.KNeighborsRegressor,

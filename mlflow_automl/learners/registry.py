@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlflow_automl.forecasting.learners import STATISTICAL_LEARNERS
 from mlflow_automl.learners.base import Learner, check_task
 from mlflow_automl.learners.boosting import (
     GradientBoostingLearner,
@@ -52,6 +53,7 @@ _CLASSES: tuple[type[Learner], ...] = (
     XGBoostClassifierLearner,
     XGBoostRegressorLearner,
     GradientBoostingLearner,
+    *STATISTICAL_LEARNERS,
 )
 
 LEARNERS: dict[str, Learner] = {cls.name: cls() for cls in _CLASSES}

@@ -12,10 +12,11 @@ from typing import Any
 
 from sklearn import ensemble, tree
 
-from mlflow_automl.learners.base import CLASSIFICATION, REGRESSION, Learner, size_cap
+from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, Learner, size_cap
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
 _CRITERIA = {CLASSIFICATION: ("gini", "entropy"), REGRESSION: ("squared_error", "friedman_mse")}
+_CRITERIA[FORECASTING] = _CRITERIA[REGRESSION]  # a regressor on engineered features
 
 
 def _sqrt_fraction(n_features: int) -> float:
@@ -45,6 +46,7 @@ class DecisionTreeLearner(_TreeLearner):
     """``DecisionTree`` -> sklearn ``DecisionTreeClassifier`` / ``DecisionTreeRegressor``."""
 
     name = "DecisionTree"
+    forecasting = True
     estimators = {
         CLASSIFICATION: tree.DecisionTreeClassifier,
         REGRESSION: tree.DecisionTreeRegressor,
@@ -87,6 +89,7 @@ class RandomForestLearner(_ForestLearner):
     """``RandomForest`` -> sklearn ``RandomForestClassifier`` / ``RandomForestRegressor``."""
 
     name = "RandomForest"
+    forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.RandomForestClassifier,
         REGRESSION: ensemble.RandomForestRegressor,
@@ -98,6 +101,7 @@ class ExtremeRandomTreesLearner(_ForestLearner):
     """``ExtremeRandomTrees`` -> sklearn ``ExtraTreesClassifier`` / ``ExtraTreesRegressor``."""
 
     name = "ExtremeRandomTrees"
+    forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.ExtraTreesClassifier,
         REGRESSION: ensemble.ExtraTreesRegressor,

@@ -110,9 +110,13 @@ class Proposer:
                 self._queue.append((learner.name, params, "default"))
 
     def _choose_learner(self) -> str:
-        scored = [s for s in self._states.values() if s.best_score is not None]
+        # A learner without hyperparameters (e.g. SeasonalNaive) has nothing left to tune
+        # once tried; re-running it would repeat the same score.
+        tunable = [s for s in self._states.values() if s.space or s.n_trials == 0]
+        states = tunable or list(self._states.values())
+        scored = [s for s in states if s.best_score is not None]
         if not scored:  # nothing has worked yet: keep cycling through every learner
-            return min(self._states.values(), key=lambda s: s.n_trials).learner.name
+            return min(states, key=lambda s: s.n_trials).learner.name
         scored.sort(key=lambda s: s.best_score, reverse=greater_is_better(self.metric))
         top = scored[:TOP_LEARNERS]
         # Least time used first: a cheap learner near the top gets more tries per second.

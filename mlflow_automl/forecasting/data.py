@@ -1,0 +1,568 @@
+"""Forecasting data: checked and repaired series, rolling-origin splits, and the plan that
+builds a trial's forecaster.
+
+Rolling-origin cross-validation (never a random split): with ``k`` folds, horizon ``h`` and
+step ``s``, fold ``i`` (``i = 0`` the latest) trains on every row at or before the cutoff
+``T - h - i*s`` (``T`` the last period of the data, one cutoff for all series so no series
+sees another's future) and validates on the ``h`` periods after it. Windows may overlap
+(``s < h``), so each fold's validation rows are *copies* appended after the original rows:
+a trial's pooled out-of-fold predictions then hold one forecast per (fold, row), and the
+search loop, the leaderboard and the ensembles work on them unchanged. ``final_rows`` are the
+original rows the best model is refit on.
+
+Minimum history: every series needs ``max(3, season)`` periods before the earliest cutoff.
+Shorter series follow ``short_series_handling_config``: ``'pad'`` prepends copies of the first
+value (padded rows are never validated), ``'drop'`` leaves the series out, ``'auto'`` pads when
+every series is short and drops otherwise, ``None`` raises naming them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
+from mlflow_automl.data import (
+    TrainingData,
+    ValidationStrategy,
+    _clean_column_names,
+    _require_columns,
+    label_column_of,
+    load_frame,
+)
+from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION
+from mlflow_automl.featurize.guardrails import Guardrail
+from mlflow_automl.forecasting.features import FeatureSpec, resolve_feature_spec
+from mlflow_automl.forecasting.forecasters import (
+    GlobalRegressionForecaster,
+    PerSeriesForecaster,
+    SeriesLayout,
+)
+from mlflow_automl.forecasting.metrics import mase_scale
+from mlflow_automl.forecasting.parameters import ForecastingParameters
+from mlflow_automl.forecasting.timeseries import (
+    SINGLE_SERIES,
+    TimeGrid,
+    detect_series_ids,
+    infer_frequency,
+    parse_times,
+    regularize,
+    season_length,
+    series_keys,
+)
+
+DEFAULT_FOLDS = 3
+ROLLING_ORIGIN = "rolling_origin"
+
+
+@dataclass
+class ForecastingData(TrainingData):
+    """``TrainingData`` for forecasting: rows ``[0, n_original)`` are the repaired series, the
+    rest are the validation windows' copies (see the module docstring)."""
+
+    layout: SeriesLayout = None
+    spec: FeatureSpec = None
+    parameters: ForecastingParameters = None
+    n_original: int = 0
+    covariates: tuple[str, ...] = ()
+    metric_scale: np.ndarray = field(default=None, repr=False)
+    windows: pd.DataFrame = field(default=None, repr=False)  # per copy row: series/time/fold/step
+    guardrails: list[Guardrail] = field(default_factory=list)
+    n_series: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return self.n_original
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The repaired series: time, series key and target of the original rows."""
+        keys = series_keys(self.X.iloc[: self.n_original], self.layout.id_columns)
+        return pd.DataFrame(
+            {
+                "series": keys.to_numpy(),
+                "time": self.X[self.layout.time_column].iloc[: self.n_original].to_numpy(),
+                "y": self.y[: self.n_original],
+            }
+        )
+
+
+@dataclass
+class ForecastingPlan:
+    """What every trial's forecaster is built from (the forecasting counterpart of
+    ``FeaturizationPlan``): layout, engineered features, known-feature featurization."""
+
+    layout: SeriesLayout
+    spec: FeatureSpec
+    covariates: tuple[str, ...]
+    covariate_plan: Any  # FeaturizationPlan | None
+    label: str
+    mode: str = "auto"
+    engineered_features: int = 0
+
+    def make_forecaster(
+        self, learner: Any, params: dict[str, Any], random_state: int = 0, n_jobs: int = 1
+    ) -> Any:
+        if getattr(learner, "univariate", False):
+            model = learner.make_estimator(FORECASTING, params)
+            if "season_length" in model.get_params():
+                model.set_params(season_length=self.layout.season)
+            return PerSeriesForecaster(layout=self.layout, model=model)
+        return GlobalRegressionForecaster(
+            layout=self.layout,
+            regressor=learner.make_estimator(FORECASTING, params, random_state, n_jobs),
+            scaler=learner.make_scaler(),
+            spec=self.spec,
+            covariates=self.covariates,
+            covariate_plan=self.covariate_plan,
+        )
+
+    def summary_frame(self) -> pd.DataFrame:
+        layout, spec = self.layout, self.spec
+        rows = [
+            {
+                "RawFeatureName": layout.time_column,
+                "TypeDetected": "DateTime",
+                "Dropped": "No",
+                "EngineeredFeatureCount": len(spec.names()) - _target_feature_count(spec),
+                "Transformations": ", ".join(
+                    ["Fourier"] * bool(spec.fourier_periods)
+                    + list(spec.calendar)
+                    + ["Holidays"] * bool(spec.holiday_country)
+                ),
+                "Reason": f"time column, frequency {layout.grid.freq}",
+            },
+            *[
+                {
+                    "RawFeatureName": column,
+                    "TypeDetected": "TimeSeriesID",
+                    "Dropped": "No",
+                    "EngineeredFeatureCount": 0,
+                    "Transformations": "series key",
+                    "Reason": "identifies a series",
+                }
+                for column in layout.id_columns
+            ],
+            {
+                "RawFeatureName": self.label,
+                "TypeDetected": "Target",
+                "Dropped": "No",
+                "EngineeredFeatureCount": _target_feature_count(spec),
+                "Transformations": f"lags {list(spec.lags)}"
+                + (f", rolling window {spec.window}" if spec.window else ""),
+                "Reason": "lags relative to the last value, scaled per series",
+            },
+        ]
+        frame = pd.DataFrame(rows)
+        if self.covariate_plan is not None:
+            frame = pd.concat([frame, self.covariate_plan.summary_frame()], ignore_index=True)
+        return frame
+
+    def record_engineered_counts(self, fitted: Any) -> None:
+        """Counts the covariates' engineered features from a fitted global forecaster."""
+        forecaster = fitted
+        if hasattr(fitted, "members"):  # a voting ensemble: its first global member, if any
+            forecaster = next(
+                (m for _, m in fitted.members if hasattr(m, "covariate_transformer_")), None
+            )
+        transformer = getattr(forecaster, "covariate_transformer_", None)
+        if transformer is not None and self.covariate_plan is not None:
+            self.covariate_plan.record_engineered_counts(transformer)
+
+
+def _target_feature_count(spec: FeatureSpec) -> int:
+    return len([k for k in spec.lags if k > 1]) + (2 if spec.window else 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Preparation
+# --------------------------------------------------------------------------------------------
+
+
+def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
+    """Loads, checks and repairs the series of ``config`` and fixes the rolling-origin folds."""
+    params = ForecastingParameters.from_config(config)
+    frame, source = load_frame(config.training_data)
+    frame = _clean_column_names(frame)
+    label, time_column = label_column_of(config), params.time_column_name
+    ids = list(params.time_series_id_column_names)
+    _require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
+    guardrails: list[Guardrail] = []
+    frame = frame.drop(columns=[c for c in params.drop_column_names if c not in (label,)])
+    raw_frame = frame
+    frame = frame.copy()
+    frame[time_column] = parse_times(frame[time_column], time_column)
+    frame[label] = _numeric_target(frame[label], label)
+    if len(frame) < 10:
+        raise AutoMLConfigError(f"training_data has {len(frame)} rows; at least 10 are needed.")
+    if not ids and frame[time_column].duplicated().any():
+        candidates = [c for c in frame.columns if c not in (label, time_column)]
+        detected = detect_series_ids(frame, time_column, candidates)
+        if detected is not None:
+            ids = detected
+            guardrails.append(
+                Guardrail(
+                    "Time series ID detection",
+                    "done",
+                    f"Timestamps repeat; the series are identified by {detected}.",
+                    {"time_series_id_column_names": detected},
+                )
+            )
+    for column in ids:
+        if frame[column].isna().any():
+            row = frame.index[frame[column].isna()][0]
+            raise AutoMLConfigError(
+                f"time series id column {column!r} has a missing value (row {row})."
+            )
+    keys = series_keys(frame, ids)
+    freq = params.frequency or infer_frequency(
+        [pd.DatetimeIndex(t.sort_values().unique()) for _, t in frame[time_column].groupby(keys)],
+        time_column,
+    )
+    freq = to_offset(freq).freqstr
+    origin = _origin(frame[time_column].min(), freq, params.target_aggregate_function)
+    grid = TimeGrid(origin, freq)
+    season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
+    clean, repairs = regularize(
+        frame, keys, time_column, label, grid, params.target_aggregate_function, ids
+    )
+    guardrails += _repair_guardrails(repairs, freq, params, label)
+    covariates = tuple(
+        c for c in clean.columns if c not in {label, time_column, *ids, "_series", "_position"}
+    )
+
+    horizon = params.forecast_horizon
+    step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
+    lengths = clean.groupby("_series", sort=False).size()
+    min_history = max(3, season)
+    n_folds = _fold_count(config, lengths, horizon, step, min_history, params)
+    clean, short_rows = _handle_short_series(
+        clean, params, horizon, step, n_folds, min_history, label, time_column, grid, guardrails
+    )
+    layout = SeriesLayout(time_column, tuple(ids), grid, season, horizon)
+    longest = int(clean.groupby("_series", sort=False).size().max())
+    spec = resolve_feature_spec(
+        params.target_lags,
+        params.target_rolling_window_size,
+        params.feature_lags,
+        freq,
+        season,
+        params.country_or_region_for_holidays,
+        longest,
+    )
+    X_clean = clean[[time_column, *ids, *covariates]].reset_index(drop=True)
+    y_clean = clean[label].to_numpy(dtype=np.float64)
+    padded = clean["_padded"].to_numpy() if "_padded" in clean else np.zeros(len(clean), bool)
+    splits, copies, windows, scales = _rolling_origin(
+        clean["_series"].to_numpy(),
+        clean["_position"].to_numpy(),
+        y_clean,
+        padded,
+        horizon,
+        step,
+        n_folds,
+        season,
+        grid,
+    )
+    n = len(X_clean)
+    X = pd.concat([X_clean, X_clean.iloc[copies]], ignore_index=True)
+    y = np.concatenate([y_clean, y_clean[copies]])
+    metric_scale = np.concatenate([np.full(n, np.nan), scales])
+    strategy = ValidationStrategy(
+        ROLLING_ORIGIN,
+        n_folds=n_folds,
+        reason=f"horizon {horizon}, step {step} periods of {freq}",
+    )
+    n_series = int(clean["_series"].nunique())
+    guardrails.insert(
+        0,
+        Guardrail(
+            "Frequency detection",
+            "passed" if params.frequency else "done",
+            f"Frequency {freq!r} ({'given' if params.frequency else 'inferred'}), season length "
+            f"{season}, {n_series} series.",
+            {"frequency": freq, "seasonality": season, "n_series": n_series},
+        ),
+    )
+    del short_rows
+    return ForecastingData(
+        X=X,
+        y=y,
+        sample_weight=None,
+        classes=None,
+        strategy=strategy,
+        splits=splits,
+        final_rows=np.arange(n),
+        label_column=label,
+        weight_column=None,
+        n_dropped_label_rows=0,
+        source=source,
+        raw_training_frame=raw_frame,
+        layout=layout,
+        spec=spec,
+        parameters=params,
+        n_original=n,
+        covariates=covariates,
+        metric_scale=metric_scale,
+        windows=windows,
+        guardrails=guardrails,
+        n_series=n_series,
+    )
+
+
+def plan_forecasting(data: ForecastingData, featurization: Any) -> ForecastingPlan:
+    """The forecasting plan: the layout and features of ``data``; the known features
+    featurized as for regression (imputation, encoding) by the tabular featurizer."""
+    from mlflow_automl.featurize import plan_featurization
+
+    covariate_plan = None
+    mode = featurization if isinstance(featurization, str) else "custom"
+    if data.covariates:
+        covariate_plan = plan_featurization(
+            data.X.iloc[: data.n_original][list(data.covariates)], featurization, REGRESSION
+        )
+        mode = covariate_plan.mode
+    return ForecastingPlan(
+        layout=data.layout,
+        spec=data.spec,
+        covariates=data.covariates,
+        covariate_plan=covariate_plan,
+        label=data.label_column,
+        mode=mode,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _numeric_target(values: pd.Series, label: str) -> pd.Series:
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = values[numeric.isna() & values.notna()]
+    if len(bad):
+        raise AutoMLConfigError(
+            f"target column {label!r} must be numeric for forecasting; found {bad.iloc[0]!r} "
+            f"(row {bad.index[0]})."
+        )
+    return numeric.astype(float)
+
+
+def _origin(first: pd.Timestamp, freq: str, aggregate: str | None) -> pd.Timestamp:
+    """The grid's first point: the first timestamp, or the start of its period when
+    timestamps are aggregated onto the grid."""
+    if aggregate is None:
+        return pd.Timestamp(first)
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick):
+        return pd.Timestamp(first).floor(offset)
+    return offset.rollback(pd.Timestamp(first).normalize())
+
+
+def _repair_guardrails(repairs: Any, freq: str, params: ForecastingParameters, label: str):
+    rows = []
+    if repairs.aggregated_rows:
+        rows.append(
+            Guardrail(
+                "Timestamp aggregation",
+                "done",
+                f"{repairs.aggregated_rows} rows were aggregated onto the {freq!r} grid with "
+                f"target_aggregate_function={params.target_aggregate_function!r}.",
+                {"aggregated_rows": repairs.aggregated_rows},
+            )
+        )
+    filled = sum(repairs.filled_periods.values())
+    rows.append(
+        Guardrail(
+            "Missing time steps",
+            "done" if filled else "passed",
+            f"{filled} missing periods in {len(repairs.filled_periods)} series were inserted and "
+            "forward-filled."
+            if filled
+            else "Every series is complete on its grid.",
+            {"filled_periods": dict(list(repairs.filled_periods.items())[:20])},
+        )
+    )
+    targets = sum(repairs.filled_targets.values())
+    rows.append(
+        Guardrail(
+            "Missing target values",
+            "done" if targets or repairs.dropped_leading_rows else "passed",
+            f"{targets} missing values of {label!r} were forward-filled; "
+            f"{repairs.dropped_leading_rows} leading rows without a target were dropped."
+            if targets or repairs.dropped_leading_rows
+            else f"No value of {label!r} is missing.",
+            {"filled": targets, "dropped_leading_rows": repairs.dropped_leading_rows},
+        )
+    )
+    return rows
+
+
+def _fold_count(
+    config: AutoMLConfig,
+    lengths: pd.Series,
+    horizon: int,
+    step: int,
+    min_history: int,
+    params: ForecastingParameters,
+) -> int:
+    longest = int(lengths.max())
+    minimum = horizon + 2
+    if longest < minimum:
+        raise AutoMLConfigError(
+            f"forecast_horizon={horizon} is too long for the data: the longest series has "
+            f"{longest} periods; validating a {horizon}-period forecast needs at least "
+            f"{minimum}. Use a shorter horizon or more history."
+        )
+    if config.n_cross_validations is not None:
+        folds = int(config.n_cross_validations)
+        needed = horizon + (folds - 1) * step + 2
+        if longest < needed:
+            raise AutoMLConfigError(
+                f"n_cross_validations={folds} with forecast_horizon={horizon} and "
+                f"cv_step_size={step} needs series of at least {needed} periods; the longest has "
+                f"{longest}. Use fewer folds, a smaller cv_step_size or a shorter horizon."
+            )
+        return folds
+    folds = DEFAULT_FOLDS
+    while folds > 1 and longest < horizon + (folds - 1) * step + min_history:
+        folds -= 1
+    return folds
+
+
+def _handle_short_series(
+    clean: pd.DataFrame,
+    params: ForecastingParameters,
+    horizon: int,
+    step: int,
+    n_folds: int,
+    min_history: int,
+    label: str,
+    time_column: str,
+    grid: TimeGrid,
+    guardrails: list[Guardrail],
+) -> tuple[pd.DataFrame, list[str]]:
+    last = int(clean["_position"].max())
+    earliest_cutoff = last - horizon - (n_folds - 1) * step
+    starts = clean.groupby("_series", sort=False)["_position"].min()
+    history = earliest_cutoff - starts + 1  # periods of each series at or before the cutoff
+    short = history[history < min_history]
+    how = params.short_series_handling_config
+    name = "Short series handling"
+    if short.empty:
+        guardrails.append(
+            Guardrail(name, "passed", "Every series has enough history.", {"short_series": 0})
+        )
+        return clean, []
+    listed = ", ".join(
+        f"{_key_text(k)} ({int(max(h, 0))} periods)" for k, h in list(short.items())[:5]
+    )
+    needed = min_history + horizon + (n_folds - 1) * step
+    if how is None:
+        raise AutoMLConfigError(
+            f"{len(short)} series are too short for {n_folds} rolling-origin fold(s) of "
+            f"{horizon} periods: {listed}. Each needs {min_history} periods before the first "
+            f"validation window ({needed} in all). Set short_series_handling_config to 'pad' "
+            "or 'drop', use fewer n_cross_validations, or a shorter horizon."
+        )
+    if how == "auto":
+        how = "pad" if len(short) == len(starts) else "drop"
+    if how == "drop":
+        if len(short) == len(starts):
+            raise AutoMLConfigError(
+                f"every series is too short ({listed}); short_series_handling_config='drop' "
+                "would leave no data. Use 'pad'."
+            )
+        clean = clean[~clean["_series"].isin(short.index)].reset_index(drop=True)
+        guardrails.append(
+            Guardrail(
+                name,
+                "done",
+                f"{len(short)} short series were dropped: {listed}.",
+                {"dropped": [str(k) for k in short.index]},
+            )
+        )
+        return clean, list(short.index)
+    pieces = [clean.assign(_padded=False)]
+    for key, periods in short.items():
+        series = clean[clean["_series"] == key]
+        first = series.iloc[0]
+        n_pad = int(min_history - periods)
+        positions = np.arange(int(first["_position"]) - n_pad, int(first["_position"]))
+        pad = pd.DataFrame([first] * n_pad).reset_index(drop=True)
+        pad["_position"] = positions
+        pad[time_column] = grid.times(positions)
+        pad["_padded"] = True
+        pieces.append(pad)
+    clean = pd.concat(pieces, ignore_index=True).sort_values(["_series", "_position"])
+    clean = clean.reset_index(drop=True)
+    guardrails.append(
+        Guardrail(
+            name,
+            "done",
+            f"{len(short)} short series were padded at the start with their first value "
+            f"(padded periods are never scored): {listed}.",
+            {"padded": [str(k) for k in short.index]},
+        )
+    )
+    return clean, list(short.index)
+
+
+def _key_text(key: str) -> str:
+    return "the series" if key == SINGLE_SERIES else repr(key)
+
+
+def _rolling_origin(
+    series: np.ndarray,
+    positions: np.ndarray,
+    y: np.ndarray,
+    padded: np.ndarray,
+    horizon: int,
+    step: int,
+    n_folds: int,
+    season: int,
+    grid: TimeGrid,
+) -> tuple[list, np.ndarray, pd.DataFrame, np.ndarray]:
+    """Splits over the original rows plus their validation copies (oldest fold first)."""
+    n = len(positions)
+    last = int(positions.max())
+    splits, copies, windows, scales = [], [], [], []
+    for fold, back in enumerate(reversed(range(n_folds))):
+        cutoff = last - horizon - back * step
+        train = np.flatnonzero(positions <= cutoff)
+        valid = np.flatnonzero((positions > cutoff) & (positions <= cutoff + horizon) & ~padded)
+        if not len(train) or not len(valid):
+            continue
+        scale_of = {}
+        real_train = train[~padded[train]]
+        for key in np.unique(series[valid]):
+            rows = real_train[series[real_train] == key]
+            scale_of[key] = mase_scale(y[rows], season)
+        start = n + sum(len(c) for c in copies)
+        splits.append((train, np.arange(start, start + len(valid))))
+        copies.append(valid)
+        scales.append(np.array([scale_of[k] for k in series[valid]]))
+        windows.append(
+            pd.DataFrame(
+                {
+                    "series": series[valid],
+                    "time": grid.times(positions[valid]),
+                    "fold": fold,
+                    "step": positions[valid] - cutoff,
+                    "cutoff": grid.times([cutoff])[0],
+                    "row": valid,
+                }
+            )
+        )
+    if not splits:
+        raise AutoMLConfigError("no rolling-origin fold has both training and validation rows.")
+    return (
+        splits,
+        np.concatenate(copies),
+        pd.concat(windows, ignore_index=True),
+        np.concatenate(scales),
+    )

@@ -1,0 +1,180 @@
+"""Engineered features of the global regression forecasters: target lags, a rolling window,
+Fourier terms of the seasons, calendar parts, holidays and lagged numeric features.
+
+Target features are *differenced and scaled*: every lag and window statistic is taken relative
+to the last value ``y[t-1]`` and divided by the series' scale (its mean absolute one-step
+change), and the model learns the scaled change ``(y[t] - y[t-1]) / scale``. One model then
+serves series of any level, and each series weighs in by its own noise, as MASE does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from mlflow_automl.forecasting.timeseries import TimeGrid, second_season
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which features the global model gets; resolved once from the settings and the data."""
+
+    lags: tuple[int, ...]
+    window: int | None
+    feature_lags: tuple[int, ...]
+    fourier_periods: tuple[int, ...]
+    calendar: tuple[str, ...]
+    holiday_country: str | None
+
+    @property
+    def memory(self) -> int:
+        """How many past values a forecast step needs."""
+        return max([*self.lags, self.window or 1, 1])
+
+    def names(self) -> list[str]:
+        out = [f"lag_{k}" for k in self.lags if k > 1]
+        if self.window:
+            out += [f"rolling_mean_{self.window}", f"rolling_std_{self.window}"]
+        for period in self.fourier_periods:
+            for k in range(1, _harmonics(period) + 1):
+                out += [f"sin_{period}_{k}", f"cos_{period}_{k}"]
+        out += list(self.calendar)
+        if self.holiday_country:
+            out.append(f"holidays_{self.holiday_country}")
+        return out
+
+
+def resolve_feature_spec(
+    target_lags: Any,
+    window: Any,
+    feature_lags: Any,
+    freq: str,
+    season: int,
+    holiday_country: str | None,
+    longest_series: int,
+) -> FeatureSpec:
+    """``'auto'`` lags: 1..max(3, min(season, 12)) and each season's lag +-1 (a season that
+    fits three times in the longest series); ``'auto'`` window: the season (>= 3)."""
+    seasons = [p for p in (season, second_season(freq)) if p and p > 1]
+    seasons = [p for p in seasons if 3 * p <= longest_series]
+    if target_lags == "auto" or target_lags is None:
+        lags = set(range(1, max(3, min(season, 12)) + 1))
+        for period in seasons:
+            lags |= {period - 1, period, period + 1}
+    else:
+        lags = {1, *target_lags}  # lag 1 is the reference every feature is relative to
+    if window == "auto":
+        window = max(3, season) if max(3, season) * 2 <= longest_series else None
+    if feature_lags == "auto":
+        feature_lags = [1]
+    return FeatureSpec(
+        lags=tuple(sorted(lags)),
+        window=window,
+        feature_lags=tuple(sorted(set(feature_lags or []))),
+        fourier_periods=tuple(seasons),
+        calendar=_calendar_parts(freq),
+        holiday_country=holiday_country,
+    )
+
+
+def _harmonics(period: int) -> int:
+    return max(1, min(3, period // 2))
+
+
+def _calendar_parts(freq: str) -> tuple[str, ...]:
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick):
+        delta = pd.Timedelta(offset)
+        if delta < pd.Timedelta(days=1):
+            return ("hour", "dayofweek", "month")
+        if delta < pd.Timedelta(days=7):
+            return ("dayofweek", "month", "dayofyear")
+        return ("month",)
+    name = type(offset).__name__
+    if name.startswith(("Week", "Month", "BusinessMonth", "SemiMonth", "BusinessDay")):
+        return ("month",) if not name.startswith("BusinessDay") else ("dayofweek", "month")
+    if name.startswith(("Quarter", "BQuarter")):
+        return ("quarter",)
+    return ()
+
+
+class HolidayCalendar:
+    """Holiday counts per period from the offline ``holidays`` package (no network)."""
+
+    def __init__(self, country: str) -> None:
+        self.country = country.upper()
+        self._days: dict[int, np.ndarray] = {}
+
+    def _dates(self, first_year: int, last_year: int) -> np.ndarray:
+        import holidays
+
+        key = first_year * 10000 + last_year
+        if key not in self._days:
+            calendar = holidays.country_holidays(
+                self.country, years=range(first_year, last_year + 1)
+            )
+            self._days[key] = np.array(sorted(calendar), dtype="datetime64[D]")
+        return self._days[key]
+
+    def counts(self, times: pd.DatetimeIndex, grid: TimeGrid) -> np.ndarray:
+        """Daily or finer: 1 on a holiday; coarser: the number of holidays in the period."""
+        if len(times) == 0:
+            return np.zeros(0)
+        days = self._dates(int(times.min().year) - 1, int(times.max().year) + 1)
+        start = times.values.astype("datetime64[D]")
+        offset = grid.offset
+        fine = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) <= pd.Timedelta(days=1)
+        if fine:
+            return np.isin(start, days).astype(float)
+        end = (times + offset).values.astype("datetime64[D]")
+        return (np.searchsorted(days, end) - np.searchsorted(days, start)).astype(float)
+
+
+def time_features(
+    spec: FeatureSpec,
+    positions: np.ndarray,
+    times: pd.DatetimeIndex,
+    grid: TimeGrid,
+    holidays: HolidayCalendar | None,
+) -> np.ndarray:
+    """Fourier terms (by grid position), calendar parts and holidays of the target times."""
+    columns = []
+    for period in spec.fourier_periods:
+        angle = 2 * np.pi * (positions % period) / period
+        for k in range(1, _harmonics(period) + 1):
+            columns += [np.sin(k * angle), np.cos(k * angle)]
+    for part in spec.calendar:
+        columns.append(np.asarray(getattr(times, part), dtype=float))
+    if holidays is not None:
+        columns.append(holidays.counts(times, grid))
+    if not columns:
+        return np.zeros((len(positions), 0))
+    return np.column_stack(columns)
+
+
+def target_features(spec: FeatureSpec, history: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Lag and window features from ``history`` (n, memory): column j holds ``y[t-1-j]``."""
+    level = history[:, 0]
+    columns = [(history[:, k - 1] - level) / scale for k in spec.lags if k > 1]
+    if spec.window:
+        recent = history[:, : spec.window]
+        columns.append((recent.mean(axis=1) - level) / scale)
+        columns.append(recent.std(axis=1) / scale)
+    if not columns:
+        return np.zeros((len(level), 0))
+    return np.column_stack(columns)
+
+
+def series_scale(values: np.ndarray) -> float:
+    """Mean absolute one-step change; the mean absolute value for a flat series; else 1."""
+    values = np.asarray(values, dtype=float)
+    if len(values) > 1:
+        change = float(np.mean(np.abs(np.diff(values))))
+        if change > 0:
+            return change
+    level = float(np.mean(np.abs(values))) if len(values) else 0.0
+    return level if level > 0 else 1.0

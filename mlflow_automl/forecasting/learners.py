@@ -1,0 +1,109 @@
+"""The statistical forecasting learners, under the names of Azure's model table.
+
+Each is fitted per series (:class:`~mlflow_automl.forecasting.forecasters.PerSeriesForecaster`);
+their search spaces are the model forms to try. The regression learners (LightGBM, ElasticNet,
+...) forecast too, as one global model (``Learner.forecasting``). Prophet and ForecastTCN are not
+offered: Prophet needs a Stan toolchain at install time and ForecastTCN a deep-learning stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlflow_automl.evaluation.metrics import FORECASTING
+from mlflow_automl.forecasting.statistical import (
+    AutoArimaModel,
+    AverageModel,
+    ExponentialSmoothingModel,
+    NaiveModel,
+    SeasonalAverageModel,
+    SeasonalNaiveModel,
+)
+from mlflow_automl.learners.base import Learner
+from mlflow_automl.search.space import Categorical, Domain, Int
+
+
+class _StatisticalLearner(Learner):
+    """Per-series univariate models: no sample weights, no ONNX, covariates unused."""
+
+    univariate = True
+    onnx_compatible = False
+    supports_sample_weight = False
+    handles_missing = True  # they never see the feature columns
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {}
+
+
+class NaiveLearner(_StatisticalLearner):
+    """``Naive``: the last value."""
+
+    name = "Naive"
+    estimators = {FORECASTING: NaiveModel}
+    relative_cost = 0.01
+
+
+class SeasonalNaiveLearner(_StatisticalLearner):
+    """``SeasonalNaive``: the value one season earlier."""
+
+    name = "SeasonalNaive"
+    estimators = {FORECASTING: SeasonalNaiveModel}
+    relative_cost = 0.01
+
+
+class AverageLearner(_StatisticalLearner):
+    """``Average``: the mean of the history."""
+
+    name = "Average"
+    estimators = {FORECASTING: AverageModel}
+    relative_cost = 0.01
+
+
+class SeasonalAverageLearner(_StatisticalLearner):
+    """``SeasonalAverage``: the mean of the history at the same point of the season."""
+
+    name = "SeasonalAverage"
+    estimators = {FORECASTING: SeasonalAverageModel}
+    relative_cost = 0.01
+
+
+class ExponentialSmoothingLearner(_StatisticalLearner):
+    """``ExponentialSmoothing`` -> statsmodels Holt-Winters; the search picks the form (trend,
+    damping, seasonality) on the rolling-origin score."""
+
+    name = "ExponentialSmoothing"
+    estimators = {FORECASTING: ExponentialSmoothingModel}
+    relative_cost = 0.4
+    defaults = {"trend": "add", "damped_trend": True, "seasonal": "add"}
+    low_cost = {"trend": None, "damped_trend": False, "seasonal": None}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "trend": Categorical((None, "add")),
+            "damped_trend": Categorical((False, True)),
+            "seasonal": Categorical((None, "add", "mul")),
+        }
+
+
+class AutoArimaLearner(_StatisticalLearner):
+    """``AutoArima`` -> a stepwise ARIMA order search over statsmodels' SARIMAX (see
+    :class:`~mlflow_automl.forecasting.statistical.AutoArimaModel`)."""
+
+    name = "AutoArima"
+    estimators = {FORECASTING: AutoArimaModel}
+    relative_cost = 3.0
+    defaults = {"max_fits": 10, "seasonal": True}
+    low_cost = {"max_fits": 4}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
+        return {"max_fits": Int(4, 20, log=True), "seasonal": Categorical((True, False))}
+
+
+STATISTICAL_LEARNERS: tuple[type[Learner], ...] = (
+    NaiveLearner,
+    SeasonalNaiveLearner,
+    AverageLearner,
+    SeasonalAverageLearner,
+    ExponentialSmoothingLearner,
+    AutoArimaLearner,
+)

@@ -1,0 +1,306 @@
+"""Univariate statistical models, fitted per series: Naive, SeasonalNaive, Average,
+SeasonalAverage, ExponentialSmoothing (statsmodels Holt-Winters) and AutoArima (a stepwise
+order search over statsmodels' SARIMAX, after Hyndman & Khandakar 2008).
+
+Each model has the contract ``fit(y) -> self`` on one series' values in time order and
+``predict(steps) -> ndarray`` for integer steps >= 1 after its last value. Hyperparameters are
+constructor arguments (scikit-learn style), so a :class:`~mlflow_automl.learners.base.Learner`
+declares and tunes them like any estimator's.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+
+class UnivariateModel(BaseEstimator):
+    """Base of the per-series models; ``season_length`` is set from the data's frequency."""
+
+    def fit(self, y: np.ndarray) -> UnivariateModel:
+        raise NotImplementedError
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _check_steps(steps: Any) -> np.ndarray:
+    steps = np.asarray(steps, dtype=np.int64)
+    if steps.size and steps.min() < 1:
+        raise ValueError("forecast steps must be >= 1")
+    return steps
+
+
+class NaiveModel(UnivariateModel):
+    """The last observed value, for every step."""
+
+    def fit(self, y: np.ndarray) -> NaiveModel:
+        self.last_ = float(np.asarray(y, dtype=float)[-1])
+        return self
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        return np.full(len(_check_steps(steps)), self.last_)
+
+
+class SeasonalNaiveModel(UnivariateModel):
+    """The value one season earlier; the naive forecast while the history is under a season."""
+
+    def __init__(self, season_length: int = 1) -> None:
+        self.season_length = season_length
+
+    def fit(self, y: np.ndarray) -> SeasonalNaiveModel:
+        y = np.asarray(y, dtype=float)
+        m = self.season_length if len(y) >= self.season_length else 1
+        self.last_season_ = y[-max(1, m) :]
+        return self
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        steps = _check_steps(steps)
+        m = len(self.last_season_)
+        return self.last_season_[(steps - 1) % m]
+
+
+class AverageModel(UnivariateModel):
+    """The mean of the whole history."""
+
+    def fit(self, y: np.ndarray) -> AverageModel:
+        self.mean_ = float(np.mean(np.asarray(y, dtype=float)))
+        return self
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        return np.full(len(_check_steps(steps)), self.mean_)
+
+
+class SeasonalAverageModel(UnivariateModel):
+    """The mean of the history's values at the same position in the season."""
+
+    def __init__(self, season_length: int = 1) -> None:
+        self.season_length = season_length
+
+    def fit(self, y: np.ndarray) -> SeasonalAverageModel:
+        y = np.asarray(y, dtype=float)
+        m = max(1, self.season_length)
+        phase = np.arange(len(y)) % m
+        sums = np.bincount(phase, weights=y, minlength=m)
+        counts = np.bincount(phase, minlength=m)
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), y.mean())
+        self.means_, self.n_ = means, len(y)
+        return self
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        steps = _check_steps(steps)
+        return self.means_[(self.n_ + steps - 1) % len(self.means_)]
+
+
+class ExponentialSmoothingModel(UnivariateModel):
+    """Holt-Winters exponential smoothing (statsmodels), parameters estimated by MLE.
+
+    A seasonal component needs two full seasons and a multiplicative one positive values; when
+    the series cannot support the requested form, the closest simpler form is fitted.
+    """
+
+    def __init__(
+        self,
+        trend: str | None = None,
+        damped_trend: bool = False,
+        seasonal: str | None = None,
+        season_length: int = 1,
+    ) -> None:
+        self.trend = trend
+        self.damped_trend = damped_trend
+        self.seasonal = seasonal
+        self.season_length = season_length
+
+    def fit(self, y: np.ndarray) -> ExponentialSmoothingModel:
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+        y = np.asarray(y, dtype=float)
+        m = self.season_length
+        seasonal = self.seasonal if m > 1 and len(y) >= 2 * m + 2 else None
+        positive = bool(np.all(y > 0))
+        if seasonal == "mul" and not positive:
+            seasonal = "add"
+        trend = self.trend if len(y) >= 4 else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ExponentialSmoothing(
+                y,
+                trend=trend,
+                damped_trend=bool(self.damped_trend and trend),
+                seasonal=seasonal,
+                seasonal_periods=m if seasonal else None,
+                initialization_method="estimated",
+            )
+            self.result_ = model.fit()
+        self.form_ = (trend, bool(self.damped_trend and trend), seasonal)
+        return self
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        steps = _check_steps(steps)
+        if not steps.size:
+            return np.zeros(0)
+        path = np.asarray(self.result_.forecast(int(steps.max())), dtype=float)
+        return path[steps - 1]
+
+
+class AutoArimaModel(UnivariateModel):
+    """ARIMA with automatic order selection, after R's ``auto.arima`` / ``stlm``.
+
+    Seasonality as in R's ``stlm`` (seasonal SARIMA fits in statsmodels take seconds per
+    series): when the STL seasonal strength exceeds 0.64 (Hyndman's threshold), the series is
+    seasonally adjusted with STL and the last season of the seasonal component is added back to
+    the forecasts. Then differencing ``d`` by repeated KPSS tests and a stepwise search over
+    (p, q) minimising AICc, at most ``max_fits`` fits, with a constant (d = 0) or a drift
+    (d = 1).
+    """
+
+    def __init__(
+        self, max_fits: int = 16, seasonal: bool = True, max_d: int = 2, season_length: int = 1
+    ) -> None:
+        self.max_fits = max_fits
+        self.seasonal = seasonal
+        self.max_d = max_d
+        self.season_length = season_length
+
+    def fit(self, y: np.ndarray) -> AutoArimaModel:
+        y = np.asarray(y, dtype=float)
+        m = self.season_length if self.seasonal and self.season_length > 1 else 1
+        self.season_component_ = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if m > 1 and len(y) >= 2 * m + 1 and _seasonal_strength(y, m) > 0.64:
+                y, self.season_component_ = _stl_adjust(y, m)
+            # Standardised values keep the optimiser well conditioned (seconds -> milliseconds).
+            self.center_, self.spread_ = float(np.mean(y)), float(np.std(y)) or 1.0
+            y = (y - self.center_) / self.spread_
+            d = _ndiffs(y, self.max_d)
+            # Differencing by hand: an ARMA on the differenced series fits in milliseconds,
+            # SARIMAX's in-model differencing in seconds. Forecasts are integrated back.
+            self.last_levels_ = [np.diff(y, n=k)[-1] for k in range(d)]
+            self.result_, self.order_ = self._search(np.diff(y, n=d), d)
+        self.n_ = len(y)
+        return self
+
+    def _search(self, y: np.ndarray, d: int) -> tuple[Any, tuple]:
+        starts = [(2, 2), (0, 0), (1, 0), (0, 1)]
+        tried: dict[tuple, float] = {}
+        results: dict[tuple, Any] = {}
+        # Some orders take statsmodels seconds to fit; the search stops adding fits past this.
+        give_up = time.perf_counter() + _SEARCH_SECONDS
+
+        def attempt(order: tuple) -> None:
+            if order in tried or len(tried) >= self.max_fits:
+                return
+            if results and time.perf_counter() > give_up:
+                return
+            p, q = order
+            if min(order) < 0 or p > _MAX_ORDER or q > _MAX_ORDER:
+                return
+            tried[order] = np.inf
+            result = _fit_arima(y, (p, 0, q), drift=d <= 1)
+            if result is not None:
+                tried[order], results[order] = _aicc(result), result
+
+        for order in starts:
+            attempt(order)
+        best = min(tried, key=tried.get)
+        improved = True
+        while improved and len(tried) < self.max_fits and time.perf_counter() < give_up:
+            improved = False
+            p, q = best
+            for dp, dq in _STEPS:
+                attempt((p + dp, q + dq))
+            candidate = min(tried, key=tried.get)
+            if tried[candidate] < tried[best]:
+                best, improved = candidate, True
+        if best not in results:
+            raise ValueError("no ARIMA order could be fitted")
+        return results[best], (best[0], d, best[1])
+
+    def predict(self, steps: np.ndarray) -> np.ndarray:
+        steps = _check_steps(steps)
+        if not steps.size:
+            return np.zeros(0)
+        path = np.asarray(self.result_.forecast(int(steps.max())), dtype=float)
+        for level in reversed(self.last_levels_):  # undo the differencing, innermost last
+            path = level + np.cumsum(path)
+        out = path[steps - 1] * self.spread_ + self.center_
+        if self.season_component_ is not None:
+            season = self.season_component_
+            out = out + season[(steps - 1) % len(season)]
+        return out
+
+
+_MAX_ORDER = 3
+_SEARCH_SECONDS = 1.0
+_STEPS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1)]
+
+
+def _fit_arima(y: np.ndarray, order: tuple, drift: bool = True) -> Any:
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    # On the differenced series: a constant is the mean (d = 0) or a drift (d = 1), as in
+    # auto.arima; none after two differences.
+    trend = "c" if drift else None
+    try:
+        model = SARIMAX(
+            y,
+            order=order,
+            trend=trend,
+            enforce_stationarity=True,
+            enforce_invertibility=True,
+            concentrate_scale=True,
+        )
+        result = model.fit(disp=False, maxiter=30)
+    except (ValueError, np.linalg.LinAlgError, IndexError):
+        return None
+    return result if np.isfinite(result.aic) else None
+
+
+def _aicc(result: Any) -> float:
+    k = len(result.params)
+    n = result.nobs
+    return float(result.aic + (2 * k * (k + 1)) / max(1, n - k - 1))
+
+
+def _ndiffs(y: np.ndarray, max_d: int) -> int:
+    from statsmodels.tsa.stattools import kpss
+
+    d = 0
+    series = y
+    while d < max_d and len(series) > 10 and np.ptp(series) > 0:
+        try:
+            p_value = kpss(series, regression="c", nlags="auto")[1]
+        except (ValueError, OverflowError):
+            break
+        if p_value >= 0.05:
+            break
+        series = np.diff(series)
+        d += 1
+    return d
+
+
+def _seasonal_strength(y: np.ndarray, m: int) -> float:
+    from statsmodels.tsa.seasonal import STL
+
+    if len(y) < 2 * m + 1 or np.ptp(y) == 0:
+        return 0.0
+    fit = STL(y, period=m, robust=False).fit()
+    remainder, seasonal = fit.resid, fit.seasonal
+    denominator = np.var(remainder + seasonal)
+    return 0.0 if denominator == 0 else max(0.0, 1.0 - np.var(remainder) / denominator)
+
+
+def _stl_adjust(y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray | None]:
+    from statsmodels.tsa.seasonal import STL
+
+    if len(y) < 2 * m + 1:
+        return y, None
+    fit = STL(y, period=m, robust=False).fit()
+    seasonal = np.asarray(fit.seasonal, dtype=float)
+    # The next season repeats the last observed one, starting right after the last value.
+    return y - seasonal, seasonal[-m:]

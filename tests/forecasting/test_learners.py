@@ -1,0 +1,141 @@
+"""Every forecasting learner, built from the plan like a trial builds it, fits real series and
+forecasts every horizon step; statistical models, features and metrics in isolation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlflow_automl as automl
+from mlflow_automl.data import prepare_training_data
+from mlflow_automl.evaluation.metrics import compute_metrics
+from mlflow_automl.forecasting.data import plan_forecasting
+from mlflow_automl.forecasting.statistical import (
+    AutoArimaModel,
+    SeasonalAverageModel,
+    SeasonalNaiveModel,
+)
+from mlflow_automl.learners import get_learner, learner_names
+
+FORECASTING_NAMES = {
+    "ElasticNet",
+    "LightGBM",
+    "GradientBoosting",
+    "DecisionTree",
+    "KNN",
+    "LassoLars",
+    "SGD",
+    "RandomForest",
+    "ExtremeRandomTrees",
+    "XGBoostRegressor",
+    "AutoArima",
+    "Naive",
+    "SeasonalNaive",
+    "Average",
+    "SeasonalAverage",
+    "ExponentialSmoothing",
+}
+
+
+def test_names_follow_the_model_table():
+    assert set(learner_names("forecasting")) == FORECASTING_NAMES
+
+
+@pytest.fixture(scope="module")
+def arrivals_data(arrivals):
+    config = automl.AutoMLConfig(
+        task="forecasting",
+        training_data=arrivals,
+        label_column_name="Arrivals",
+        time_column_name="Quarter",
+        forecast_horizon=6,
+        n_cross_validations=2,
+    )
+    data = prepare_training_data(config)
+    return data, plan_forecasting(data, "auto")
+
+
+@pytest.mark.parametrize("name", sorted(FORECASTING_NAMES))
+def test_every_learner_forecasts_each_series_and_step(name, arrivals_data):
+    data, plan = arrivals_data
+    learner = get_learner(name, "forecasting")
+    params = learner.low_cost_params("forecasting", data.n_original, data.X.shape[1])
+    train, valid = data.splits[-1]
+    forecaster = plan.make_forecaster(learner, params)
+    forecaster.fit(data.X.iloc[train], data.y[train])
+    predicted = forecaster.predict(data.X.iloc[valid])
+    assert predicted.shape == (len(valid),) and np.isfinite(predicted).all()
+    metrics = compute_metrics(
+        "forecasting", data.y[valid], predicted, scale=data.metric_scale[valid]
+    )
+    assert np.isfinite(metrics["mean_absolute_scaled_error"])
+    if name in ("SeasonalNaive", "ExponentialSmoothing", "AutoArima", "LightGBM"):
+        assert metrics["mean_absolute_scaled_error"] < 3.0  # sane on quarterly arrivals
+
+
+def test_global_model_sees_no_future_rows(arrivals_data):
+    """Changing every value after the cutoff must not change a fold's forecasts."""
+    data, plan = arrivals_data
+    learner = get_learner("LightGBM", "forecasting")
+    params = learner.default_params("forecasting", data.n_original, data.X.shape[1])
+    train, valid = data.splits[0]
+    original = data.X.iloc[: data.n_original]
+    future = np.setdiff1d(np.arange(data.n_original), train)
+    poisoned = data.y[: data.n_original].copy()
+    poisoned[future] = 1e9
+    first = plan.make_forecaster(learner, params).fit(original, data.y[: data.n_original])
+    del first  # fitting on everything works; the fold fit must only use `train` rows:
+    a = plan.make_forecaster(learner, params).fit(original.iloc[train], data.y[train])
+    b = plan.make_forecaster(learner, params).fit(original.iloc[train], poisoned[train])
+    assert np.array_equal(a.predict(data.X.iloc[valid]), b.predict(data.X.iloc[valid]))
+    assert original.iloc[train]["Quarter"].max() < data.X.iloc[valid]["Quarter"].min()
+
+
+def test_forecast_before_the_end_of_history_is_refused(arrivals_data):
+    data, plan = arrivals_data
+    train, _ = data.splits[0]
+    forecaster = plan.make_forecaster(get_learner("Naive", "forecasting"), {})
+    forecaster.fit(data.X.iloc[train], data.y[train])
+    with pytest.raises(ValueError, match="is not after the end of its training data"):
+        forecaster.predict(data.X.iloc[train[:3]])
+    unknown = data.X.iloc[[data.n_original]].assign(Origin="Mars")
+    with pytest.raises(ValueError, match="series 'Mars' was not in the training data"):
+        forecaster.predict(unknown)
+
+
+def test_statistical_models_on_a_monthly_series(a10):
+    y = a10["sales"].to_numpy()
+    history, actual = y[:-12], y[-12:]
+    steps = np.arange(1, 13)
+    snaive = SeasonalNaiveModel(12).fit(history).predict(steps)
+    assert np.array_equal(snaive, history[-12:])
+    seasonal_average = SeasonalAverageModel(12).fit(history).predict(steps)
+    assert seasonal_average[0] == pytest.approx(
+        history[np.arange(len(history)) % 12 == len(history) % 12].mean()
+    )
+    arima = AutoArimaModel(max_fits=6, season_length=12).fit(history)
+    assert np.mean(np.abs(arima.predict(steps) - actual)) < np.mean(np.abs(snaive - actual))
+
+
+def test_forecasting_metrics():
+    y, yp = np.array([10.0, 20.0, 0.0]), np.array([12.0, 18.0, 0.0])
+    metrics = compute_metrics("forecasting", y, yp, scale=np.array([2.0, 2.0, np.nan]))
+    assert metrics["mean_absolute_scaled_error"] == pytest.approx(1.0)
+    assert metrics["mean_absolute_percentage_error"] == pytest.approx(15.0)
+    assert metrics["symmetric_mean_absolute_percentage_error"] == pytest.approx(
+        100 * np.mean([2 / 11, 2 / 19])
+    )
+    assert np.isnan(compute_metrics("forecasting", y, yp)["mean_absolute_scaled_error"])
+
+
+def test_holiday_and_calendar_features(elecdaily):
+    from mlflow_automl.forecasting.features import HolidayCalendar
+    from mlflow_automl.forecasting.timeseries import TimeGrid
+
+    days = pd.date_range("2014-12-20", "2015-01-02", freq="D")
+    flags = HolidayCalendar("AU").counts(days, TimeGrid(days[0], "D"))
+    assert flags[days.get_loc("2014-12-25")] == 1 and flags[days.get_loc("2014-12-24")] == 0
+    months = pd.date_range("2014-01-01", periods=12, freq="MS")
+    counts = HolidayCalendar("AU").counts(months, TimeGrid(months[0], "MS"))
+    assert counts[0] >= 2 and counts[11] >= 2  # New Year, Australia Day; Christmas, Boxing Day
