@@ -38,13 +38,16 @@ from mlflow_automl.search import Budget, Proposer
 logger = logging.getLogger("mlflow_automl")
 
 # Seconds kept back from the search for logging the best model (signature, input example,
-# code) and closing the run; measured at 1-3 s on SQLite.
-_MODEL_LOGGING_RESERVE_S = 5.0
-# ... and for the best model's charts and its explanation (more charts use what is left).
-_CHARTS_RESERVE_S = 2 * SECONDS_PER_CHART_SET
-_EXPLANATION_RESERVE_S = 2.0
-# ... and for scoring each ensemble from stored predictions (selection, stacking CV).
-_ENSEMBLE_RESERVE_S = 1.5
+# code, explicit requirements: 0.1-0.4 s), the tables, registration and closing the run.
+_MODEL_LOGGING_RESERVE_S = 1.5
+# ... and for the best model's charts, always drawn.
+_CHARTS_RESERVE_S = SECONDS_PER_CHART_SET
+# Optional work, skipped when its time is not there: the explanation (0.3-0.6 s measured), more
+# charts, and scoring each ensemble from stored predictions (selection 0.1-0.4 s, stacking CV
+# up to ~1 s). It may take at most this share of a budget.
+_EXPLANATION_RESERVE_S = 1.0
+_ENSEMBLE_RESERVE_S = 1.0
+_OPTIONAL_SHARE = 0.2
 # Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
 # multiclass target encoding), left out when enable_onnx_compatible_models=True.
 _NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
@@ -89,19 +92,15 @@ def submit(
         guardrails = _guardrails(config, data, plan)
 
         console = ConsoleReporter(show_output, config.metric)
-        tracker = tracking.ExperimentTracker.start(
-            experiment_name,
-            settings=config.loggable_settings() | data.strategy.as_params(),
-            tags={
-                tracking.TAG_TASK: config.task,
-                tracking.TAG_METRIC: config.metric,
-                tracking.TAG_VERSION: __version__,
-                tracking.TAG_LABEL: data.label_column,
-                **(tags or {}),
-            },
-            run_name=run_name,
-            parent_run_id=parent_run_id,
-        )
+        # Trial workers import their libraries while MLflow creates the run (and, for a new
+        # store, its tables): both take a second or two of a short budget.
+        executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+        executor.start(_trial_context(config, data, plan))
+        try:
+            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+        except BaseException:
+            executor.shutdown()
+            raise
         console.start(
             tracker.run_name,
             tracker.run_id,
@@ -130,7 +129,7 @@ def submit(
                 started_at=started,
                 reserve_seconds=_fixed_reserve(config),
             )
-            result = _search(config, data, plan, learners, budget, tracker, console)
+            result = _search(config, data, plan, learners, budget, tracker, console, executor)
             _ensemble_iterations(config, data, result, tracker, console, budget)
             model, model_uri = _finish(config, data, plan, result, tracker, budget)
             insights = Insights(config.task, data, tracker)
@@ -147,6 +146,7 @@ def submit(
             status = "KILLED"
             raise
         finally:
+            executor.shutdown()  # idempotent; the search has shut it down unless it failed
             tracker.finish(status)
         elapsed = time.time() - started
         console.end(
@@ -166,6 +166,46 @@ def submit(
 
 
 # --- steps ----------------------------------------------------------------------------------------
+def _start_tracker(
+    config: AutoMLConfig,
+    data: TrainingData,
+    experiment_name: str | None,
+    run_name: str | None,
+    parent_run_id: str | None,
+    tags: dict[str, Any] | None,
+) -> tracking.ExperimentTracker:
+    """The AutoML (parent) run, with the settings as params."""
+    return tracking.ExperimentTracker.start(
+        experiment_name,
+        settings=config.loggable_settings() | data.strategy.as_params(),
+        tags={
+            tracking.TAG_TASK: config.task,
+            tracking.TAG_METRIC: config.metric,
+            tracking.TAG_VERSION: __version__,
+            tracking.TAG_LABEL: data.label_column,
+            **(tags or {}),
+        },
+        run_name=run_name,
+        parent_run_id=parent_run_id,
+    )
+
+
+def _trial_context(config: AutoMLConfig, data: TrainingData, plan: Any) -> TrialContext:
+    """What every trial needs, sent once to each worker."""
+    return TrialContext(
+        X=data.X,
+        y=data.y,
+        sample_weight=data.sample_weight,
+        splits=data.splits,
+        task=config.task,
+        n_classes=data.n_classes,
+        plan=plan,
+        random_state=config.random_seed,
+        n_jobs=config.cores_per_iteration,
+        metric_scale=getattr(data, "metric_scale", None),
+    )
+
+
 def _choose_learners(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Any]:
     needs_missing = plan.mode == "off" and bool(data.X.isna().to_numpy().any())
     learners = learners_for(
@@ -225,6 +265,7 @@ def _search(
     budget: Budget,
     tracker: tracking.ExperimentTracker,
     console: ConsoleReporter,
+    executor: Any,  # TrialExecutor, already started
 ) -> SearchResult:
     proposer = Proposer(
         learners,
@@ -235,24 +276,10 @@ def _search(
         seed=config.random_seed,
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
-    context = TrialContext(
-        X=data.X,
-        y=data.y,
-        sample_weight=data.sample_weight,
-        splits=data.splits,
-        task=config.task,
-        n_classes=data.n_classes,
-        plan=plan,
-        random_state=config.random_seed,
-        n_jobs=config.cores_per_iteration,
-        metric_scale=getattr(data, "metric_scale", None),
-    )
     leaderboard = Leaderboard(config.task, config.metric)
     n_started = 0
     stop_reason = ""
-    executor = make_executor(config.compute_target, config.max_concurrent_iterations)
     with executor:
-        executor.start(context)
         while True:
             while executor.n_running < executor.max_concurrency:
                 stop_reason = budget.stop_reason(n_started) or ""
@@ -354,8 +381,13 @@ def _ensemble_iterations(
     """The voting and stack ensembles, logged and ranked like any iteration."""
     leaderboard = result.leaderboard
     iteration = 1 + max((e.iteration for e in leaderboard.entries), default=-1)
+    deadline = None
+    if budget.deadline is not None:
+        # Ensembles are optional: they must leave the time the refit and logging need.
+        must = _reserve_for(leaderboard, data, config) - _fixed_reserve(config)
+        deadline = budget.deadline - must - _MODEL_LOGGING_RESERVE_S - _CHARTS_RESERVE_S
     for kind, spec, predictions, metrics, started, ended in build_ensembles(
-        config, data, leaderboard
+        config, data, leaderboard, deadline
     ):
         score = metrics.get(config.metric)
         params = {"learner": kind, **{k: v for k, v in spec.items() if k != "kind"}}
@@ -512,16 +544,14 @@ def _seconds_to(deadline: float | None) -> float | None:
 
 
 def _fixed_reserve(config: AutoMLConfig) -> float:
-    """Time kept for the work after the search that does not depend on the best model.
-
-    At most a quarter of a small budget, so that a short experiment still searches.
-    """
+    """Time kept for the work after the search that does not depend on the best model: what
+    must happen (logging, the best model's charts) in full, optional work (ensembles, the
+    explanation) up to a share of the budget, so that a short experiment still searches."""
     explain = _EXPLANATION_RESERVE_S if config.model_explainability else 0.0
-    ensembles = _ENSEMBLE_RESERVE_S * len(enabled_ensembles(config))
-    reserve = _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + explain + ensembles
+    optional = explain + _ENSEMBLE_RESERVE_S * len(enabled_ensembles(config))
     if config.timeout_seconds is not None:
-        reserve = min(reserve, 0.25 * config.timeout_seconds)
-    return reserve
+        optional = min(optional, _OPTIONAL_SHARE * config.timeout_seconds)
+    return _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + optional
 
 
 def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:

@@ -35,6 +35,7 @@ from mlflow_automl.evaluation.metrics import (
     CLASSIFICATION,
     FORECASTING,
     REGRESSION,
+    compute_metric,
     compute_metrics,
     is_better,
     worst_score,
@@ -174,7 +175,7 @@ def greedy_selection(
         best_index, best_score = 0, worst_score(metric)
         for index, member in enumerate(members):
             average = (running_sum + member) / (done + 1)
-            score = compute_metrics(task, y_rows, average, w_rows)[metric]
+            score = compute_metric(task, metric, y_rows, average, w_rows)
             if is_better(metric, score, best_score):  # strict: ties keep the lower index
                 best_index, best_score = index, score
         counts[best_index] += 1

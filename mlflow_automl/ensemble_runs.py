@@ -9,6 +9,7 @@ members are refit on the final rows when the model is built.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -28,6 +29,8 @@ from mlflow_automl.ensemble import (
 )
 from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION, compute_metrics
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+
+logger = logging.getLogger("mlflow_automl")
 
 VOTING, STACK = "VotingEnsemble", "StackEnsemble"
 ENSEMBLE_LEARNERS = (VOTING, STACK)
@@ -52,10 +55,11 @@ def search_iterations(config: Any) -> int | None:
 
 
 def build_ensembles(
-    config: Any, data: TrainingData, leaderboard: Leaderboard
+    config: Any, data: TrainingData, leaderboard: Leaderboard, deadline: float | None = None
 ) -> list[tuple[str, dict[str, Any], np.ndarray, dict[str, float], float, float]]:
     """Scores the enabled ensembles; returns one ``(kind, spec, predictions, metrics, start,
-    end)`` per ensemble that could be built (it needs two scored iterations)."""
+    end)`` per ensemble that could be built (it needs two scored iterations) in time: past
+    ``deadline`` selection stops adding rounds and the stack is not built."""
     kinds = enabled_ensembles(config)
     if config.iterations is not None and search_iterations(config) == config.iterations:
         return []
@@ -70,6 +74,7 @@ def build_ensembles(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
         data.sample_weight,
+        deadline,
     )
     chosen = [i for i, w in enumerate(weights) if w > 0]
     members = [candidates[i].iteration for i in chosen]
@@ -79,7 +84,9 @@ def build_ensembles(
         metrics = _score(config, data, oof)
         spec = {"kind": VOTING, "members": members, "weights": voting_weights}
         results.append((VOTING, spec, oof, metrics, started, time.time()))
-    if STACK in kinds:
+    if STACK in kinds and deadline is not None and time.time() > deadline:
+        logger.info("time budget reached: the StackEnsemble is not built")
+    elif STACK in kinds:
         started = time.time()
         # The voting ensemble's members; if selection kept a single model, the best few.
         stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))

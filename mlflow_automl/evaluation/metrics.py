@@ -6,9 +6,10 @@ weighted Spearman) is written by hand.
 
 Conventions:
 
-* ``compute_*`` functions always return every metric of the task's full set, as plain Python
-  floats. A metric that is undefined for the given data (e.g. AUC when ``y_true`` holds a single
-  class, a normalized error when ``y_true`` is constant) is ``float("nan")``, never an exception.
+* ``compute_*`` functions return every metric of the task's full set (or the ``names`` asked
+  for), as plain Python floats. A metric that is undefined for the given data (e.g. AUC when
+  ``y_true`` holds a single class, a normalized error when ``y_true`` is constant) is
+  ``float("nan")``, never an exception.
 * Predictions containing NaN/inf yield an all-NaN result (such a model can never win, because
   :func:`is_better` rejects a NaN candidate). Invalid *targets* (NaN, out-of-range class codes,
   shape mismatches) are caller bugs and raise ``ValueError``.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -286,58 +287,58 @@ def compute_classification_metrics(
     proba,
     n_classes: int | None = None,
     sample_weight=None,
+    names: Collection[str] | None = None,
 ) -> dict[str, float]:
-    """All :data:`CLASSIFICATION_METRICS` for integer labels ``y_true`` and ``proba`` (n, K).
+    """:data:`CLASSIFICATION_METRICS` (or only ``names``) for integer labels ``y_true`` and
+    ``proba`` (n, K).
 
     Column ``j`` of ``proba`` is the probability of class ``j``; the predicted label is the row
     argmax. ``y_true`` may lack some of the K classes. A 1-D ``proba`` is taken as P(class 1)
     of a binary problem.
     """
+    names = _wanted(names, CLASSIFICATION_METRICS)
     y, p, k = _prepare_classification(y_true, proba, n_classes)
     w = _check_weights(sample_weight, y.shape[0])
     if not np.all(np.isfinite(p)):
-        return _all_nan(CLASSIFICATION_METRICS)
+        return _all_nan(names)
 
     pred = np.argmax(p, axis=1)
     # One-hot by hand: label_binarize collapses K=2 to one column, but Azure averages both
     # one-vs-rest curves for binary macro/weighted scores.
     y_bin = (y[:, None] == np.arange(k)[None, :]).astype(int)
-    # Clip then renormalise so log_loss is finite and sklearn sees proper distributions.
-    p_clipped = np.clip(p, _PROBA_EPS, 1.0 - _PROBA_EPS)
-    p_clipped = p_clipped / p_clipped.sum(axis=1, keepdims=True)
 
-    out: dict[str, float] = {}
+    def log_loss() -> float:
+        # Clip then renormalise so log_loss is finite and sklearn sees proper distributions.
+        clipped = np.clip(p, _PROBA_EPS, 1.0 - _PROBA_EPS)
+        clipped = clipped / clipped.sum(axis=1, keepdims=True)
+        return skm.log_loss(y, clipped, labels=list(range(k)), sample_weight=w)
+
+    # Each metric is a thunk, so a caller asking for one (ensemble selection) pays for one.
+    thunks: dict[str, Callable[[], float]] = {
+        "accuracy": lambda: skm.accuracy_score(y, pred, sample_weight=w),
+        "balanced_accuracy": lambda: skm.balanced_accuracy_score(y, pred, sample_weight=w),
+        "weighted_accuracy": lambda: _weighted_accuracy(y, pred, k, w),
+        "matthews_correlation": lambda: skm.matthews_corrcoef(y, pred, sample_weight=w),
+        "norm_macro_recall": lambda: _norm_macro_recall(y, pred, k, w),
+        "log_loss": log_loss,
+    }
+    for avg in ("macro", "micro", "weighted"):
+        for name, fn in (
+            ("precision_score", skm.precision_score),
+            ("recall_score", skm.recall_score),
+            ("f1_score", skm.f1_score),
+        ):
+            thunks[f"{name}_{avg}"] = lambda fn=fn, avg=avg: fn(
+                y, pred, average=avg, sample_weight=w, zero_division=0
+            )
+        thunks[f"AUC_{avg}"] = lambda avg=avg: _ovr_score(skm.roc_auc_score, y_bin, p, avg, w)
+        thunks[f"average_precision_score_{avg}"] = lambda avg=avg: _ovr_score(
+            skm.average_precision_score, y_bin, p, avg, w
+        )
     with warnings.catch_warnings():
         # Undefined-metric / constant-input warnings are expected here; the value says it all.
         warnings.simplefilter("ignore")
-        out["accuracy"] = _safe(lambda: skm.accuracy_score(y, pred, sample_weight=w))
-        out["balanced_accuracy"] = _safe(
-            lambda: skm.balanced_accuracy_score(y, pred, sample_weight=w)
-        )
-        out["weighted_accuracy"] = _safe(lambda: _weighted_accuracy(y, pred, k, w))
-        out["matthews_correlation"] = _safe(lambda: skm.matthews_corrcoef(y, pred, sample_weight=w))
-        out["norm_macro_recall"] = _safe(lambda: _norm_macro_recall(y, pred, k, w))
-        out["log_loss"] = _safe(
-            lambda: skm.log_loss(y, p_clipped, labels=list(range(k)), sample_weight=w)
-        )
-        for avg in ("macro", "micro", "weighted"):
-            for name, fn in (
-                ("precision_score", skm.precision_score),
-                ("recall_score", skm.recall_score),
-                ("f1_score", skm.f1_score),
-            ):
-                out[f"{name}_{avg}"] = _safe(
-                    lambda fn=fn, avg=avg: fn(
-                        y, pred, average=avg, sample_weight=w, zero_division=0
-                    )
-                )
-            out[f"AUC_{avg}"] = _safe(
-                lambda avg=avg: _ovr_score(skm.roc_auc_score, y_bin, p, avg, w)
-            )
-            out[f"average_precision_score_{avg}"] = _safe(
-                lambda avg=avg: _ovr_score(skm.average_precision_score, y_bin, p, avg, w)
-            )
-    return {name: out[name] for name in CLASSIFICATION_METRICS}
+        return {name: _safe(thunks[name]) for name in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,54 +387,62 @@ def _prepare_regression(
     return y, yp, _check_weights(sample_weight, y.shape[0])
 
 
-def compute_regression_metrics(y_true, y_pred, sample_weight=None) -> dict[str, float]:
-    """All :data:`REGRESSION_METRICS` for 1-D targets ``y_true`` and predictions ``y_pred``.
+def compute_regression_metrics(
+    y_true, y_pred, sample_weight=None, names: Collection[str] | None = None
+) -> dict[str, float]:
+    """:data:`REGRESSION_METRICS` (or only ``names``) for 1-D targets ``y_true`` and
+    predictions ``y_pred``.
 
     Normalized errors divide by the range of ``y_true`` (NaN if it is constant);
     ``normalized_root_mean_squared_log_error`` divides by the range of ``log1p(y_true)``, as in
     Azure. RMSLE metrics are NaN when any target or prediction is negative.
     """
+    names = _wanted(names, REGRESSION_METRICS)
     y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
     if not np.all(np.isfinite(yp)):
-        return _all_nan(REGRESSION_METRICS)
+        return _all_nan(names)
+    return _evaluate(_regression_thunks(y, yp, w), names)
 
-    y_range = float(np.ptp(y))
+
+def _regression_thunks(y, yp, w) -> dict[str, Callable[[], float]]:
     log_ok = bool(np.all(y >= 0) and np.all(yp >= 0))
 
-    def _norm(value: float, scale: float) -> float:
-        return value / scale if scale > 0 and not math.isnan(value) else _NAN
+    def normalized(metric: str, scale: float) -> Callable[[], float]:
+        def thunk() -> float:
+            value = _safe(thunks[metric])
+            return value / scale if scale > 0 and not math.isnan(value) else _NAN
 
-    out: dict[str, float] = {}
+        return thunk
+
+    thunks: dict[str, Callable[[], float]] = {
+        "explained_variance": lambda: skm.explained_variance_score(y, yp, sample_weight=w),
+        "r2_score": lambda: skm.r2_score(y, yp, sample_weight=w),
+        "mean_absolute_error": lambda: skm.mean_absolute_error(y, yp, sample_weight=w),
+        "median_absolute_error": lambda: skm.median_absolute_error(y, yp, sample_weight=w),
+        "root_mean_squared_error": lambda: skm.root_mean_squared_error(y, yp, sample_weight=w),
+        # sklearn accepts values > -1 since 1.x; Azure's definition needs non-negative values.
+        "root_mean_squared_log_error": (
+            (lambda: skm.root_mean_squared_log_error(y, yp, sample_weight=w))
+            if log_ok
+            else (lambda: _NAN)
+        ),
+        "mean_absolute_percentage_error": lambda: _mape_percent(y, yp, w),
+        "spearman_correlation": lambda: _spearman(y, yp, w),
+    }
+    y_range = float(np.ptp(y))
+    for metric in ("mean_absolute_error", "median_absolute_error", "root_mean_squared_error"):
+        thunks[f"normalized_{metric}"] = normalized(metric, y_range)
+    log_range = float(np.ptp(np.log1p(y))) if log_ok else 0.0
+    thunks["normalized_root_mean_squared_log_error"] = normalized(
+        "root_mean_squared_log_error", log_range
+    )
+    return thunks
+
+
+def _evaluate(thunks: dict[str, Callable[[], float]], names: Collection[str]) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["explained_variance"] = _safe(
-            lambda: skm.explained_variance_score(y, yp, sample_weight=w)
-        )
-        out["r2_score"] = _safe(lambda: skm.r2_score(y, yp, sample_weight=w))
-        out["mean_absolute_error"] = _safe(lambda: skm.mean_absolute_error(y, yp, sample_weight=w))
-        out["median_absolute_error"] = _safe(
-            lambda: skm.median_absolute_error(y, yp, sample_weight=w)
-        )
-        out["root_mean_squared_error"] = _safe(
-            lambda: skm.root_mean_squared_error(y, yp, sample_weight=w)
-        )
-        # sklearn accepts values > -1 since 1.x; Azure's definition needs non-negative values.
-        out["root_mean_squared_log_error"] = (
-            _safe(lambda: skm.root_mean_squared_log_error(y, yp, sample_weight=w))
-            if log_ok
-            else _NAN
-        )
-        out["mean_absolute_percentage_error"] = _safe(lambda: _mape_percent(y, yp, w))
-        out["spearman_correlation"] = _safe(lambda: _spearman(y, yp, w))
-
-    out["normalized_mean_absolute_error"] = _norm(out["mean_absolute_error"], y_range)
-    out["normalized_median_absolute_error"] = _norm(out["median_absolute_error"], y_range)
-    out["normalized_root_mean_squared_error"] = _norm(out["root_mean_squared_error"], y_range)
-    log_range = float(np.ptp(np.log1p(y))) if log_ok else 0.0
-    out["normalized_root_mean_squared_log_error"] = _norm(
-        out["root_mean_squared_log_error"], log_range
-    )
-    return {name: float(out[name]) for name in REGRESSION_METRICS}
+        return {name: float(_safe(thunks[name])) for name in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,8 +475,10 @@ def _mase(y, yp, scale, w: np.ndarray | None) -> float:
     return float(np.average(scaled, weights=None if w is None else w[keep]))
 
 
-def compute_forecasting_metrics(y_true, y_pred, sample_weight=None, scale=None) -> dict[str, float]:
-    """All :data:`FORECASTING_METRICS`: the regression set, sMAPE and MASE.
+def compute_forecasting_metrics(
+    y_true, y_pred, sample_weight=None, scale=None, names: Collection[str] | None = None
+) -> dict[str, float]:
+    """:data:`FORECASTING_METRICS` (or only ``names``): the regression set, sMAPE and MASE.
 
     ``scale`` holds, per row, the in-sample MAE of the seasonal naive forecast on the history of
     the row's series before its forecast origin (see
@@ -475,18 +486,14 @@ def compute_forecasting_metrics(y_true, y_pred, sample_weight=None, scale=None) 
     the mean of the per-series MASEs when every series has the same number of forecast rows.
     Without ``scale`` MASE is NaN.
     """
-    out = compute_regression_metrics(y_true, y_pred, sample_weight)
+    names = _wanted(names, FORECASTING_METRICS)
     y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
-    finite = bool(np.all(np.isfinite(yp)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out["symmetric_mean_absolute_percentage_error"] = (
-            _safe(lambda: _smape_percent(y, yp, w)) if finite else _NAN
-        )
-        out["mean_absolute_scaled_error"] = (
-            _safe(lambda: _mase(y, yp, scale, w)) if finite else _NAN
-        )
-    return {name: float(out[name]) for name in FORECASTING_METRICS}
+    if not np.all(np.isfinite(yp)):
+        return _all_nan(names)
+    thunks = _regression_thunks(y, yp, w)
+    thunks["symmetric_mean_absolute_percentage_error"] = lambda: _smape_percent(y, yp, w)
+    thunks["mean_absolute_scaled_error"] = lambda: _mase(y, yp, scale, w)
+    return _evaluate(thunks, names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,15 +502,38 @@ def compute_forecasting_metrics(y_true, y_pred, sample_weight=None, scale=None) 
 
 
 def compute_metrics(
-    task: str, y_true, prediction, sample_weight=None, scale=None
+    task: str,
+    y_true,
+    prediction,
+    sample_weight=None,
+    scale=None,
+    names: Collection[str] | None = None,
 ) -> dict[str, float]:
-    """Compute the full metric set of ``task``.
+    """Compute the full metric set of ``task`` (or only the metrics in ``names``).
 
     ``prediction`` is the (n, K) probability matrix for classification and the point predictions
     for regression / forecasting; ``scale`` (forecasting only) are the rows' MASE denominators.
     """
     if _check_task(task) == CLASSIFICATION:
-        return compute_classification_metrics(y_true, prediction, sample_weight=sample_weight)
+        return compute_classification_metrics(
+            y_true, prediction, sample_weight=sample_weight, names=names
+        )
     if task == FORECASTING:
-        return compute_forecasting_metrics(y_true, prediction, sample_weight, scale)
-    return compute_regression_metrics(y_true, prediction, sample_weight=sample_weight)
+        return compute_forecasting_metrics(y_true, prediction, sample_weight, scale, names)
+    return compute_regression_metrics(y_true, prediction, sample_weight=sample_weight, names=names)
+
+
+def compute_metric(
+    task: str, metric: str, y_true, prediction, sample_weight=None, scale=None
+) -> float:
+    """One metric of ``task``: what the search and ensemble selection compare."""
+    return compute_metrics(task, y_true, prediction, sample_weight, scale, names=(metric,))[metric]
+
+
+def _wanted(names: Collection[str] | None, full: tuple[str, ...]) -> tuple[str, ...]:
+    if names is None:
+        return full
+    unknown = sorted(set(names) - set(full))
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; valid: {', '.join(full)}")
+    return tuple(names)

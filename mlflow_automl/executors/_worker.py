@@ -21,6 +21,7 @@ def main() -> None:
     from mlflow_automl.evaluation.trial import evaluate_trial
 
     with Client(address, authkey=authkey) as connection:
+        connection.send(os.getpid())  # which process this connection is, for the executor
         context = connection.recv()
         while True:
             message = connection.recv()

@@ -37,7 +37,7 @@ _KILL_GRACE_S = 0.5
 @dataclass
 class _Worker:
     process: subprocess.Popen
-    connection: Connection
+    connection: Connection | None = None  # None until the worker has imported and connected
     spec: TrialSpec | None = None
     deadline: float | None = None
     started_at: float = 0.0
@@ -53,8 +53,13 @@ class LocalProcessExecutor(TrialExecutor):
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, context: TrialContext) -> None:
+        """Starts the workers and returns at once: their imports (~1.5 s) overlap with whatever
+        the caller does next (creating the MLflow run); the first ``submit`` waits for them."""
         self._context = context
         self._listener = Listener(authkey=self._authkey)
+        # A worker that dies before connecting must not block accept() forever (the socket is
+        # a CPython implementation detail, stable across versions).
+        self._listener._listener._socket.settimeout(_CONNECT_TIMEOUT_S)
         self._workers = [self._spawn() for _ in range(self.max_concurrency)]
 
     def _spawn(self) -> _Worker:
@@ -72,21 +77,29 @@ class LocalProcessExecutor(TrialExecutor):
             env=env,
             stdin=subprocess.DEVNULL,
         )
-        # A worker that dies before connecting must not block accept() forever (the socket is
-        # a CPython implementation detail, stable across versions).
-        self._listener._listener._socket.settimeout(_CONNECT_TIMEOUT_S)
-        try:
-            connection = self._listener.accept()
-        except OSError as exc:
-            process.kill()
-            raise RuntimeError(f"a trial worker did not start: {exc}") from exc
-        connection.send(self._context)
-        return _Worker(process=process, connection=connection)
+        return _Worker(process=process)
+
+    def _connect(self, worker: _Worker) -> None:
+        """Accepts connections until ``worker`` is connected; each worker announces its pid, so
+        a connection always belongs to the right process."""
+        while worker.connection is None:
+            try:
+                connection = self._listener.accept()
+                pid = connection.recv()
+            except (OSError, EOFError) as exc:
+                self._kill(worker)
+                raise RuntimeError(f"a trial worker did not start: {exc}") from exc
+            owner = next((w for w in self._workers if w.process.pid == pid), None)
+            if owner is None:  # a replaced worker that connected late
+                connection.close()
+                continue
+            connection.send(self._context)
+            owner.connection = connection
 
     def shutdown(self) -> None:
         for worker in self._workers:
             try:
-                if worker.spec is None:
+                if worker.spec is None and worker.connection is not None:
                     worker.connection.send(None)
                     worker.process.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired, BrokenPipeError):
@@ -104,6 +117,7 @@ class LocalProcessExecutor(TrialExecutor):
 
     def submit(self, spec: TrialSpec, deadline: float | None) -> None:
         worker = next(w for w in self._workers if w.spec is None)
+        self._connect(worker)
         worker.spec, worker.deadline, worker.started_at = spec, deadline, time.time()
         worker.connection.send((spec, deadline))
 
@@ -161,4 +175,5 @@ class LocalProcessExecutor(TrialExecutor):
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait()
-        worker.connection.close()
+        if worker.connection is not None:
+            worker.connection.close()

@@ -66,6 +66,8 @@ class Learner:
     - ``low_cost``: the cost-driving hyperparameters at their cheapest sane values; the others
       keep their defaults (FLAML's low-cost initial point).
     - ``fixed``: constructor arguments that are never searched (e.g. ``verbosity=-1``).
+    - ``portfolio``: one of the learners that win most often across tabular datasets (boosting,
+      forests, a regularised linear model); the search tries these before the others.
     - ``forecasting``: a regression learner that also forecasts, as one global model over
       engineered lag / window / calendar features (:mod:`mlflow_automl.forecasting`).
     - ``univariate``: a forecasting-only model fitted per series (``estimators`` maps
@@ -80,6 +82,7 @@ class Learner:
     supports_sample_weight: ClassVar[bool] = True
     handles_missing: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 1.0
+    portfolio: ClassVar[bool] = False
     forecasting: ClassVar[bool] = False
     univariate: ClassVar[bool] = False
 

@@ -28,6 +28,7 @@ class LightGBMLearner(Learner):
     """``LightGBM`` -> ``lightgbm.LGBMClassifier`` / ``LGBMRegressor``."""
 
     name = "LightGBM"
+    portfolio = True
     forecasting = True
     estimators = {CLASSIFICATION: lightgbm.LGBMClassifier, REGRESSION: lightgbm.LGBMRegressor}
     onnx_compatible = True
@@ -98,6 +99,7 @@ class XGBoostClassifierLearner(_XGBoostLearner):
     objective inferred from the integer labels 0..K-1."""
 
     name = "XGBoostClassifier"
+    portfolio = True
     estimators = {CLASSIFICATION: xgboost.XGBClassifier}
 
 
@@ -105,6 +107,7 @@ class XGBoostRegressorLearner(_XGBoostLearner):
     """``XGBoostRegressor`` -> ``xgboost.XGBRegressor(tree_method="hist")``."""
 
     name = "XGBoostRegressor"
+    portfolio = True
     forecasting = True
     estimators = {REGRESSION: xgboost.XGBRegressor}
 

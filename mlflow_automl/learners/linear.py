@@ -19,6 +19,7 @@ class LogisticRegressionLearner(Learner):
     """``LogisticRegression`` -> sklearn ``LogisticRegression`` (lbfgs, L2)."""
 
     name = "LogisticRegression"
+    portfolio = True
     estimators = {CLASSIFICATION: linear_model.LogisticRegression}
     onnx_compatible = True
     scaler = "standard"
@@ -34,6 +35,7 @@ class ElasticNetLearner(Learner):
     """``ElasticNet`` -> sklearn ``ElasticNet``."""
 
     name = "ElasticNet"
+    portfolio = True
     forecasting = True
     estimators = {REGRESSION: linear_model.ElasticNet}
     onnx_compatible = True

@@ -89,6 +89,7 @@ class RandomForestLearner(_ForestLearner):
     """``RandomForest`` -> sklearn ``RandomForestClassifier`` / ``RandomForestRegressor``."""
 
     name = "RandomForest"
+    portfolio = True
     forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.RandomForestClassifier,
@@ -101,6 +102,7 @@ class ExtremeRandomTreesLearner(_ForestLearner):
     """``ExtremeRandomTrees`` -> sklearn ``ExtraTreesClassifier`` / ``ExtraTreesRegressor``."""
 
     name = "ExtremeRandomTrees"
+    portfolio = True
     forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.ExtraTreesClassifier,

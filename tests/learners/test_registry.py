@@ -2,6 +2,7 @@
 
 import pytest
 
+from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.learners import (
     CLASSIFICATION,
     LEARNERS,
@@ -80,12 +81,21 @@ def test_learners_for_rejects_unknown_names(argument):
 
 
 @pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION])
-def test_learners_for_orders_by_relative_cost(task):
+def test_learners_for_orders_portfolio_first_then_by_relative_cost(task):
     chosen = learners_for(task)
     assert {learner.name for learner in chosen} == set(learner_names(task))
-    costs = [learner.relative_cost for learner in chosen]
+    portfolio = [learner for learner in chosen if learner.portfolio]
+    assert chosen[: len(portfolio)] == portfolio
+    assert {learner.name for learner in portfolio} >= {"LightGBM", "RandomForest"}
+    for group in (portfolio, chosen[len(portfolio) :]):
+        costs = [learner.relative_cost for learner in group]
+        assert costs == sorted(costs)
+    assert chosen[-1].name == ("SVM" if task == CLASSIFICATION else "GradientBoosting")
+
+
+def test_forecasting_learners_stay_in_cost_order():
+    costs = [learner.relative_cost for learner in learners_for(FORECASTING)]
     assert costs == sorted(costs)
-    assert chosen[-1].name == ("SVM" if task == CLASSIFICATION else "RandomForest")
 
 
 def test_learners_for_allowed_and_blocked():
