@@ -128,6 +128,7 @@ def submit(
                 min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
                 started_at=started,
                 reserve_seconds=_fixed_reserve(config),
+                essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
             )
             result = _search(config, data, plan, learners, budget, tracker, console, executor)
             _ensemble_iterations(config, data, result, tracker, console, budget)

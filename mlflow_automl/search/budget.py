@@ -28,6 +28,9 @@ class Budget:
     min_iterations_before_early_stop: int = 0
     started_at: float = field(default_factory=time.time)
     reserve_seconds: float = 0.0
+    # Until a trial has scored, only this much is kept back: an experiment without any model
+    # is worse than one whose optional work (ensembles, charts) is cut short.
+    essential_reserve_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.timeout_seconds is None and self.iterations is None and self.exit_score is None:
@@ -47,6 +50,8 @@ class Budget:
         """The time trials must end by, leaving room for the refit and logging."""
         if self.deadline is None:
             return None
+        if self._best is None:
+            return self.deadline - min(self.reserve_seconds, self.essential_reserve_seconds)
         return self.deadline - self.reserve_seconds
 
     def elapsed(self) -> float:

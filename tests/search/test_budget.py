@@ -17,10 +17,26 @@ def test_timeout_leaves_the_reserve():
     budget = Budget(
         metric="accuracy", timeout_seconds=10, started_at=time.time() - 8, reserve_seconds=3
     )
-    assert "timeout" in budget.stop_reason(0)
+    budget.record(0.5)
+    assert "timeout" in budget.stop_reason(1)
     budget.reserve_seconds = 1
     assert budget.stop_reason(0) is None
     assert 0.7 < budget.fraction_used() < 0.9
+
+
+def test_until_a_trial_scores_only_the_essential_reserve_is_kept():
+    budget = Budget(
+        metric="accuracy",
+        timeout_seconds=10,
+        started_at=time.time() - 8,
+        reserve_seconds=4,
+        essential_reserve_seconds=1.5,
+    )
+    assert budget.stop_reason(1) is None  # no model yet: search on until 8.5 s
+    budget.record(None)  # a failed trial is not a model either
+    assert budget.stop_reason(2) is None
+    budget.record(0.9)
+    assert "timeout" in budget.stop_reason(3)  # now the whole reserve counts
 
 
 def test_exit_score_for_both_directions():
