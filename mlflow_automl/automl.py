@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +279,7 @@ def _search(
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
     leaderboard = Leaderboard(config.task, config.metric)
+    run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
     n_started = 0
     stop_reason = ""
     with executor:
@@ -295,13 +297,17 @@ def _search(
             if budget.search_deadline is not None and time.time() >= budget.search_deadline:
                 outcomes += executor.cancel_all("stopped at the experiment timeout")
             for outcome in outcomes:
-                entry = _record(outcome, config, tracker, proposer, budget)
+                entry, run_ids[outcome.spec.iteration] = _record(
+                    outcome, config, tracker, proposer, budget
+                )
                 leaderboard.add(entry)
                 budget.reserve_seconds = _reserve_for(leaderboard, data, config)
                 best_score = leaderboard.best_score
                 if best_score is not None:
-                    tracker.log_metrics(
-                        {tracking.BEST_SCORE_METRIC: best_score}, step=outcome.spec.iteration
+                    tracker.in_background(
+                        tracker.log_metrics,
+                        {tracking.BEST_SCORE_METRIC: best_score},
+                        step=outcome.spec.iteration,
                     )
                 console.trial(
                     outcome.spec.iteration,
@@ -312,6 +318,9 @@ def _search(
                     budget.fraction_used(),
                     note="" if outcome.ok else outcome.status,
                 )
+    tracker.flush()
+    for entry in leaderboard.entries:
+        entry.run_id = run_ids[entry.iteration].result()
     if not stop_reason:
         stop_reason = budget.stop_reason(n_started) or "search finished"
     return SearchResult(leaderboard=leaderboard, stop_reason=stop_reason)
@@ -323,7 +332,9 @@ def _record(
     tracker: tracking.ExperimentTracker,
     proposer: Proposer,
     budget: Budget,
-) -> LeaderboardEntry:
+) -> tuple[LeaderboardEntry, Future]:
+    """The trial's leaderboard entry, and its child run being written in the background (the
+    future gives the run id)."""
     spec = outcome.spec
     learner = get_learner(spec.learner, config.task)
     score = outcome.metrics.get(config.metric) if outcome.ok else None
@@ -339,7 +350,8 @@ def _record(
         logger.debug(
             "iteration %d (%s) %s: %s", spec.iteration, spec.learner, outcome.status, outcome.error
         )
-    run_id = tracker.log_trial(
+    run_id = tracker.in_background(
+        tracker.log_trial,
         spec.iteration,
         params={"learner": spec.learner, **spec.params},
         metrics=metrics,
@@ -355,9 +367,9 @@ def _record(
         ended_at=outcome.ended_at,
         succeeded=outcome.ok and score is not None,
     )
-    return LeaderboardEntry(
+    entry = LeaderboardEntry(
         iteration=spec.iteration,
-        run_id=run_id,
+        run_id="",  # known once the background write is done
         learner=spec.learner,
         pipeline=pipeline,
         status=outcome.status if score is not None or not outcome.ok else "failed",
@@ -369,6 +381,7 @@ def _record(
         origin=spec.origin,
         predictions=outcome.predictions,
     )
+    return entry, run_id
 
 
 def _ensemble_iterations(

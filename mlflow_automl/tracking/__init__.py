@@ -27,6 +27,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ BEST_SCORE_METRIC = "best_score"
 TRACKING_SECONDS_METRIC = "tracking_seconds"
 TRACKING_FRACTION_METRIC = "tracking_fraction"
 TAG_TRACKING_BY_CALL = "automl.tracking_seconds_by_call"
+# Seconds of MLflow calls made by the background writer during the search (off the search's path).
+TRACKING_BACKGROUND_SECONDS_METRIC = "tracking_background_seconds"
 MODEL_NAME = "model"
 
 _MAX_PARAMS_PER_BATCH = 100
@@ -163,6 +166,10 @@ class ExperimentTracker:
         self._client = client()
         self._started = time.perf_counter()
         self._clock_at_start = dict(seconds_in_mlflow())
+        # One writer thread for the search's child runs: they are written while the next trial
+        # runs, in order, and a single writer never contends with itself for the SQLite lock.
+        self._writer: ThreadPoolExecutor | None = None
+        self._background_seconds = 0.0
 
     @property
     def tracking_seconds_by_call(self) -> dict[str, float]:
@@ -230,21 +237,51 @@ class ExperimentTracker:
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
 
     def finish(self, status: str = "FINISHED") -> None:
-        """Records the time spent in MLflow (this call's last write excepted), ends the run."""
+        """Writes what the background writer still holds, records the time spent in MLflow
+        (this call's last write excepted), ends the run."""
+        with suppress(Exception):  # never mask the experiment's own outcome
+            self.flush()
         by_call = self.tracking_seconds_by_call
         seconds = sum(by_call.values())
         wall = time.perf_counter() - self._started
         now = _now_ms()
-        with suppress(Exception):  # never mask the experiment's own outcome
+        with suppress(Exception):
             self._client.log_batch(
                 self.run_id,
                 metrics=[
                     Metric(TRACKING_SECONDS_METRIC, seconds, now, 0),
                     Metric(TRACKING_FRACTION_METRIC, seconds / wall, now, 0),
+                    Metric(TRACKING_BACKGROUND_SECONDS_METRIC, self._background_seconds, now, 0),
                 ],
                 tags=[RunTag(TAG_TRACKING_BY_CALL, json.dumps(_rounded(by_call)))],
             )
         self._client.set_terminated(self.run_id, status=status)
+
+    # --- background writes during the search -----------------------------------------------------
+    def in_background(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Runs ``write`` (a method of this tracker) on the writer thread; its result (e.g. a
+        child run id) comes from the returned future. Call :meth:`flush` before reading back."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="mlflow-automl-tracking")
+
+        def timed_write() -> Any:
+            started = time.perf_counter()
+            try:
+                return write(*args, **kwargs)
+            finally:
+                self._background_seconds += time.perf_counter() - started
+
+        return self._writer.submit(timed_write)
+
+    def flush(self) -> None:
+        """Waits until every background write is done (the wait counts as tracking time)."""
+        if self._writer is not None:
+            self.wait_for_background_writes()
+
+    @_timed
+    def wait_for_background_writes(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._writer = None
 
     # --- child runs -----------------------------------------------------------------------------
     @_timed

@@ -31,3 +31,26 @@ def test_tracker_records_its_time_in_mlflow(sqlite_store):
     # log_metrics its module-level log_metrics.
     assert set(by_call) == {"start", "log_trial", "log_metrics"}
     assert abs(sum(by_call.values()) - seconds) < 0.01
+
+
+def test_background_writes_are_in_order_and_off_the_callers_clock(sqlite_store):
+    tracker = tracking.ExperimentTracker.start("timing", settings={"task": "regression"}, tags={})
+    now = time.time()
+    futures = [
+        tracker.in_background(
+            tracker.log_trial, i, {"alpha": i}, {"r2_score": i / 10}, {}, now, now, True
+        )
+        for i in range(4)
+    ]
+    tracker.in_background(tracker.log_metrics, {tracking.BEST_SCORE_METRIC: 0.3}, step=3)
+    tracker.finish()  # writes what is still pending first
+
+    client = MlflowClient()
+    run_ids = [future.result() for future in futures]
+    names = [client.get_run(run_id).info.run_name for run_id in run_ids]
+    assert names == [f"{tracker.run_name}_{i}" for i in range(4)]
+    run = client.get_run(tracker.run_id)
+    assert run.data.metrics[tracking.TRACKING_BACKGROUND_SECONDS_METRIC] > 0
+    assert run.data.metrics[tracking.BEST_SCORE_METRIC] == 0.3
+    # The caller only waited for the writer; the writes themselves are not on its clock.
+    assert "log_trial" not in json.loads(run.data.tags[tracking.TAG_TRACKING_BY_CALL])
