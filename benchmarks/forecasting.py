@@ -165,6 +165,15 @@ def mlflow_automl(train, test, m, h, freq, budget_minutes=BUDGET_MINUTES):
     return forecast
 
 
+# statsforecast's AutoARIMA takes 280-520 s on the 148 monthly series (measured in issue 7:
+# mean MASE 0.34) and had not finished after 13 min on the half-hourly series (season 48,
+# 4000 points) on this machine: over the benchmark's ~20 min wall limit. It runs on visnights
+# only unless ``--all``.
+SKIPPED = {
+    ("us_employment", "statsforecast_AutoARIMA"): "not run (280-520 s); issue 7 measured 0.34",
+    ("elecdemand", "statsforecast_AutoARIMA"): "not run: unfinished after 13 min here",
+}
+
 METHODS = {
     "seasonal_naive": seasonal_naive,
     "statsmodels_ets": statsmodels_ets,
@@ -179,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subsets, 20 s AutoML")
     parser.add_argument("--out", default=str(HERE / "forecasting_results"))
+    parser.add_argument("--all", action="store_true", help="also run the slow skipped baselines")
     args = parser.parse_args()
     if args.quick:
         METHODS["mlflow_automl_60s"] = lambda *a: mlflow_automl(*a, budget_minutes=1 / 3)
@@ -187,6 +197,20 @@ def main() -> None:
         train, test = split(frame, h)
         n_series = frame["unique_id"].nunique()
         for method, run in METHODS.items():
+            if (set_name, method) in SKIPPED and not args.all:
+                note = SKIPPED[(set_name, method)]
+                results.append(
+                    {
+                        "set": set_name,
+                        "n_series": int(n_series),
+                        "horizon": h,
+                        "method": method,
+                        "mean_mase": None,
+                        "wall_seconds": None,
+                        "error": note,
+                    }
+                )
+                continue
             started = time.time()
             try:
                 forecast = run(train, test, m, h, freq)
@@ -239,7 +263,9 @@ def write(results: list[dict], out: Path, quick: bool) -> None:
         + ("; **quick smoke run (subsets)**" if quick else ""),
         "",
         "Mean MASE over series on the held-out last horizon (lower is better) and wall seconds. "
-        "The machine's 2 cores were shared with other work, so wall times are indicative.",
+        "The machine's 2 cores were shared with other sessions' work (no CI run or "
+        "`benchmarks.compare` at the start, other test processes possibly), so wall times are "
+        "indicative.",
         "",
     ]
     for set_name, rows in table.groupby("set", sort=False):
@@ -252,12 +278,40 @@ def write(results: list[dict], out: Path, quick: bool) -> None:
                 if r["mean_mase"] is None or pd.isna(r["mean_mase"])
                 else f"{r['mean_mase']:.3f}"
             )
-            note = r.get("error") or (
-                f"best: {r['best_learner']}" if isinstance(r.get("best_learner"), str) else ""
+            error = r.get("error")
+            note = error if isinstance(error, str) else ""
+            if isinstance(r.get("best_learner"), str):
+                note = f"best: {r['best_learner']}"
+            wall = (
+                "-"
+                if r["wall_seconds"] is None or pd.isna(r["wall_seconds"])
+                else r["wall_seconds"]
             )
-            lines.append(f"| {r['method']} | {score} | {r['wall_seconds']} | {note} |")
-        lines.append("")
+            lines.append(f"| {r['method']} | {score} | {wall} | {note} |")
+        lines += ["", _goal(rows), ""]
+    lines += [
+        "Not run: statsforecast AutoARIMA on us_employment (280-520 s per issue 7, where it "
+        "scored 0.34) and on elecdemand (unfinished after 13 min here), to keep the benchmark "
+        "under ~20 min; both would be baselines to match.",
+        "",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines))
+
+
+def _goal(rows: pd.DataFrame) -> str:
+    """The issue's goal on one set: beat seasonal naive; match the best baseline."""
+    scores = rows.set_index("method")["mean_mase"].astype(float)
+    ours = scores.filter(like="mlflow_automl").dropna()
+    baselines = scores.drop(ours.index, errors="ignore").dropna()
+    if ours.empty or baselines.empty:
+        return "Goal: not measured."
+    mine, best = float(ours.iloc[0]), float(baselines.min())
+    naive = float(scores.get("seasonal_naive", np.nan))
+    return (
+        f"Goal: beats seasonal naive: **{'yes' if mine < naive else 'no'}** "
+        f"({mine:.3f} vs {naive:.3f}); matches the best baseline run "
+        f"({baselines.idxmin()}, {best:.3f}): **{'yes' if mine <= best else 'no'}**."
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ a trial's pooled out-of-fold predictions then hold one forecast per (fold, row),
 search loop, the leaderboard and the ensembles work on them unchanged. ``final_rows`` are the
 original rows the best model is refit on.
 
+Number of folds: ``n_cross_validations`` when set; otherwise 3, raised (up to 7) until the
+windows together span one cycle -- the season, or the week for sub-daily data. Three
+half-hourly windows of one day each would score the models on, say, Sunday to Tuesday only;
+seven span the weekly pattern the test horizon can fall on (weekday or weekend), which is what
+lets the search tell when plain seasonal naive is the model to keep.
+
 Minimum history: every series needs ``max(3, season)`` periods before the earliest cutoff.
 Shorter series follow ``short_series_handling_config``: ``'pad'`` prepends copies of the first
 value (padded rows are never validated), ``'drop'`` leaves the series out, ``'auto'`` pads when
@@ -36,7 +42,11 @@ from mlflow_automl.data import (
 )
 from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION
 from mlflow_automl.featurize.guardrails import Guardrail
-from mlflow_automl.forecasting.features import FeatureSpec, resolve_feature_spec
+from mlflow_automl.forecasting.features import (
+    FeatureSpec,
+    choose_reference,
+    resolve_feature_spec,
+)
 from mlflow_automl.forecasting.forecasters import (
     GlobalRegressionForecaster,
     PerSeriesForecaster,
@@ -52,10 +62,12 @@ from mlflow_automl.forecasting.timeseries import (
     parse_times,
     regularize,
     season_length,
+    second_season,
     series_keys,
 )
 
 DEFAULT_FOLDS = 3
+MAX_AUTO_FOLDS = 7  # automatic folds stretched to cover a weekly cycle (sub-daily data)
 ROLLING_ORIGIN = "rolling_origin"
 
 
@@ -73,6 +85,7 @@ class ForecastingData(TrainingData):
     windows: pd.DataFrame = field(default=None, repr=False)  # per copy row: series/time/fold/step
     guardrails: list[Guardrail] = field(default_factory=list)
     n_series: int = 0
+    absolute_loss: bool = False  # the primary metric is an absolute error (MAE, MASE, ...)
 
     @property
     def n_rows(self) -> int:
@@ -103,6 +116,21 @@ class ForecastingPlan:
     label: str
     mode: str = "auto"
     engineered_features: int = 0
+    absolute_loss: bool = False
+
+    def make_regressor(
+        self, learner: Any, params: dict[str, Any], random_state: int = 0, n_jobs: int = 1
+    ) -> Any:
+        """The learner's regressor; gradient boosting fits the absolute error when the primary
+        metric is one (MASE, MAE): the median forecast is what an absolute error rewards, and
+        the scaled changes have heavy tails (level shifts, strikes, holidays) that a squared
+        error chases."""
+        regressor = learner.make_estimator(FORECASTING, params, random_state, n_jobs)
+        if self.absolute_loss:
+            for name, value in _ABSOLUTE_LOSS.get(type(regressor).__name__, {}).items():
+                if name in regressor.get_params():
+                    regressor.set_params(**{name: value})
+        return regressor
 
     def make_forecaster(
         self, learner: Any, params: dict[str, Any], random_state: int = 0, n_jobs: int = 1
@@ -114,7 +142,7 @@ class ForecastingPlan:
             return PerSeriesForecaster(layout=self.layout, model=model)
         return GlobalRegressionForecaster(
             layout=self.layout,
-            regressor=learner.make_estimator(FORECASTING, params, random_state, n_jobs),
+            regressor=self.make_regressor(learner, params, random_state, n_jobs),
             scaler=learner.make_scaler(),
             spec=self.spec,
             covariates=self.covariates,
@@ -172,6 +200,25 @@ class ForecastingPlan:
         transformer = getattr(forecaster, "covariate_transformer_", None)
         if transformer is not None and self.covariate_plan is not None:
             self.covariate_plan.record_engineered_counts(transformer)
+
+
+# Absolute-error objectives of the boosting regressors (the forests' absolute-error criterion
+# is orders of magnitude slower, the linear learners search their loss themselves).
+_ABSOLUTE_LOSS: dict[str, dict[str, Any]] = {
+    "LGBMRegressor": {"objective": "l1"},
+    "XGBRegressor": {"objective": "reg:absoluteerror"},
+    "GradientBoostingRegressor": {"loss": "absolute_error"},
+    "HistGradientBoostingRegressor": {"loss": "absolute_error"},
+}
+ABSOLUTE_METRICS = frozenset(
+    {
+        "mean_absolute_scaled_error",
+        "mean_absolute_error",
+        "normalized_mean_absolute_error",
+        "median_absolute_error",
+        "normalized_median_absolute_error",
+    }
+)
 
 
 def _target_feature_count(spec: FeatureSpec) -> int:
@@ -239,12 +286,19 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
     lengths = clean.groupby("_series", sort=False).size()
     min_history = max(3, season)
-    n_folds = _fold_count(config, lengths, horizon, step, min_history, params)
+    cycle = validation_cycle(freq, season)
+    n_folds = _fold_count(config, lengths, horizon, step, min_history, params, cycle)
     clean, short_rows = _handle_short_series(
         clean, params, horizon, step, n_folds, min_history, label, time_column, grid, guardrails
     )
     layout = SeriesLayout(time_column, tuple(ids), grid, season, horizon)
     longest = int(clean.groupby("_series", sort=False).size().max())
+    # The reference is chosen on the history before the earliest validation window only.
+    earliest_cutoff = int(clean["_position"].max()) - horizon - (n_folds - 1) * step
+    before = clean[clean["_position"] <= earliest_cutoff]
+    reference = choose_reference(
+        [g.to_numpy() for _, g in before.groupby("_series", sort=False)[label]], season, horizon
+    )
     spec = resolve_feature_spec(
         params.target_lags,
         params.target_rolling_window_size,
@@ -253,6 +307,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         season,
         params.country_or_region_for_holidays,
         longest,
+        reference,
     )
     X_clean = clean[[time_column, *ids, *covariates]].reset_index(drop=True)
     y_clean = clean[label].to_numpy(dtype=np.float64)
@@ -311,6 +366,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         windows=windows,
         guardrails=guardrails,
         n_series=n_series,
+        absolute_loss=config.metric in ABSOLUTE_METRICS,
     )
 
 
@@ -333,6 +389,7 @@ def plan_forecasting(data: ForecastingData, featurization: Any) -> ForecastingPl
         covariate_plan=covariate_plan,
         label=data.label_column,
         mode=mode,
+        absolute_loss=data.absolute_loss,
     )
 
 
@@ -409,7 +466,11 @@ def _fold_count(
     step: int,
     min_history: int,
     params: ForecastingParameters,
+    cycle: int = 1,
 ) -> int:
+    """The number of rolling-origin folds: ``n_cross_validations`` when set; otherwise enough
+    folds (3 to 7) for the windows to cover one :func:`validation_cycle`, fewer when the
+    series are too short."""
     longest = int(lengths.max())
     minimum = horizon + 2
     if longest < minimum:
@@ -428,10 +489,20 @@ def _fold_count(
                 f"{longest}. Use fewer folds, a smaller cv_step_size or a shorter horizon."
             )
         return folds
-    folds = DEFAULT_FOLDS
+    folds = max(DEFAULT_FOLDS, min(MAX_AUTO_FOLDS, -(-cycle // step)))
     while folds > 1 and longest < horizon + (folds - 1) * step + min_history:
         folds -= 1
     return folds
+
+
+def validation_cycle(freq: str, season: int) -> int:
+    """Periods the validation windows should span together: the week for sub-daily data (its
+    second season: a few days of half-hourly windows say nothing about weekends), otherwise
+    the season."""
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1):
+        return second_season(freq) or season
+    return season
 
 
 def _handle_short_series(

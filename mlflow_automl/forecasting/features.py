@@ -3,7 +3,10 @@ Fourier terms of the seasons, calendar parts, holidays and lagged numeric featur
 
 Target features are *differenced and scaled*: every lag and window statistic is taken relative
 to the last value ``y[t-1]`` and divided by the series' scale (its mean absolute one-step
-change), and the model learns the scaled change ``(y[t] - y[t-1]) / scale``. One model then
+change), and the model learns the scaled change ``(y[t] - y[t-r]) / scale`` from a reference
+``r``: the last value, or one season back when the series are seasonal
+(:func:`choose_reference`; on half-hourly demand the model then learns corrections to
+yesterday's profile instead of drifting from the last half hour over 48 steps). One model then
 serves series of any level, and each series weighs in by its own noise, as MASE does.
 """
 
@@ -29,11 +32,12 @@ class FeatureSpec:
     fourier_periods: tuple[int, ...]
     calendar: tuple[str, ...]
     holiday_country: str | None
+    reference: int = 1  # the model learns y[t] - y[t - reference] (1, or the season)
 
     @property
     def memory(self) -> int:
         """How many past values a forecast step needs."""
-        return max([*self.lags, self.window or 1, 1])
+        return max([*self.lags, self.window or 1, self.reference, 1])
 
     def names(self) -> list[str]:
         out = [f"lag_{k}" for k in self.lags if k > 1]
@@ -56,9 +60,11 @@ def resolve_feature_spec(
     season: int,
     holiday_country: str | None,
     longest_series: int,
+    reference: int = 1,
 ) -> FeatureSpec:
     """``'auto'`` lags: 1..max(3, min(season, 12)) and each season's lag +-1 (a season that
-    fits three times in the longest series); ``'auto'`` window: the season (>= 3)."""
+    fits three times in the longest series); ``'auto'`` window: the season (>= 3).
+    ``reference``: see :func:`choose_reference`."""
     seasons = [p for p in (season, second_season(freq)) if p and p > 1]
     seasons = [p for p in seasons if 3 * p <= longest_series]
     if target_lags == "auto" or target_lags is None:
@@ -78,7 +84,37 @@ def resolve_feature_spec(
         fourier_periods=tuple(seasons),
         calendar=_calendar_parts(freq),
         holiday_country=holiday_country,
+        reference=reference if reference in seasons else 1,
     )
+
+
+def choose_reference(values_by_series: list[np.ndarray], season: int, horizon: int) -> int:
+    """What the global model's target is relative to: one season back, or the last value.
+
+    The model learns a correction to a naive forecast; the closer that naive forecast, the less
+    it has to learn and the less a recursive forecast drifts over the horizon. The season's lag
+    is the reference when the series are seasonal: the median over series of the lag-``season``
+    autocorrelation of the first differences is at least :data:`SEASONAL_ACF` (half-hourly
+    electricity demand 0.88, monthly US employment 0.77, quarterly tourism 0.64; a daily stock
+    price 0.13). One-step horizons always use the last value.
+    """
+    if season <= 1 or horizon <= 1:
+        return 1
+    correlations = []
+    for values in values_by_series:
+        change = np.diff(np.asarray(values, dtype=float))
+        if len(change) <= 2 * season:
+            continue
+        change = change - change.mean()
+        denominator = float(np.dot(change, change))
+        if denominator > 0:
+            correlations.append(float(np.dot(change[season:], change[:-season])) / denominator)
+    if not correlations:
+        return 1
+    return season if float(np.median(correlations)) >= SEASONAL_ACF else 1
+
+
+SEASONAL_ACF = 0.3  # far above the noise level 2 / sqrt(n) of a series without a season
 
 
 def _harmonics(period: int) -> int:

@@ -185,7 +185,11 @@ class GlobalRegressionForecaster(_ForecasterBase):
             self.tail_[key] = _padded_tail(values, memory)
         # history[i, j] = y[t-1-j], padded with the series' first value before its start
         history = np.column_stack([y[starts + np.maximum(local - 1 - j, 0)] for j in range(memory)])
-        usable = local >= 1  # a first row has no previous value to be relative to
+        reference = spec.reference
+        usable = local >= reference  # a row needs its reference value (y[t-1] or y[t-m])
+        if not usable.any():
+            reference, usable = 1, local >= 1
+        self.reference_ = reference
         self.covariate_transformer_ = None
         covariate_block = self._fit_covariates(X, keys, positions, y, usable)
         features = self._design(
@@ -194,7 +198,7 @@ class GlobalRegressionForecaster(_ForecasterBase):
             positions[usable],
             covariate_block,
         )
-        target = (y[usable] - history[usable, 0]) / scales[usable]
+        target = (y[usable] - history[usable, reference - 1]) / scales[usable]
         estimator = clone(self.regressor)
         self.model_ = make_pipeline(clone(self.scaler), estimator) if self.scaler else estimator
         with warnings.catch_warnings():
@@ -286,7 +290,7 @@ class GlobalRegressionForecaster(_ForecasterBase):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 change = np.asarray(self.model_.predict(features), dtype=float)
-            value = history[active, 0] + change * scales[active]
+            value = history[active, self.reference_ - 1] + change * scales[active]
             forecasts[active, step - 1] = value
             history[active] = np.column_stack([value, history[active, :-1]])
         out = np.empty(len(keys))
