@@ -2,10 +2,13 @@
 
 The order is cheap first, then informed:
 
-1. every learner's **low-cost point**, cheapest learner first, so the first minutes already
-   cover every model family;
-2. the **default configuration** of the learners whose low-cost point scored in the better
-   half (library defaults are strong starting points);
+1. every learner's **low-cost point**, in the order given (portfolio learners first, each
+   group cheapest first), so the first minutes already cover every model family; right after
+   the last portfolio learner's low-cost point, the portfolio learners' **default
+   configurations** (library defaults of strong learners are strong: at a 10 s budget they
+   should not wait behind every weak learner's first try);
+2. the **default configuration** of the other learners whose low-cost point scored in the
+   better half;
 3. then, repeatedly, a learner among the current top three is chosen, favouring the one that
    has used the least time so far (cost-aware), and its own Optuna TPE study proposes the next
    configuration, having been told every earlier result of that learner.
@@ -65,6 +68,7 @@ class Proposer:
         direction = "maximize" if greater_is_better(metric) else "minimize"
         self._states: dict[str, _LearnerState] = {}
         self._queue: list[tuple[str, dict[str, Any], str]] = []
+        self._defaults_done: set[str] = set()
         for index, learner in enumerate(learners):
             sampler = optuna.samplers.TPESampler(
                 seed=seed + index,
@@ -76,6 +80,11 @@ class Proposer:
             self._states[learner.name] = _LearnerState(learner, study, space)
             low_cost = learner.low_cost_params(task, n_rows, n_features)
             self._queue.append((learner.name, low_cost, "low_cost"))
+        portfolio = [learner for learner in learners if getattr(learner, "portfolio", False)]
+        if portfolio:
+            after = 1 + max(i for i, learner in enumerate(learners) if learner in portfolio)
+            defaults = [self._default_entry(learner, n_rows, n_features) for learner in portfolio]
+            self._queue[after:after] = [entry for entry in defaults if entry is not None]
         self._defaults_queued = False
         self._n_rows, self._n_features = n_rows, n_features
         self._iteration = 0
@@ -104,10 +113,21 @@ class Proposer:
         scored = [s for s in self._states.values() if s.best_score is not None]
         scored.sort(key=lambda s: s.best_score, reverse=greater_is_better(self.metric))
         for state in scored[: max(1, math.ceil(len(scored) / 2))]:
-            learner = state.learner
-            params = learner.default_params(self.task, self._n_rows, self._n_features)
-            if params != learner.low_cost_params(self.task, self._n_rows, self._n_features):
-                self._queue.append((learner.name, params, "default"))
+            entry = self._default_entry(state.learner, self._n_rows, self._n_features)
+            if entry is not None:
+                self._queue.append(entry)
+
+    def _default_entry(
+        self, learner: Any, n_rows: int, n_features: int
+    ) -> tuple[str, dict[str, Any], str] | None:
+        """The learner's default configuration, once, unless it is its low-cost point."""
+        if learner.name in self._defaults_done:
+            return None
+        self._defaults_done.add(learner.name)
+        params = learner.default_params(self.task, n_rows, n_features)
+        if params == learner.low_cost_params(self.task, n_rows, n_features):
+            return None
+        return learner.name, params, "default"
 
     def _choose_learner(self) -> str:
         # A learner without hyperparameters (e.g. SeasonalNaive) has nothing left to tune

@@ -1,4 +1,4 @@
-"""Proposer: cheap configurations first, then defaults, then TPE; deterministic per seed."""
+"""Proposer: cheap configurations first (portfolio defaults early), then TPE; deterministic."""
 
 from __future__ import annotations
 
@@ -17,18 +17,25 @@ def _run(seed, scores):
     return learners, specs
 
 
-def test_low_cost_points_first_in_cost_order_then_defaults_then_tpe():
+def test_low_cost_points_in_order_portfolio_defaults_early_then_tpe():
     learners, specs = _run(0, lambda spec, i: {"LightGBM": 0.9, "KNN": 0.8}.get(spec.learner, 0.7))
-    first = specs[: len(learners)]
-    assert [s.learner for s in first] == [learner.name for learner in learners]
-    assert all(s.origin == "low_cost" for s in first)
-    for spec, learner in zip(first, learners, strict=True):
+    assert [learner.name for learner in learners] == ["LightGBM", "RandomForest", "KNN"]
+    # Portfolio low-cost points, then their defaults, then the other learners' low-cost points.
+    assert [(s.learner, s.origin) for s in specs[:5]] == [
+        ("LightGBM", "low_cost"),
+        ("RandomForest", "low_cost"),
+        ("LightGBM", "default"),
+        ("RandomForest", "default"),
+        ("KNN", "low_cost"),
+    ]
+    low_cost = [s for s in specs if s.origin == "low_cost"]
+    for spec, learner in zip(low_cost, learners, strict=True):
         expected = learner.low_cost_params("classification", 500, 8)
         assert {k: spec.params[k] for k in expected if k in spec.params} == {
             k: v for k, v in expected.items() if k in spec.params
         }
     defaults = [s for s in specs if s.origin == "default"]
-    assert defaults and defaults[0].learner == "LightGBM"  # best low-cost score first
+    assert len(defaults) == len({s.learner for s in defaults})  # each default once
     assert specs[-1].origin == "tpe"
     assert [s.iteration for s in specs] == list(range(12))
 
