@@ -398,8 +398,8 @@ def _ensemble_iterations(
     deadline = None
     if budget.deadline is not None:
         # Ensembles are optional: they must leave the time the refit and logging need.
-        must = _reserve_for(leaderboard, data, config) - _fixed_reserve(config)
-        deadline = budget.deadline - must - _MODEL_LOGGING_RESERVE_S - _CHARTS_RESERVE_S
+        refit = _refit_reserve(leaderboard, data, config)
+        deadline = budget.deadline - refit - _MODEL_LOGGING_RESERVE_S - _CHARTS_RESERVE_S
     for kind, spec, predictions, metrics, started, ended in build_ensembles(
         config, data, leaderboard, deadline
     ):
@@ -569,13 +569,17 @@ def _fixed_reserve(config: AutoMLConfig) -> float:
 
 
 def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
-    """Time to keep for refitting the final model on all final rows, logging it and its
-    insights: the best iteration, or, when ensembles may win, the best few together."""
+    """Time to keep for refitting the final model, logging it and its insights."""
+    return _fixed_reserve(config) + _refit_reserve(leaderboard, data, config)
+
+
+def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
+    """Time to keep for refitting the final model on all final rows: the best iteration, or,
+    when ensembles may win, the best few together (with a 1.5x margin)."""
     n_fit_rows = max(1, len(data.splits[0][0]))
     n_members = 5 if enabled_ensembles(config) else 1
     fit_seconds = sum(e.fit_seconds for e in leaderboard.ranked()[:n_members])
-    refit = fit_seconds * len(data.final_rows) / n_fit_rows
-    return _fixed_reserve(config) + 1.5 * refit
+    return 1.5 * fit_seconds * len(data.final_rows) / n_fit_rows
 
 
 def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:

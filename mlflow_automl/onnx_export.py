@@ -51,6 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
+from mlflow_automl.ensemble import StackEnsemble, VotingEnsemble
 from mlflow_automl.featurize.featurizer import Featurizer, _to_float
 from mlflow_automl.featurize.transformers import (
     DateTimeFeaturizer,
@@ -92,7 +93,7 @@ def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-5) -> OnnxE
     Never raises: an unconvertible part or a parity miss is reported in ``error``.
     """
     try:
-        if hasattr(model.pipeline, "members"):  # a VotingEnsemble / StackEnsemble
+        if isinstance(model.pipeline, VotingEnsemble | StackEnsemble):
             onnx_model, input_names, string_columns = _convert_ensemble(model.pipeline)
         else:
             onnx_model, input_names, string_columns = _convert(model.pipeline)
@@ -240,7 +241,7 @@ def _convert_ensemble(
 
     classification = ensemble.n_classes is not None
     output = "probabilities" if classification else "variable"
-    voting = hasattr(ensemble, "weights") and not hasattr(ensemble, "meta_learner")
+    voting = isinstance(ensemble, VotingEnsemble)
     weights = ensemble.weights_ if voting else None
     used = [i for i in range(len(ensemble.members)) if not voting or weights[i] > 0]
 
