@@ -26,6 +26,10 @@ class Budget:
     early_stopping: bool = True
     early_stopping_n_iters: int = 20
     min_iterations_before_early_stop: int = 0
+    # With a time budget the user has said how long they will wait, so a plateau only ends the
+    # search once it has lasted this share of the budget: on the benchmark suite, plateaus of
+    # 20 trials at 60 s were often followed by gains (credit, churn, cps1988).
+    early_stopping_patience_fraction: float = 0.25
     started_at: float = field(default_factory=time.time)
     reserve_seconds: float = 0.0
     # Until a trial has scored, only this much is kept back: an experiment without any model
@@ -37,6 +41,7 @@ class Budget:
             self.early_stopping = True  # no criterion: run until the metric stops improving
         self._best: float | None = None
         self._last_improvement = 0
+        self._last_improvement_at = self.started_at
         self._completed = 0
 
     @property
@@ -69,6 +74,7 @@ class Budget:
             return False
         if self._best is None or _improves(self.metric, score, self._best):
             self._last_improvement = self._completed
+            self._last_improvement_at = time.time()
             improved = True
         else:
             improved = False
@@ -98,9 +104,17 @@ class Budget:
             self.early_stopping
             and self._completed >= max(self.min_iterations_before_early_stop, 1)
             and self._completed - self._last_improvement >= self.early_stopping_n_iters
+            and time.time() - self._last_improvement_at >= self.early_stopping_patience_seconds
         ):
             return f"early stopping: no improvement in {self.early_stopping_n_iters} iterations"
         return None
+
+    @property
+    def early_stopping_patience_seconds(self) -> float:
+        """How long the score must have been flat before early stopping may end the search."""
+        if self.timeout_seconds is None:
+            return 0.0
+        return self.early_stopping_patience_fraction * self.timeout_seconds
 
 
 def _improves(metric: str, score: float, best: float) -> bool:

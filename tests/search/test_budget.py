@@ -67,6 +67,22 @@ def test_early_stopping_counts_iterations_without_real_improvement():
     assert "early stopping" in budget.stop_reason(4)
 
 
+def test_with_a_time_budget_a_plateau_must_also_last_a_share_of_it():
+    budget = Budget(
+        metric="accuracy",
+        timeout_seconds=4.0,
+        early_stopping_n_iters=2,
+        early_stopping_patience_fraction=0.25,
+    )
+    assert budget.early_stopping_patience_seconds == 1.0
+    budget.record(0.8)
+    budget.record(0.7)
+    budget.record(0.7)
+    assert budget.stop_reason(3) is None  # two flat trials, but within a second of the best
+    time.sleep(1.05)
+    assert "early stopping" in budget.stop_reason(3)
+
+
 def test_early_stopping_can_be_disabled_but_not_without_any_criterion():
     budget = Budget(
         metric="accuracy", iterations=100, early_stopping=False, early_stopping_n_iters=1
