@@ -189,52 +189,100 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small subsets, 20 s AutoML")
     parser.add_argument("--out", default=str(HERE / "forecasting_results"))
     parser.add_argument("--all", action="store_true", help="also run the slow skipped baselines")
+    parser.add_argument(
+        "--origins",
+        type=int,
+        default=1,
+        help="score the last N horizons, each as its own held-out window (history before it "
+        "only); results go to forecasting_origins.md/.json",
+    )
+    parser.add_argument("--sets", help="comma-separated subset of the sets")
     args = parser.parse_args()
     if args.quick:
         METHODS["mlflow_automl_60s"] = lambda *a: mlflow_automl(*a, budget_minutes=1 / 3)
+    sets = load_sets(args.quick)
+    if args.sets:
+        sets = {name: sets[name] for name in args.sets.split(",")}
     results = []
-    for set_name, (frame, freq, m, h) in load_sets(args.quick).items():
-        train, test = split(frame, h)
-        n_series = frame["unique_id"].nunique()
-        for method, run in METHODS.items():
-            if (set_name, method) in SKIPPED and not args.all:
-                note = SKIPPED[(set_name, method)]
-                results.append(
-                    {
-                        "set": set_name,
-                        "n_series": int(n_series),
-                        "horizon": h,
-                        "method": method,
-                        "mean_mase": None,
-                        "wall_seconds": None,
-                        "error": note,
-                    }
-                )
-                continue
-            started = time.time()
-            try:
-                forecast = run(train, test, m, h, freq)
-                score, error = mean_mase(train, test, forecast, m), None
-            except Exception as exc:  # a failing baseline is a row, not a crash
-                score, error = None, f"{type(exc).__name__}: {exc}"[:200]
-            row = {
-                "set": set_name,
-                "n_series": int(n_series),
-                "horizon": h,
-                "method": method,
-                "mean_mase": score,
-                "wall_seconds": round(time.time() - started, 1),
-                "error": error,
-            }
-            if method.startswith("mlflow_automl") and error is None:
-                row["best_learner"] = getattr(mlflow_automl, "last_best", None)
+    for set_name, (full, freq, m, h) in sets.items():
+        for origin in range(args.origins):
+            # Origin k holds out the horizon that ends k horizons before the data's end.
+            ordered = full.sort_values(["unique_id", "ds"])
+            frame = ordered.groupby("unique_id").head(-origin * h) if origin else ordered
+            results += _run_set(set_name, frame, freq, m, h, origin, args.all)
+    if args.origins > 1:
+        out = Path(args.out).with_name("forecasting_origins")
+        write_origins(results, out, args.origins)
+    else:
+        write(results, Path(args.out), args.quick)
+
+
+def _run_set(set_name, frame, freq, m, h, origin, run_all) -> list[dict]:
+    """Every method on one held-out window of one set; one result row each."""
+    train, test = split(frame, h)
+    n_series = frame["unique_id"].nunique()
+    results = []
+    for method, run in METHODS.items():
+        row = {
+            "set": set_name,
+            "n_series": int(n_series),
+            "horizon": h,
+            "method": method,
+            "origin": origin,
+            "test_start": str(test["ds"].min()),
+            "mean_mase": None,
+            "wall_seconds": None,
+            "error": SKIPPED.get((set_name, method)),
+        }
+        if row["error"] is not None and not run_all:
             results.append(row)
-            print(json.dumps(row), flush=True)
-    write(results, Path(args.out), args.quick)
+            continue
+        started = time.time()
+        try:
+            forecast = run(train, test, m, h, freq)
+            row["mean_mase"], row["error"] = mean_mase(train, test, forecast, m), None
+        except Exception as exc:  # a failing baseline is a row, not a crash
+            row["error"] = f"{type(exc).__name__}: {exc}"[:200]
+        row["wall_seconds"] = round(time.time() - started, 1)
+        if method.startswith("mlflow_automl") and row["error"] is None:
+            row["best_learner"] = getattr(mlflow_automl, "last_best", None)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    return results
 
 
-def write(results: list[dict], out: Path, quick: bool) -> None:
-    meta = {
+def write_origins(results: list[dict], out: Path, n_origins: int) -> None:
+    """Per set: each method's MASE on each held-out window and its mean over the windows."""
+    out.with_suffix(".json").write_text(
+        json.dumps({"meta": _meta(quick=False), "results": results}, indent=2)
+    )
+    table = pd.DataFrame(results)
+    table = table[table["mean_mase"].notna()]
+    lines = [
+        "# Forecasting benchmark over several held-out windows",
+        "",
+        f"Written by `python -m benchmarks.forecasting --origins {n_origins}`. Each column is one "
+        "held-out horizon (its first timestamp); every method sees only the history before it. "
+        "One window is one draw: this shows how much a single final horizon decides.",
+        "",
+    ]
+    for set_name, rows in table.groupby("set", sort=False):
+        wide = rows.pivot(index="method", columns="test_start", values="mean_mase")
+        wide = wide[sorted(wide.columns)]
+        wide["mean"] = wide.mean(axis=1)
+        wide = wide.sort_values("mean")
+        lines += [f"## {set_name} (h={rows['horizon'].iloc[0]})", ""]
+        header = ["method", *[str(c)[:16] for c in wide.columns]]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method, values in wide.iterrows():
+            cells = ["-" if pd.isna(v) else f"{v:.3f}" for v in values]
+            lines.append("| " + " | ".join([method, *cells]) + " |")
+        lines.append("")
+    out.with_suffix(".md").write_text("\n".join(lines))
+
+
+def _meta(quick: bool) -> dict:
+    return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs (shared with other jobs)",
         "python": platform.python_version(),
@@ -253,6 +301,10 @@ def write(results: list[dict], out: Path, quick: bool) -> None:
         "quick": quick,
         "budget_minutes_mlflow_automl": BUDGET_MINUTES if not quick else 1 / 3,
     }
+
+
+def write(results: list[dict], out: Path, quick: bool) -> None:
+    meta = _meta(quick)
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     table = pd.DataFrame(results)
     lines = [

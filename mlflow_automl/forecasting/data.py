@@ -3,18 +3,23 @@ builds a trial's forecaster.
 
 Rolling-origin cross-validation (never a random split): with ``k`` folds, horizon ``h`` and
 step ``s``, fold ``i`` (``i = 0`` the latest) trains on every row at or before the cutoff
-``T - h - i*s`` (``T`` the last period of the data, one cutoff for all series so no series
-sees another's future) and validates on the ``h`` periods after it. Windows may overlap
+``T - max(s, h) - i*s`` (``T`` the last period of the data, one cutoff for all series so no
+series sees another's future) and validates on the ``h`` periods after it. Windows may overlap
 (``s < h``), so each fold's validation rows are *copies* appended after the original rows:
 a trial's pooled out-of-fold predictions then hold one forecast per (fold, row), and the
 search loop, the leaderboard and the ensembles work on them unchanged. ``final_rows`` are the
 original rows the best model is refit on.
 
+Step: ``cv_step_size``, ``'auto'`` = the horizon. A step longer than the horizon spaces the
+windows one step apart counting back from the forecast window itself, so they sit at its phase
+of a cycle of that length (``cv_step_size=336`` on half-hourly data validates a one-day horizon
+on the same weekday as the forecast). The automatic folds do not do that: on elecdemand three
+same-weekday windows chose a blend scoring 0.44 on the test day, seven consecutive days (the
+whole weekly pattern, more rows) one scoring 0.28.
+
 Number of folds: ``n_cross_validations`` when set; otherwise 3, raised (up to 7) until the
-windows together span one cycle -- the season, or the week for sub-daily data. Three
-half-hourly windows of one day each would score the models on, say, Sunday to Tuesday only;
-seven span the weekly pattern the test horizon can fall on (weekday or weekend), which is what
-lets the search tell when plain seasonal naive is the model to keep.
+windows together span one cycle -- the season, or the week for sub-daily data; fewer for short
+series.
 
 Minimum history: every series needs ``max(3, season)`` periods before the earliest cutoff.
 Shorter series follow ``short_series_handling_config``: ``'pad'`` prepends copies of the first
@@ -283,10 +288,10 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     )
 
     horizon = params.forecast_horizon
-    step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
     lengths = clean.groupby("_series", sort=False).size()
     min_history = max(3, season)
     cycle = validation_cycle(freq, season)
+    step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
     n_folds = _fold_count(config, lengths, horizon, step, min_history, params, cycle)
     clean, short_rows = _handle_short_series(
         clean, params, horizon, step, n_folds, min_history, label, time_column, grid, guardrails
@@ -294,7 +299,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     layout = SeriesLayout(time_column, tuple(ids), grid, season, horizon)
     longest = int(clean.groupby("_series", sort=False).size().max())
     # The reference is chosen on the history before the earliest validation window only.
-    earliest_cutoff = int(clean["_position"].max()) - horizon - (n_folds - 1) * step
+    earliest_cutoff = int(clean["_position"].max()) - validated_span(horizon, step, n_folds)
     before = clean[clean["_position"] <= earliest_cutoff]
     reference = choose_reference(
         [g.to_numpy() for _, g in before.groupby("_series", sort=False)[label]], season, horizon
@@ -459,6 +464,13 @@ def _repair_guardrails(repairs: Any, freq: str, params: ForecastingParameters, l
     return rows
 
 
+def validated_span(horizon: int, step: int, n_folds: int) -> int:
+    """Periods from the earliest fold cutoff to the end of the data. The latest window ends the
+    data when ``step <= horizon``; with a longer step the windows are ``step`` apart counting
+    back from the forecast window itself, so each is at the forecast's phase of the cycle."""
+    return max(step, horizon) + (n_folds - 1) * step
+
+
 def _fold_count(
     config: AutoMLConfig,
     lengths: pd.Series,
@@ -481,7 +493,7 @@ def _fold_count(
         )
     if config.n_cross_validations is not None:
         folds = int(config.n_cross_validations)
-        needed = horizon + (folds - 1) * step + 2
+        needed = validated_span(horizon, step, folds) + 2
         if longest < needed:
             raise AutoMLConfigError(
                 f"n_cross_validations={folds} with forecast_horizon={horizon} and "
@@ -490,7 +502,7 @@ def _fold_count(
             )
         return folds
     folds = max(DEFAULT_FOLDS, min(MAX_AUTO_FOLDS, -(-cycle // step)))
-    while folds > 1 and longest < horizon + (folds - 1) * step + min_history:
+    while folds > 1 and longest < validated_span(horizon, step, folds) + min_history:
         folds -= 1
     return folds
 
@@ -518,7 +530,7 @@ def _handle_short_series(
     guardrails: list[Guardrail],
 ) -> tuple[pd.DataFrame, list[str]]:
     last = int(clean["_position"].max())
-    earliest_cutoff = last - horizon - (n_folds - 1) * step
+    earliest_cutoff = last - validated_span(horizon, step, n_folds)
     starts = clean.groupby("_series", sort=False)["_position"].min()
     history = earliest_cutoff - starts + 1  # periods of each series at or before the cutoff
     short = history[history < min_history]
@@ -532,7 +544,7 @@ def _handle_short_series(
     listed = ", ".join(
         f"{_key_text(k)} ({int(max(h, 0))} periods)" for k, h in list(short.items())[:5]
     )
-    needed = min_history + horizon + (n_folds - 1) * step
+    needed = min_history + validated_span(horizon, step, n_folds)
     if how is None:
         raise AutoMLConfigError(
             f"{len(short)} series are too short for {n_folds} rolling-origin fold(s) of "
@@ -603,7 +615,7 @@ def _rolling_origin(
     last = int(positions.max())
     splits, copies, windows, scales = [], [], [], []
     for fold, back in enumerate(reversed(range(n_folds))):
-        cutoff = last - horizon - back * step
+        cutoff = last - validated_span(horizon, step, back + 1)
         train = np.flatnonzero(positions <= cutoff)
         valid = np.flatnonzero((positions > cutoff) & (positions <= cutoff + horizon) & ~padded)
         if not len(train) or not len(valid):

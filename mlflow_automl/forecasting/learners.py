@@ -39,6 +39,7 @@ class NaiveLearner(_StatisticalLearner):
     """``Naive``: the last value."""
 
     name = "Naive"
+    portfolio = frozenset({FORECASTING})
     estimators = {FORECASTING: NaiveModel}
     relative_cost = 0.01
 
@@ -47,6 +48,7 @@ class SeasonalNaiveLearner(_StatisticalLearner):
     """``SeasonalNaive``: the value one season earlier."""
 
     name = "SeasonalNaive"
+    portfolio = frozenset({FORECASTING})
     estimators = {FORECASTING: SeasonalNaiveModel}
     relative_cost = 0.01
 
@@ -72,6 +74,7 @@ class ExponentialSmoothingLearner(_StatisticalLearner):
     damping, seasonality) on the rolling-origin score."""
 
     name = "ExponentialSmoothing"
+    portfolio = frozenset({FORECASTING})
     estimators = {FORECASTING: ExponentialSmoothingModel}
     relative_cost = 0.4
     defaults = {"trend": "add", "damped_trend": True, "seasonal": "add"}

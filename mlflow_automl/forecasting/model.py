@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
 
-from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.forecasting.forecasters import SeriesLayout
 from mlflow_automl.forecasting.timeseries import SINGLE_SERIES, series_keys
+from mlflow_automl.model import _AutoMLModelBase
 
 FORECAST_COLUMN = "forecast"
 
 
-class AutoMLForecaster(RegressorMixin, BaseEstimator):
+class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
     """The best forecasting pipeline (or voting ensemble of forecasters), refit on all rows.
 
     Example:
@@ -29,22 +29,6 @@ class AutoMLForecaster(RegressorMixin, BaseEstimator):
         >>> model.forecast(future)                 # time, series ids, "forecast"
         >>> mlflow.pyfunc.load_model(uri).predict(future)  # the same numbers
     """
-
-    def __init__(
-        self,
-        pipeline: Any = None,
-        task: str = FORECASTING,
-        classes: Any = None,
-        feature_columns: list[str] | None = None,
-        learner_name: str | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> None:
-        self.pipeline = pipeline
-        self.task = task
-        self.classes = classes
-        self.feature_columns = feature_columns
-        self.learner_name = learner_name
-        self.params = params
 
     # --- what the model knows -------------------------------------------------------------------
     @property
@@ -76,9 +60,6 @@ class AutoMLForecaster(RegressorMixin, BaseEstimator):
             return pd.DataFrame(index=range(len(keys)))
         parts = [k.split("|") if len(ids) > 1 else [k] for k in keys]
         return pd.DataFrame(parts, columns=list(ids))
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return self.pipeline is not None
 
     # --- forecasting ----------------------------------------------------------------------------
     def future_frame(self, horizon: int | None = None) -> pd.DataFrame:
@@ -147,10 +128,7 @@ class AutoMLForecaster(RegressorMixin, BaseEstimator):
         return [self.layout.time_column, *self.layout.id_columns]
 
     def _frame(self, X: Any) -> pd.DataFrame:
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.feature_columns)
-        missing = [c for c in self.feature_columns or [] if c not in frame.columns]
-        if missing:
-            raise ValueError(f"the future frame lacks the column(s) the model needs: {missing}")
+        frame = super()._frame(X)
         time_column = self.layout.time_column
         if not pd.api.types.is_datetime64_any_dtype(frame[time_column]):
             frame = frame.assign(**{time_column: pd.to_datetime(frame[time_column])})

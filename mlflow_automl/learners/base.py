@@ -17,6 +17,7 @@ from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRES
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
 TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION, FORECASTING})
+TABULAR: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION})
 
 _SCALERS: dict[str, type[BaseEstimator]] = {"standard": StandardScaler, "minmax": MinMaxScaler}
 
@@ -66,8 +67,10 @@ class Learner:
     - ``low_cost``: the cost-driving hyperparameters at their cheapest sane values; the others
       keep their defaults (FLAML's low-cost initial point).
     - ``fixed``: constructor arguments that are never searched (e.g. ``verbosity=-1``).
-    - ``portfolio``: one of the learners that win most often across tabular datasets (boosting,
-      forests, a regularised linear model); the search tries these before the others.
+    - ``portfolio``: the tasks for which this is one of the learners that win most often
+      (tabular: boosting, forests, a regularised linear model; forecasting: the seasonal
+      baselines, exponential smoothing and a global LightGBM); the search tries these and their
+      defaults before the others.
     - ``forecasting``: a regression learner that also forecasts, as one global model over
       engineered lag / window / calendar features (:mod:`mlflow_automl.forecasting`).
     - ``univariate``: a forecasting-only model fitted per series (``estimators`` maps
@@ -82,7 +85,7 @@ class Learner:
     supports_sample_weight: ClassVar[bool] = True
     handles_missing: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 1.0
-    portfolio: ClassVar[bool] = False
+    portfolio: ClassVar[frozenset[str]] = frozenset()
     forecasting: ClassVar[bool] = False
     univariate: ClassVar[bool] = False
 

@@ -12,7 +12,14 @@ import lightgbm
 import xgboost
 from sklearn import ensemble
 
-from mlflow_automl.learners.base import CLASSIFICATION, REGRESSION, Learner, size_cap
+from mlflow_automl.learners.base import (
+    CLASSIFICATION,
+    FORECASTING,
+    REGRESSION,
+    TABULAR,
+    Learner,
+    size_cap,
+)
 from mlflow_automl.search.space import Domain, Float, Int
 
 _LEARNING_RATE = Float(1 / 1024, 1.0, log=True)
@@ -28,7 +35,7 @@ class LightGBMLearner(Learner):
     """``LightGBM`` -> ``lightgbm.LGBMClassifier`` / ``LGBMRegressor``."""
 
     name = "LightGBM"
-    portfolio = True
+    portfolio = TABULAR | {FORECASTING}
     forecasting = True
     estimators = {CLASSIFICATION: lightgbm.LGBMClassifier, REGRESSION: lightgbm.LGBMRegressor}
     onnx_compatible = True
@@ -99,7 +106,7 @@ class XGBoostClassifierLearner(_XGBoostLearner):
     objective inferred from the integer labels 0..K-1."""
 
     name = "XGBoostClassifier"
-    portfolio = True
+    portfolio = TABULAR
     estimators = {CLASSIFICATION: xgboost.XGBClassifier}
 
 
@@ -107,7 +114,7 @@ class XGBoostRegressorLearner(_XGBoostLearner):
     """``XGBoostRegressor`` -> ``xgboost.XGBRegressor(tree_method="hist")``."""
 
     name = "XGBoostRegressor"
-    portfolio = True
+    portfolio = TABULAR
     forecasting = True
     estimators = {REGRESSION: xgboost.XGBRegressor}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sklearn import linear_model
 
-from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, Learner
+from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, TABULAR, Learner
 from mlflow_automl.search.space import Categorical, Domain, Float
 
 
@@ -19,7 +19,7 @@ class LogisticRegressionLearner(Learner):
     """``LogisticRegression`` -> sklearn ``LogisticRegression`` (lbfgs, L2)."""
 
     name = "LogisticRegression"
-    portfolio = True
+    portfolio = TABULAR
     estimators = {CLASSIFICATION: linear_model.LogisticRegression}
     onnx_compatible = True
     scaler = "standard"
@@ -35,7 +35,7 @@ class ElasticNetLearner(Learner):
     """``ElasticNet`` -> sklearn ``ElasticNet``."""
 
     name = "ElasticNet"
-    portfolio = True
+    portfolio = TABULAR
     forecasting = True
     estimators = {REGRESSION: linear_model.ElasticNet}
     onnx_compatible = True

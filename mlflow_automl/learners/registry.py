@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlflow_automl.forecasting.learners import STATISTICAL_LEARNERS
-from mlflow_automl.learners.base import FORECASTING, Learner, check_task
+from mlflow_automl.learners.base import Learner, check_task
 from mlflow_automl.learners.boosting import (
     GradientBoostingLearner,
     LightGBMLearner,
@@ -79,8 +79,8 @@ def learners_for(
     need_sample_weight: bool = False,
     need_missing: bool = False,
 ) -> list[Learner]:
-    """The learners AutoML may try for ``task``: the portfolio learners first (for tabular
-    tasks), each group cheapest first (ties by name).
+    """The learners AutoML may try for ``task``: the task's portfolio learners first, each
+    group cheapest first (ties by name).
 
     ``allowed`` (``None`` = all) and ``blocked`` must name learners of ``task``; the flags drop
     learners that cannot be exported to ONNX, take sample weights, or fit on NaN. The result may
@@ -98,10 +98,8 @@ def learners_for(
         and (LEARNERS[name].handles_missing or not need_missing)
     ]
 
-    # Forecasting keeps cost order: its cheap statistical baselines are its portfolio.
     def order(learner: type[Learner]) -> tuple[bool, float, str]:
-        late = task != FORECASTING and not learner.portfolio
-        return late, learner.relative_cost, learner.name
+        return task not in learner.portfolio, learner.relative_cost, learner.name
 
     return sorted(chosen, key=order)
 

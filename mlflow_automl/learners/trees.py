@@ -12,7 +12,14 @@ from typing import Any
 
 from sklearn import ensemble, tree
 
-from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, Learner, size_cap
+from mlflow_automl.learners.base import (
+    CLASSIFICATION,
+    FORECASTING,
+    REGRESSION,
+    TABULAR,
+    Learner,
+    size_cap,
+)
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
 _CRITERIA = {CLASSIFICATION: ("gini", "entropy"), REGRESSION: ("squared_error", "friedman_mse")}
@@ -89,7 +96,7 @@ class RandomForestLearner(_ForestLearner):
     """``RandomForest`` -> sklearn ``RandomForestClassifier`` / ``RandomForestRegressor``."""
 
     name = "RandomForest"
-    portfolio = True
+    portfolio = TABULAR
     forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.RandomForestClassifier,
@@ -102,7 +109,7 @@ class ExtremeRandomTreesLearner(_ForestLearner):
     """``ExtremeRandomTrees`` -> sklearn ``ExtraTreesClassifier`` / ``ExtraTreesRegressor``."""
 
     name = "ExtremeRandomTrees"
-    portfolio = True
+    portfolio = TABULAR
     forecasting = True
     estimators = {
         CLASSIFICATION: ensemble.ExtraTreesClassifier,

@@ -80,7 +80,7 @@ class Proposer:
             self._states[learner.name] = _LearnerState(learner, study, space)
             low_cost = learner.low_cost_params(task, n_rows, n_features)
             self._queue.append((learner.name, low_cost, "low_cost"))
-        portfolio = [learner for learner in learners if getattr(learner, "portfolio", False)]
+        portfolio = [learner for learner in learners if task in learner.portfolio]
         if portfolio:
             after = 1 + max(i for i, learner in enumerate(learners) if learner in portfolio)
             defaults = [self._default_entry(learner, n_rows, n_features) for learner in portfolio]

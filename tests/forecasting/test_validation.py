@@ -49,6 +49,14 @@ def test_sub_daily_folds_span_a_week(elecdemand, a10):
     assert data.strategy.n_folds == 7  # 7 one-day windows: every day of the week is validated
     days = pd.DatetimeIndex(data.windows["time"]).dayofweek
     assert set(days) == set(range(7))
+    # A step of one week instead: every window on the weekday of the forecast, one week apart.
+    weekly = prepare_forecasting_data(_config(elecdemand, cv_step_size=HALF_HOURS_PER_WEEK))
+    assert weekly.strategy.n_folds == 3
+    forecast_day = (elecdemand["time"].max() + pd.Timedelta(minutes=30)).dayofweek
+    assert set(pd.DatetimeIndex(weekly.windows["time"]).dayofweek) == {forecast_day}
+    cutoffs = sorted(pd.DatetimeIndex(weekly.windows["cutoff"].unique()))
+    assert np.diff(cutoffs).tolist() == [pd.Timedelta(weeks=1)] * 2
+    assert cutoffs[-1] == elecdemand["time"].max() - pd.Timedelta(weeks=1)
     # Monthly data with a 12-month horizon keeps 3 folds (one window already spans the season).
     monthly = automl.AutoMLConfig(
         task="forecasting",

@@ -80,22 +80,23 @@ def test_learners_for_rejects_unknown_names(argument):
         learners_for(CLASSIFICATION, **{argument: ["LightGBM", "Foo"]})
 
 
-@pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION])
+@pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION, FORECASTING])
 def test_learners_for_orders_portfolio_first_then_by_relative_cost(task):
     chosen = learners_for(task)
     assert {learner.name for learner in chosen} == set(learner_names(task))
-    portfolio = [learner for learner in chosen if learner.portfolio]
+    portfolio = [learner for learner in chosen if task in learner.portfolio]
     assert chosen[: len(portfolio)] == portfolio
-    assert {learner.name for learner in portfolio} >= {"LightGBM", "RandomForest"}
+    expected = {
+        CLASSIFICATION: ["LightGBM", "XGBoostClassifier", "RandomForest", "ExtremeRandomTrees"],
+        REGRESSION: ["LightGBM", "XGBoostRegressor", "RandomForest", "ExtremeRandomTrees"],
+        FORECASTING: ["Naive", "SeasonalNaive", "ExponentialSmoothing", "LightGBM"],
+    }[task] + {CLASSIFICATION: ["LogisticRegression"], REGRESSION: ["ElasticNet"]}.get(task, [])
+    assert {learner.name for learner in portfolio} == set(expected)
     for group in (portfolio, chosen[len(portfolio) :]):
         costs = [learner.relative_cost for learner in group]
         assert costs == sorted(costs)
-    assert chosen[-1].name == ("SVM" if task == CLASSIFICATION else "GradientBoosting")
-
-
-def test_forecasting_learners_stay_in_cost_order():
-    costs = [learner.relative_cost for learner in learners_for(FORECASTING)]
-    assert costs == sorted(costs)
+    last = {CLASSIFICATION: "SVM", REGRESSION: "GradientBoosting", FORECASTING: "AutoArima"}
+    assert chosen[-1].name == last[task]
 
 
 def test_learners_for_allowed_and_blocked():
