@@ -110,7 +110,8 @@ class PerSeriesForecaster(_ForecasterBase):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    model = clone(self.model).fit(values)
+                    model = clone(self.model)
+                    model.fit(values, **self._times(model, positions[rows]))
             except (ValueError, np.linalg.LinAlgError, ArithmeticError):
                 model = SeasonalNaiveModel(self.layout.season).fit(values)
                 self.fallbacks_.append(key)
@@ -119,12 +120,19 @@ class PerSeriesForecaster(_ForecasterBase):
             self.last_position_[key] = int(positions[rows[-1]])
         return self
 
+    def _times(self, model: Any, positions: np.ndarray) -> dict[str, Any]:
+        """The timestamps for a model that needs them (Prophet); nothing for the others."""
+        if not getattr(model, "needs_time", False):
+            return {}
+        return {"times": self.layout.grid.times(positions)}
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         keys, positions = self.layout.index(X)
         steps = self._steps(keys, positions)
         out = np.empty(len(keys))
         for key, rows in _groups(keys).items():
-            values = self.models_[key].predict(steps[rows])
+            model = self.models_[key]
+            values = model.predict(steps[rows], **self._times(model, positions[rows]))
             if not np.all(np.isfinite(values)):
                 # A diverging fit gives way to the seasonal naive forecast rather than failing.
                 values = self.naive_[key].predict(steps[rows])

@@ -2,8 +2,9 @@
 
 Each is fitted per series (:class:`~mlflow_automl.forecasting.forecasters.PerSeriesForecaster`);
 their search spaces are the model forms to try. The regression learners (LightGBM, ElasticNet,
-...) forecast too, as one global model (``Learner.forecasting``). Prophet and ForecastTCN are not
-offered: Prophet needs a Stan toolchain at install time and ForecastTCN a deep-learning stack.
+...) forecast too, as one global model (``Learner.forecasting``). Prophet is offered when its
+optional package is installed (the ``prophet`` extra; its wheels bundle the compiled Stan
+model); ForecastTCN is not, as it needs a deep-learning stack.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from mlflow_automl.forecasting.statistical import (
     AverageModel,
     ExponentialSmoothingModel,
     NaiveModel,
+    ProphetModel,
     SeasonalAverageModel,
     SeasonalNaiveModel,
 )
 from mlflow_automl.learners.base import Learner
-from mlflow_automl.search.space import Categorical, Domain, Int
+from mlflow_automl.search.space import Categorical, Domain, Float, Int
 
 
 class _StatisticalLearner(Learner):
@@ -102,6 +104,29 @@ class AutoArimaLearner(_StatisticalLearner):
         return {"max_fits": Int(4, 20, log=True), "seasonal": Categorical((True, False))}
 
 
+class ProphetLearner(_StatisticalLearner):
+    """``Prophet`` -> the ``prophet`` package (optional: ``pip install 'mlflow-automl[prophet]'``)
+    per series; the search tunes how flexible the trend and the seasonalities are."""
+
+    name = "Prophet"
+    requires = "prophet"
+    estimators = {FORECASTING: ProphetModel}
+    relative_cost = 5.0  # one Stan optimisation per series and fold
+    defaults = {
+        "seasonality_mode": "additive",
+        "changepoint_prior_scale": 0.05,
+        "seasonality_prior_scale": 10.0,
+    }
+    low_cost = {}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "seasonality_mode": Categorical(("additive", "multiplicative")),
+            "changepoint_prior_scale": Float(0.001, 0.5, log=True),
+            "seasonality_prior_scale": Float(0.01, 10.0, log=True),
+        }
+
+
 STATISTICAL_LEARNERS: tuple[type[Learner], ...] = (
     NaiveLearner,
     SeasonalNaiveLearner,
@@ -109,4 +134,5 @@ STATISTICAL_LEARNERS: tuple[type[Learner], ...] = (
     SeasonalAverageLearner,
     ExponentialSmoothingLearner,
     AutoArimaLearner,
+    ProphetLearner,
 )

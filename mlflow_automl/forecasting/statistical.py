@@ -1,6 +1,7 @@
 """Univariate statistical models, fitted per series: Naive, SeasonalNaive, Average,
-SeasonalAverage, ExponentialSmoothing (statsmodels Holt-Winters) and AutoArima (a stepwise
-order search over statsmodels' SARIMAX, after Hyndman & Khandakar 2008).
+SeasonalAverage, ExponentialSmoothing (statsmodels Holt-Winters), AutoArima (a stepwise
+order search over statsmodels' SARIMAX, after Hyndman & Khandakar 2008) and Prophet (optional
+``prophet`` package).
 
 Each model has the contract ``fit(y) -> self`` on one series' values in time order and
 ``predict(steps) -> ndarray`` for integer steps >= 1 after its last value. Hyperparameters are
@@ -19,7 +20,11 @@ from sklearn.base import BaseEstimator
 
 
 class UnivariateModel(BaseEstimator):
-    """Base of the per-series models; ``season_length`` is set from the data's frequency."""
+    """Base of the per-series models; ``season_length`` is set from the data's frequency.
+    A model with ``needs_time`` also gets the values' timestamps: ``fit(y, times)`` and
+    ``predict(steps, times)``."""
+
+    needs_time = False
 
     def fit(self, y: np.ndarray) -> UnivariateModel:
         raise NotImplementedError
@@ -304,3 +309,55 @@ def _stl_adjust(y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray | None]:
     seasonal = np.asarray(fit.seasonal, dtype=float)
     # The next season repeats the last observed one, starting right after the last value.
     return y - seasonal, seasonal[-m:]
+
+
+class ProphetModel(UnivariateModel):
+    """Prophet (the optional ``prophet`` package): a piecewise-linear trend plus Fourier
+    seasonalities on the calendar, so it needs each value's timestamp (``needs_time``).
+    Prophet chooses the seasonalities the data's span and frequency support (yearly, weekly,
+    daily)."""
+
+    needs_time = True
+
+    def __init__(
+        self,
+        seasonality_mode: str = "additive",
+        changepoint_prior_scale: float = 0.05,
+        seasonality_prior_scale: float = 10.0,
+    ) -> None:
+        self.seasonality_mode = seasonality_mode
+        self.changepoint_prior_scale = changepoint_prior_scale
+        self.seasonality_prior_scale = seasonality_prior_scale
+
+    def fit(self, y: np.ndarray, times: Any = None) -> ProphetModel:
+        import logging
+
+        import pandas as pd
+
+        # Prophet logs a line per fit (cmdstanpy) and an error when plotly is missing.
+        for name in ("cmdstanpy", "prophet", "prophet.plot"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        from prophet import Prophet
+
+        if times is None:
+            raise ValueError("Prophet needs the timestamps of the values it is fitted on")
+        frame = pd.DataFrame({"ds": pd.DatetimeIndex(times), "y": np.asarray(y, dtype=float)})
+        model = Prophet(
+            seasonality_mode=self.seasonality_mode,
+            changepoint_prior_scale=self.changepoint_prior_scale,
+            seasonality_prior_scale=self.seasonality_prior_scale,
+            uncertainty_samples=0,  # point forecasts only: sampling intervals costs seconds
+        )
+        model.fit(frame)
+        model.stan_fit = None  # the optimiser's handle on temporary files; params are kept
+        self.model_ = model
+        return self
+
+    def predict(self, steps: np.ndarray, times: Any = None) -> np.ndarray:
+        import pandas as pd
+
+        _check_steps(steps)
+        if times is None:
+            raise ValueError("Prophet forecasts for timestamps: pass the times to forecast")
+        future = pd.DataFrame({"ds": pd.DatetimeIndex(times)})
+        return np.asarray(self.model_.predict(future)["yhat"], dtype=float)

@@ -71,6 +71,8 @@ class Learner:
       (tabular: boosting, forests, a regularised linear model; forecasting: the seasonal
       baselines, exponential smoothing and a global LightGBM); the search tries these and their
       defaults before the others.
+    - ``requires``: the optional package the learner needs (e.g. ``"prophet"``); without it
+      AutoML leaves the learner out, and naming it in ``allowed_models`` is an error.
     - ``forecasting``: a regression learner that also forecasts, as one global model over
       engineered lag / window / calendar features (:mod:`mlflow_automl.forecasting`).
     - ``univariate``: a forecasting-only model fitted per series (``estimators`` maps
@@ -86,6 +88,7 @@ class Learner:
     handles_missing: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 1.0
     portfolio: ClassVar[frozenset[str]] = frozenset()
+    requires: ClassVar[str | None] = None
     forecasting: ClassVar[bool] = False
     univariate: ClassVar[bool] = False
 
@@ -105,6 +108,13 @@ class Learner:
             raise TypeError(f"{cls.__name__}.estimators must map tasks in {sorted(TASKS)}")
         if cls.scaler is not None and cls.scaler not in _SCALERS:
             raise TypeError(f"{cls.__name__}.scaler must be one of {sorted(_SCALERS)} or None")
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether the optional package the learner needs (if any) is installed."""
+        import importlib.util
+
+        return cls.requires is None or importlib.util.find_spec(cls.requires) is not None
 
     def __repr__(self) -> str:
         return f"<Learner {self.name}>"

@@ -80,7 +80,8 @@ def learners_for(
     need_missing: bool = False,
 ) -> list[Learner]:
     """The learners AutoML may try for ``task``: the task's portfolio learners first, each
-    group cheapest first (ties by name).
+    group cheapest first (ties by name). Learners whose optional package is missing are left
+    out, or an error when ``allowed`` names them.
 
     ``allowed`` (``None`` = all) and ``blocked`` must name learners of ``task``; the flags drop
     learners that cannot be exported to ONNX, take sample weights, or fit on NaN. The result may
@@ -89,6 +90,14 @@ def learners_for(
     names = learner_names(task) if allowed is None else list(dict.fromkeys(allowed))
     _check_names(names, task)
     _check_names(blocked or [], task)
+    missing = [n for n in names if n not in set(blocked or []) and not LEARNERS[n].available()]
+    if allowed is not None and missing:
+        name = missing[0]
+        raise ValueError(
+            f"allowed_models names {name!r}, which needs the optional package "
+            f"{LEARNERS[name].requires!r}: pip install 'mlflow-automl[{LEARNERS[name].requires}]'"
+        )
+    names = [n for n in names if n not in missing]
     chosen = [
         LEARNERS[name]
         for name in names

@@ -3,6 +3,9 @@ forecasts every horizon step; statistical models, features and metrics in isolat
 
 from __future__ import annotations
 
+import pickle
+
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +20,7 @@ from mlflow_automl.forecasting.statistical import (
     SeasonalNaiveModel,
 )
 from mlflow_automl.learners import get_learner, learner_names
+from mlflow_automl.learners.registry import learners_for
 
 FORECASTING_NAMES = {
     "ElasticNet",
@@ -35,6 +39,7 @@ FORECASTING_NAMES = {
     "Average",
     "SeasonalAverage",
     "ExponentialSmoothing",
+    "Prophet",
 }
 
 
@@ -70,7 +75,7 @@ def test_every_learner_forecasts_each_series_and_step(name, arrivals_data):
         "forecasting", data.y[valid], predicted, scale=data.metric_scale[valid]
     )
     assert np.isfinite(metrics["mean_absolute_scaled_error"])
-    if name in ("SeasonalNaive", "ExponentialSmoothing", "AutoArima", "LightGBM"):
+    if name in ("SeasonalNaive", "ExponentialSmoothing", "AutoArima", "LightGBM", "Prophet"):
         assert metrics["mean_absolute_scaled_error"] < 3.0  # sane on quarterly arrivals
 
 
@@ -139,3 +144,31 @@ def test_holiday_and_calendar_features(elecdaily):
     months = pd.date_range("2014-01-01", periods=12, freq="MS")
     counts = HolidayCalendar("AU").counts(months, TimeGrid(months[0], "MS"))
     assert counts[0] >= 2 and counts[11] >= 2  # New Year, Australia Day; Christmas, Boxing Day
+
+
+def test_prophet_forecasts_on_the_calendar_and_survives_pickling(arrivals_data):
+    data, plan = arrivals_data
+    learner = get_learner("Prophet", "forecasting")
+    train, valid = data.splits[-1]
+    params = learner.default_params("forecasting", data.n_original, data.X.shape[1])
+    forecaster = plan.make_forecaster(learner, params).fit(data.X.iloc[train], data.y[train])
+    assert not forecaster.fallbacks_
+    # The model is fitted on real quarters, so its yearly seasonality is on the calendar.
+    fitted = next(iter(forecaster.models_.values())).model_
+    assert fitted.history["ds"].dt.month.isin([1, 4, 7, 10]).all()
+    restored = pickle.loads(cloudpickle.dumps(forecaster))
+    X_valid = data.X.iloc[valid]
+    assert np.array_equal(restored.predict(X_valid), forecaster.predict(X_valid))
+
+
+def test_a_learner_whose_optional_package_is_missing(monkeypatch):
+    from mlflow_automl.forecasting.learners import ProphetLearner
+
+    monkeypatch.setattr(ProphetLearner, "requires", "no_such_package_for_prophet")
+    names = [learner.name for learner in learners_for("forecasting")]
+    assert "Prophet" not in names and "SeasonalNaive" in names
+    with pytest.raises(ValueError, match="Prophet.*pip install 'mlflow-automl\\[no_such"):
+        learners_for("forecasting", allowed=["SeasonalNaive", "Prophet"])
+    assert [
+        x.name for x in learners_for("forecasting", allowed=["Prophet"], blocked=["Prophet"])
+    ] == []
