@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_automl.evaluation.metrics import greater_is_better, is_better, metrics_for_task
+from mlflow_automl.evaluation.metrics import TIEBREAK_METRIC, loss, metrics_for_task
 
 
 @dataclass
@@ -42,10 +42,22 @@ class Leaderboard:
     def best_score(self) -> float | None:
         return None if self.best is None else self.best.score
 
+    def rank_key(self, entry: LeaderboardEntry) -> tuple[float, float, int]:
+        """Smaller is better: the primary metric, then the task's tie-break metric, then the
+        earlier iteration."""
+        tiebreak = TIEBREAK_METRIC[self.task]
+        return (
+            loss(self.metric, entry.score),
+            loss(tiebreak, entry.metrics.get(tiebreak)),
+            entry.iteration,
+        )
+
     def add(self, entry: LeaderboardEntry) -> bool:
         """Adds a finished iteration; returns True when it is the new best."""
         self.entries.append(entry)
-        improved = entry.score is not None and is_better(self.metric, entry.score, self.best_score)
+        improved = entry.score is not None and (
+            self.best is None or self.rank_key(entry) < self.rank_key(self.best)
+        )
         if improved:
             self.best = entry
         self._forget_old_predictions()
@@ -53,8 +65,7 @@ class Leaderboard:
 
     def ranked(self) -> list[LeaderboardEntry]:
         """Scored entries, best first."""
-        scored = [e for e in self.entries if e.score is not None]
-        return sorted(scored, key=lambda e: e.score, reverse=greater_is_better(self.metric))
+        return sorted((e for e in self.entries if e.score is not None), key=self.rank_key)
 
     def frame(self) -> pd.DataFrame:
         """One row per iteration, best first; failed iterations last."""
@@ -72,15 +83,9 @@ class Leaderboard:
                 "run_id": e.run_id,
                 **{m: e.metrics.get(m) for m in others},
             }
-            for e in self.entries
+            for e in sorted(self.entries, key=self.rank_key)
         ]
-        frame = pd.DataFrame(rows, columns=columns + others)
-        return frame.sort_values(
-            [self.metric, "iteration"],
-            ascending=[not greater_is_better(self.metric), True],
-            na_position="last",
-            kind="stable",
-        ).reset_index(drop=True)
+        return pd.DataFrame(rows, columns=columns + others)
 
     def _forget_old_predictions(self) -> None:
         for entry in self.ranked()[self.keep_predictions :]:

@@ -119,6 +119,15 @@ DEFAULT_PRIMARY_METRIC: dict[str, str] = {
     FORECASTING: "normalized_root_mean_squared_error",
 }
 
+# Iterations that tie on the primary metric are ranked by this one: AUC saturates at 1.0 on easy
+# data (penguins: an SGD model, the voting ensemble and others all at 1.0), where log loss still
+# tells calibrated probabilities from over-confident ones.
+TIEBREAK_METRIC: dict[str, str] = {
+    CLASSIFICATION: "log_loss",
+    REGRESSION: "normalized_root_mean_squared_error",
+    FORECASTING: "normalized_root_mean_squared_error",
+}
+
 _TASK_METRICS: dict[str, tuple[str, ...]] = {
     CLASSIFICATION: CLASSIFICATION_METRICS,
     REGRESSION: REGRESSION_METRICS,
@@ -167,6 +176,13 @@ def worst_score(metric: str) -> float:
 
 def _is_nan(value: float | None) -> bool:
     return value is None or math.isnan(float(value))
+
+
+def loss(metric: str, value: float | None) -> float:
+    """``value`` oriented so that smaller is better (``+inf`` for a missing value): a sort key."""
+    if _is_nan(value):
+        return math.inf
+    return -float(value) if greater_is_better(metric) else float(value)
 
 
 def is_better(metric: str, candidate: float, incumbent: float | None) -> bool:
