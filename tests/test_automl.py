@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import mlflow
@@ -266,14 +267,35 @@ def test_interrupted_experiment_keeps_its_finished_child_runs(tmp_path, breast_c
         "--experiment-name",
         "interrupted",
     ]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    lines = []
-    for line in process.stdout:  # wait until a few iterations have been logged
-        lines.append(line)
-        if sum(1 for seen in lines if seen.strip()[:1].isdigit()) >= 3:
-            break
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
+    # faulthandler: should it hang after the interrupt, SIGABRT makes it print every thread.
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # its own store, ./mlflow.db
+    # stderr to a file: a full pipe could block the child.
+    with open(tmp_path / "stderr.txt", "w") as errors:
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=env,
+            # A test run started in the background (`make test &`) ignores SIGINT, and Python
+            # keeps an ignored SIGINT ignored: restore the default so Ctrl-C semantics apply.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        lines = []
+        for line in process.stdout:  # wait until a few iterations have been logged
+            lines.append(line)
+            if sum(1 for seen in lines if seen.strip()[:1].isdigit()) >= 3:
+                break
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            out, _ = process.communicate(timeout=30)
+            err = (tmp_path / "stderr.txt").read_text()
+            pytest.fail(f"no exit within 60 s of SIGINT; output:\n{out[-2000:]}\n{err[-6000:]}")
     assert process.returncode != 0
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
