@@ -153,10 +153,12 @@ def greedy_selection(
     """Caruana ensemble selection with replacement; returns one weight per member, summing to 1.
 
     Each round adds the member whose addition makes the averaged prediction score best on
-    ``metric``, even when that is worse than the current ensemble (as in Caruana et al.), so
-    weights are multiples of ``1 / rounds``. Ties go to the lowest index. Only rows where every
-    member has a finite prediction are used. Past ``deadline`` no further round starts (at least
-    one is run) and the weights are the counts over the rounds done.
+    ``metric``, even when that is worse than the current ensemble (as in Caruana et al.), and
+    the result is the ensemble of the best-scoring round (the earliest among equals, as
+    AutoGluon does), so it never scores below the best single member; weights are multiples of
+    one over that round's number. Ties go to the lowest index. Only rows where every member has
+    a finite prediction are used. Past ``deadline`` no further round starts (at least one is
+    run).
     """
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
@@ -169,6 +171,7 @@ def greedy_selection(
 
     counts = np.zeros(len(members), dtype=np.int64)
     running_sum = np.zeros_like(members[0])
+    best_counts, best_round_score = counts, worst_score(metric)
     for done in range(rounds):
         if done > 0 and deadline is not None and time.time() > deadline:
             break
@@ -180,7 +183,9 @@ def greedy_selection(
                 best_index, best_score = index, score
         counts[best_index] += 1
         running_sum += members[best_index]
-    return counts / counts.sum()
+        if done == 0 or is_better(metric, best_score, best_round_score):
+            best_counts, best_round_score = counts.copy(), best_score
+    return best_counts / best_counts.sum()
 
 
 # --------------------------------------------------------------------------------------------

@@ -130,7 +130,8 @@ def test_greedy_selection_beats_or_matches_the_best_member(name):
 
     assert weights.shape == (len(data.names),)
     assert weights.sum() == pytest.approx(1.0)
-    assert np.allclose(weights * ROUNDS, np.round(weights * ROUNDS))
+    # Weights are counts over the best round: multiples of 1 / k for some k <= ROUNDS.
+    assert any(np.allclose(weights * k, np.round(weights * k)) for k in range(1, ROUNDS + 1))
 
     ensemble = ensemble_oof_predictions("voting", data.oof, weights=weights)
     by_hand = sum(w * p for w, p in zip(weights, data.oof) if w > 0)
@@ -140,10 +141,10 @@ def test_greedy_selection_beats_or_matches_the_best_member(name):
 
     member_scores = [_score(data, p, metric) for p in data.oof]
     best = max(member_scores) if greater_is_better(metric) else min(member_scores)
-    # Selection runs on these very predictions, and round one picks the best member, so the
-    # ensemble matches or beats it here (Caruana keeps adding after a peak, hence the slack).
+    # Selection runs on these very predictions, round one is the best member alone and the
+    # best round is kept, so the ensemble matches or beats it here.
     sign = 1 if greater_is_better(metric) else -1
-    assert sign * (ensemble_score - best) >= -1e-3
+    assert sign * (ensemble_score - best) >= -1e-12
 
 
 def test_greedy_selection_breaks_ties_by_lowest_index_and_is_deterministic():
