@@ -334,10 +334,13 @@ class ProphetModel(UnivariateModel):
 
         import pandas as pd
 
-        # Prophet logs a line per fit (cmdstanpy) and an error when plotly is missing.
-        for name in ("cmdstanpy", "prophet", "prophet.plot"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        # Prophet logs an error when plotly is missing, and cmdstanpy a line per fit; cmdstanpy
+        # sets its level when imported, so it is quietened after the import.
+        logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
         from prophet import Prophet
+
+        for name in ("cmdstanpy", "prophet"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
         if times is None:
             raise ValueError("Prophet needs the timestamps of the values it is fitted on")
