@@ -24,7 +24,7 @@ import tempfile
 import time
 import warnings
 from datetime import datetime, timezone
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -281,18 +281,27 @@ def write_origins(results: list[dict], out: Path, n_origins: int) -> None:
     out.with_suffix(".md").write_text("\n".join(lines))
 
 
+def _installed_version(package: str) -> str:
+    """The package's version, or "not installed" (the baselines are the `bench` extra's)."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def _meta(quick: bool) -> dict:
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs (shared with other jobs)",
         "python": platform.python_version(),
         "versions": {
-            p: version(p)
+            p: _installed_version(p)
             for p in (
                 "mlflow-automl",
                 "mlflow",
                 "statsmodels",
                 "statsforecast",
+                "prophet",
                 "lightgbm",
                 "pandas",
                 "numpy",
