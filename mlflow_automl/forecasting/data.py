@@ -144,7 +144,7 @@ class ForecastingPlan:
             model = learner.make_estimator(FORECASTING, params)
             if "season_length" in model.get_params():
                 model.set_params(season_length=self.layout.season)
-            return PerSeriesForecaster(layout=self.layout, model=model)
+            return PerSeriesForecaster(layout=self.layout, model=model, n_jobs=n_jobs)
         return GlobalRegressionForecaster(
             layout=self.layout,
             regressor=self.make_regressor(learner, params, random_state, n_jobs),

@@ -12,12 +12,14 @@ rows' order. So a trial, the final refit and the voting ensemble handle them lik
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed, parallel_config
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.pipeline import make_pipeline
 
@@ -93,32 +95,51 @@ class PerSeriesForecaster(_ForecasterBase):
     """One clone of ``model`` (a univariate model) per series.
 
     A series on which the model fails to fit (too short, degenerate) gets the seasonal naive
-    forecast instead; ``fallbacks_`` names those series.
+    forecast instead; ``fallbacks_`` names those series. Models with a costly fit (an optimiser
+    per series) are fitted in ``n_jobs`` processes when there are enough series to share out.
     """
 
-    def __init__(self, layout: SeriesLayout | None = None, model: Any = None) -> None:
+    def __init__(self, layout: SeriesLayout | None = None, model: Any = None, n_jobs: int = 1):
         self.layout = layout
         self.model = model
+        self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PerSeriesForecaster:
         keys, positions = self.layout.index(X)
         y = np.asarray(y, dtype=float)
-        self.models_, self.naive_, self.last_position_, self.fallbacks_ = {}, {}, {}, []
+        series = []
         for key, rows in _groups(keys).items():
             rows = rows[np.argsort(positions[rows], kind="stable")]
-            values = y[rows]
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model = clone(self.model)
-                    model.fit(values, **self._times(model, positions[rows]))
-            except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+            series.append((key, y[rows], positions[rows]))
+        fits = (
+            delayed(_fit_one)(self.model, values, self._times(self.model, where))
+            for _, values, where in series
+        )
+        n_jobs = self._processes(len(series))
+        if n_jobs > 1:
+            # One BLAS thread per process: a trial worker's OMP_NUM_THREADS (its cores) would
+            # otherwise be inherited, and spinning BLAS threads made the fits 2x slower.
+            with parallel_config(backend="loky", inner_max_num_threads=1):
+                fitted = Parallel(n_jobs=n_jobs)(fits)
+        else:
+            fitted = [function(*args) for function, args, _ in fits]
+        self.models_, self.naive_, self.last_position_, self.fallbacks_ = {}, {}, {}, []
+        for (key, values, where), model in zip(series, fitted):
+            if model is None:
                 model = SeasonalNaiveModel(self.layout.season).fit(values)
                 self.fallbacks_.append(key)
             self.models_[key] = model
             self.naive_[key] = SeasonalNaiveModel(self.layout.season).fit(values)
-            self.last_position_[key] = int(positions[rows[-1]])
+            self.last_position_[key] = int(where[-1])
         return self
+
+    def _processes(self, n_series: int) -> int:
+        """Processes for the fits: one unless the fits are costly and there are at least
+        :data:`_SERIES_PER_PROCESS` series per process (a process costs ~1 s to start)."""
+        if not getattr(self.model, "costly_fit", False) or not self.n_jobs or self.n_jobs == 1:
+            return 1
+        cores = self.n_jobs if self.n_jobs > 0 else (os.cpu_count() or 1)
+        return max(1, min(cores, n_series // _SERIES_PER_PROCESS))
 
     def _times(self, model: Any, positions: np.ndarray) -> dict[str, Any]:
         """The timestamps for a model that needs them (Prophet); nothing for the others."""
@@ -330,6 +351,19 @@ class GlobalRegressionForecaster(_ForecasterBase):
         tails = getattr(self, "covariate_tail_", None)
         block = self._covariate_matrix(stacked, np.array(piece_keys, dtype=object), tails)
         return block.reshape(len(series), n_steps, -1)
+
+
+_SERIES_PER_PROCESS = 8
+
+
+def _fit_one(model: Any, values: np.ndarray, times: dict[str, Any]) -> Any:
+    """A fitted clone of ``model`` on one series, or None when it cannot be fitted there."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return clone(model).fit(values, **times)
+    except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+        return None
 
 
 def _padded_tail(values: np.ndarray, memory: int) -> np.ndarray:

@@ -25,6 +25,9 @@ class UnivariateModel(BaseEstimator):
     ``predict(steps, times)``."""
 
     needs_time = False
+    # An optimiser per series (ETS, ARIMA, Prophet): worth spreading a many-series fit over
+    # processes. The closed-form models fit faster than a process starts.
+    costly_fit = False
 
     def fit(self, y: np.ndarray) -> UnivariateModel:
         raise NotImplementedError
@@ -108,6 +111,8 @@ class ExponentialSmoothingModel(UnivariateModel):
     the series cannot support the requested form, the closest simpler form is fitted.
     """
 
+    costly_fit = True
+
     def __init__(
         self,
         trend: str | None = None,
@@ -162,6 +167,8 @@ class AutoArimaModel(UnivariateModel):
     (p, q) minimising AICc, at most ``max_fits`` fits, with a constant (d = 0) or a drift
     (d = 1).
     """
+
+    costly_fit = True
 
     def __init__(
         self, max_fits: int = 16, seasonal: bool = True, max_d: int = 2, season_length: int = 1
@@ -318,6 +325,7 @@ class ProphetModel(UnivariateModel):
     daily)."""
 
     needs_time = True
+    costly_fit = True
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +84,50 @@ def test_two_workers_run_side_by_side(context):
 def test_unknown_compute_target():
     with pytest.raises(ValueError, match="compute_target='ray'"):
         make_executor("ray", 1)
+
+
+def _group_members(group: int) -> list[int]:
+    """Live processes in a process group (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_stopping_a_trial_also_stops_the_processes_it_started(visnights_data):
+    """A per-series model fitted over joblib processes: stopping the trial kills them too,
+    instead of leaving them to compute a dead trial's fits on the cores the search needs."""
+    data, plan = visnights_data
+    context = TrialContext(
+        X=data.X,
+        y=data.y,
+        sample_weight=None,
+        splits=data.splits,
+        task="forecasting",
+        n_classes=None,
+        plan=plan,
+        random_state=0,
+        n_jobs=2,
+        metric_scale=data.metric_scale,
+    )
+    spec = TrialSpec(0, "AutoArima", {"max_fits": 20, "seasonal": True}, "test")
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(context)
+        executor.submit(spec, deadline=None)
+        group = executor._workers[0].process.pid
+        waited = time.time() + 60
+        while len(_group_members(group)) < 3 and time.time() < waited:  # worker + 2 fitters
+            time.sleep(0.1)
+        assert len(_group_members(group)) >= 3, "the trial did not start its fitting processes"
+        (outcome,) = executor.cancel_all("stopped by the test")
+        assert outcome.status == TIMED_OUT
+        waited = time.time() + 10
+        while _group_members(group) and time.time() < waited:
+            time.sleep(0.1)
+        assert _group_members(group) == []

@@ -172,3 +172,20 @@ def test_a_learner_whose_optional_package_is_missing(monkeypatch):
     assert [
         x.name for x in learners_for("forecasting", allowed=["Prophet"], blocked=["Prophet"])
     ] == []
+
+
+def test_costly_per_series_fits_share_out_over_processes_with_the_same_forecasts(visnights_data):
+    data, plan = visnights_data
+    learner = get_learner("ExponentialSmoothing", "forecasting")
+    train, valid = data.splits[-1]
+    forecasts = {}
+    for n_jobs in (1, 2):
+        forecaster = plan.make_forecaster(learner, learner.defaults, n_jobs=n_jobs)
+        assert forecaster._processes(data.n_series) == n_jobs  # 20 series: 2 processes
+        forecaster.fit(data.X.iloc[train], data.y[train])
+        forecasts[n_jobs] = forecaster.predict(data.X.iloc[valid])
+    assert np.allclose(forecasts[1], forecasts[2])
+    assert len(forecaster.models_) == data.n_series == 20
+    # Closed-form models fit faster than a process starts: they stay in the caller.
+    naive = plan.make_forecaster(get_learner("SeasonalNaive", "forecasting"), {}, n_jobs=2)
+    assert naive._processes(data.n_series) == 1
