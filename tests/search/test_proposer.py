@@ -55,3 +55,25 @@ def test_proposals_stay_in_the_search_space():
     for spec in specs:
         for key, value in spec.params.items():
             assert spaces[spec.learner][key].contains(value), (spec.learner, key, value)
+
+
+def test_a_configuration_is_not_run_twice_and_a_used_up_space_leaves_the_rotation():
+    """ExponentialSmoothing has 12 forms; after them it stops being proposed while another
+    learner has something new, and only once every learner is used up may a form repeat."""
+    learners = learners_for("forecasting", allowed=["ExponentialSmoothing", "LightGBM"])
+    proposer = Proposer(learners, "forecasting", "mean_absolute_scaled_error", 500, 2, seed=0)
+    seen = {"ExponentialSmoothing": [], "LightGBM": []}
+    for _ in range(40):
+        spec = proposer.ask()
+        seen[spec.learner].append(tuple(sorted(spec.params.items())))
+        # ETS scores best, so it stays in the top learners as long as it has forms left.
+        proposer.tell(spec, 0.5 if spec.learner == "ExponentialSmoothing" else 0.9, 0.1)
+    forms = seen["ExponentialSmoothing"]
+    assert len(forms) == len(set(forms)) == 12
+    assert len(seen["LightGBM"]) == 40 - 12
+
+    alone = Proposer(learners[:1], "forecasting", "mean_absolute_scaled_error", 500, 2, seed=0)
+    for _ in range(14):  # nothing else to try: repeats rather than stopping the search
+        spec = alone.ask()
+        alone.tell(spec, 0.5, 0.1)
+    assert spec.learner == "ExponentialSmoothing"
