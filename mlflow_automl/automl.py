@@ -24,6 +24,7 @@ from mlflow_automl.ensemble_runs import (
     enabled_ensembles,
     fit_ensemble,
     is_ensemble,
+    prefer_combination,
     search_iterations,
 )
 from mlflow_automl.evaluation.metrics import FORECASTING
@@ -440,6 +441,16 @@ def _ensemble_iterations(
             iteration, kind, entry.duration, score, leaderboard.best_score, budget.fraction_used()
         )
         iteration += 1
+    runner_up = leaderboard.best
+    if prefer_combination(config, data, leaderboard):
+        tracker.set_tags(
+            {
+                tracking.TAG_FINAL_MODEL_RULE: (
+                    f"VotingEnsemble kept: iteration {runner_up.iteration} ({runner_up.learner}) "
+                    "scored better by less than one standard error over the validation windows"
+                )
+            }
+        )
 
 
 def _finish(

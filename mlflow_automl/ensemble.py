@@ -3,7 +3,8 @@
 Pure building blocks; the orchestrator wires them together in this order:
 
 1. :func:`greedy_selection` picks voting weights from the members' stored out-of-fold /
-   validation predictions (Caruana et al. 2004, selection with replacement).
+   validation predictions (Caruana et al. 2004, selection with replacement);
+   :func:`bagged_greedy_selection` averages it over random subsets of the members (forecasting).
 2. :func:`gather_members` refits (or loads) the members with a non-zero weight, best first, until
    ``ensemble_download_models_timeout_sec`` runs out; it always gathers at least one.
 3. :class:`VotingEnsemble` averages the gathered members (weights renormalised over them);
@@ -186,6 +187,42 @@ def greedy_selection(
         if done == 0 or is_better(metric, best_score, best_round_score):
             best_counts, best_round_score = counts.copy(), best_score
     return best_counts / best_counts.sum()
+
+
+def bagged_greedy_selection(
+    predictions: list[np.ndarray],
+    y: np.ndarray,
+    task: str,
+    metric: str,
+    rounds: int = DEFAULT_ROUNDS,
+    sample_weight: np.ndarray | None = None,
+    deadline: float | None = None,
+    bags: int = 20,
+    share: float = 0.5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Bagged ensemble selection (Caruana et al. 2004, section 2.3): :func:`greedy_selection`
+    on ``bags`` random subsets of ``share`` of the members, weights averaged over the bags.
+
+    Plain selection fits its weights to the validation rows; on a few correlated rolling-origin
+    windows it put 55-71 % of the weight on the one model that validated best by luck (a random
+    forest scoring 0.78 MASE on the next day where seasonal naive scored 0.41). A bag without
+    that model must use the others, so the average spreads the weight. Past ``deadline`` no
+    further bag starts (at least one is run).
+    """
+    n = len(predictions)
+    rng = np.random.default_rng(seed)
+    size = min(n, max(2, round(share * n)))
+    total = np.zeros(n)
+    for bag in range(bags):
+        if bag > 0 and deadline is not None and time.time() > deadline:
+            break
+        chosen = np.sort(rng.choice(n, size=size, replace=False))
+        weights = greedy_selection(
+            [predictions[i] for i in chosen], y, task, metric, rounds, sample_weight
+        )
+        total[chosen] += weights
+    return total / total.sum()
 
 
 # --------------------------------------------------------------------------------------------

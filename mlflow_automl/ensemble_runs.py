@@ -1,7 +1,9 @@
 """Ensemble iterations: the voting and stack ensembles as the last child runs of the search.
 
 VotingEnsemble (last-but-one iteration): Caruana's greedy selection with replacement over the
-best iterations' validation predictions. StackEnsemble (last iteration): the voting ensemble's
+best iterations' validation predictions (for forecasting bagged over random halves of them, and
+kept as the final model unless a single iteration is better by more than one standard error:
+:func:`prefer_combination`). StackEnsemble (last iteration): the voting ensemble's
 members, their out-of-fold predictions fed to a meta-learner. Both are scored like any
 iteration, from predictions alone (no refit), and win only if they score best; the winner's
 members are refit on the final rows when the model is built.
@@ -20,6 +22,7 @@ from mlflow_automl.ensemble import (
     DEFAULT_META_LEARNER,
     StackEnsemble,
     VotingEnsemble,
+    bagged_greedy_selection,
     fit_stack,
     gather_members,
     greedy_selection,
@@ -27,7 +30,13 @@ from mlflow_automl.ensemble import (
     stack_oof_predictions,
     voting_oof_predictions,
 )
-from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION, compute_metrics
+from mlflow_automl.evaluation.metrics import (
+    FORECASTING,
+    REGRESSION,
+    compute_metric,
+    compute_metrics,
+    loss,
+)
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 
 logger = logging.getLogger("mlflow_automl")
@@ -64,17 +73,22 @@ def build_ensembles(
     if config.iterations is not None and search_iterations(config) == config.iterations:
         return []
     candidates = [e for e in leaderboard.ranked() if e.predictions is not None]
-    candidates = [e for e in candidates if e.learner not in ENSEMBLE_LEARNERS][:MAX_CANDIDATES]
+    candidates = [e for e in candidates if e.learner not in ENSEMBLE_LEARNERS]
+    candidates = _distinct(candidates)[:MAX_CANDIDATES]
     if len(candidates) < 2 or not kinds:
         return []
     predictions = [e.predictions for e in candidates]
     results = []
     started = time.time()
-    weights = greedy_selection(
+    # Forecasting validates on a few correlated windows, where plain selection overfits.
+    select = bagged_greedy_selection if config.task == FORECASTING else greedy_selection
+    extra = {"seed": config.random_seed} if config.task == FORECASTING else {}
+    weights = select(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
         data.sample_weight,
         deadline,
+        **extra,
     )
     chosen = [i for i, w in enumerate(weights) if w > 0]
     members = [candidates[i].iteration for i in chosen]
@@ -143,6 +157,69 @@ def fit_ensemble(
         config.random_seed,
     )
     return StackEnsemble(members, stack.meta_learner, config.task, data.n_classes)
+
+
+def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard) -> bool:
+    """Forecasting: the voting ensemble becomes the final model unless the best single
+    iteration beats it by more than one standard error over the validation windows (one per
+    series and fold): Breiman's one-standard-error rule. The best of many trials on a few
+    windows has often won by luck; a combination of several is the safer forecast. Returns
+    whether the ensemble was preferred to a better-scoring iteration."""
+    best = leaderboard.best
+    voting = next((e for e in leaderboard.entries if e.learner == VOTING), None)
+    windows = getattr(data, "windows", None)
+    if (
+        config.task != FORECASTING
+        or windows is None
+        or voting is None
+        or voting.predictions is None
+        or best is None
+        or is_ensemble(best)
+        or best.predictions is None
+    ):
+        return False
+    rows = data.n_original + np.arange(len(windows))
+    blocks = windows.groupby(["series", "fold"], sort=False).indices.values()
+    differences = []  # per window: the ensemble's loss minus the single iteration's
+    for block in blocks:
+        where = rows[block]
+        scale = None if data.metric_scale is None else data.metric_scale[where]
+        single, combined = (
+            loss(
+                config.metric,
+                compute_metric(FORECASTING, config.metric, data.y[where], p[where], scale=scale),
+            )
+            for p in (best.predictions, voting.predictions)
+        )
+        differences.append(combined - single)
+    differences = np.asarray(differences, dtype=float)
+    differences = differences[np.isfinite(differences)]
+    if len(differences) < 2:
+        return False
+    standard_error = differences.std(ddof=1) / np.sqrt(len(differences))
+    if differences.mean() > standard_error:
+        return False
+    logger.info(
+        "VotingEnsemble kept as the final model: %s (iteration %d) is better by %.4g per "
+        "validation window, within one standard error (%.4g)",
+        best.learner,
+        best.iteration,
+        differences.mean(),
+        standard_error,
+    )
+    leaderboard.prefer(voting)
+    return True
+
+
+def _distinct(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
+    """The best entry of each (learner, configuration): a repeat only takes a candidate's place."""
+    seen, out = set(), []
+    for entry in entries:
+        key = (entry.learner, repr(sorted(entry.params.items())))
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
 
 
 def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str, float]:

@@ -63,6 +63,13 @@ class Leaderboard:
         self._forget_old_predictions()
         return improved
 
+    def prefer(self, entry: LeaderboardEntry) -> None:
+        """Makes ``entry`` the final model although another scored better (the forecasting
+        ensemble rule in ``ensemble_runs.prefer_combination``); the ranking is unchanged."""
+        if entry not in self.entries or entry.score is None:
+            raise ValueError(f"iteration {entry.iteration} is not a scored entry")
+        self.best = entry
+
     def ranked(self) -> list[LeaderboardEntry]:
         """Scored entries, best first."""
         return sorted((e for e in self.entries if e.score is not None), key=self.rank_key)

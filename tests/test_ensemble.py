@@ -24,6 +24,7 @@ from mlflow_automl.ensemble import (
     EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
+    bagged_greedy_selection,
     complete_rows,
     ensemble_oof_predictions,
     fit_stack,
@@ -155,6 +156,26 @@ def test_greedy_selection_breaks_ties_by_lowest_index_and_is_deterministic():
     np.testing.assert_array_equal(weights, [*original, 0, 0])  # the copies never win a tie
     again = greedy_selection(duplicated, data.y, data.task, "AUC_weighted")
     np.testing.assert_array_equal(weights, again)
+
+
+def test_bagged_selection_spreads_the_weight_and_is_seeded():
+    data = bundle("diabetes")
+    metric = PRIMARY[data.task]
+    plain = greedy_selection(data.oof, data.y, data.task, metric, rounds=ROUNDS)
+    bagged = bagged_greedy_selection(data.oof, data.y, data.task, metric, ROUNDS, seed=3)
+    assert bagged.shape == plain.shape and bagged.sum() == pytest.approx(1.0)
+    assert (bagged >= 0).all()
+    # Bags without plain selection's favourite must use other members: weight is spread.
+    favourite = int(np.argmax(plain))
+    assert bagged[favourite] < plain[favourite]
+    assert np.count_nonzero(bagged) > np.count_nonzero(plain)
+    again = bagged_greedy_selection(data.oof, data.y, data.task, metric, ROUNDS, seed=3)
+    np.testing.assert_array_equal(bagged, again)
+    # Past the deadline a single bag is run.
+    late = bagged_greedy_selection(
+        data.oof, data.y, data.task, metric, ROUNDS, deadline=time.time() - 1, seed=3
+    )
+    assert late.sum() == pytest.approx(1.0) and np.count_nonzero(late) <= len(data.oof) // 2 + 1
 
 
 def test_greedy_selection_only_uses_rows_every_member_validated():
@@ -394,3 +415,56 @@ def test_gather_members_proceeds_with_what_it_has_when_time_runs_out():
     ensemble = VotingEnsemble(gathered, [0.6, 0.2], data.task, data.n_classes)
     np.testing.assert_allclose(ensemble.weights_, [0.75, 0.25])
     assert (ensemble.predict(data.X) == data.y).mean() > 0.95
+
+
+# --------------------------------------------------------------------------------------------
+# Forecasting: the voting ensemble is kept unless a single iteration is clearly better
+# --------------------------------------------------------------------------------------------
+
+
+def _forecast_entry(iteration, learner, data, predictions):
+    from mlflow_automl.leaderboard import LeaderboardEntry
+
+    rows = np.arange(data.n_original, len(data.y))
+    full = np.full(len(data.y), np.nan)
+    full[rows] = predictions
+    metrics = compute_metrics(
+        "forecasting", data.y[rows], predictions, scale=data.metric_scale[rows]
+    )
+    score = metrics["mean_absolute_scaled_error"]
+    return LeaderboardEntry(
+        iteration, f"run{iteration}", learner, learner, "completed", score, metrics, {}, 1.0, 1.0,
+        "test", full,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("voting_error, kept", [(1.01, True), (3.0, False)])
+def test_forecasting_keeps_the_voting_ensemble_within_one_standard_error(
+    visnights_data, voting_error, kept
+):
+    from types import SimpleNamespace
+
+    from mlflow_automl.ensemble_runs import prefer_combination
+    from mlflow_automl.leaderboard import Leaderboard
+
+    data, _ = visnights_data
+    actual = data.y[data.n_original :]
+    noise = (
+        np.random.default_rng(0).normal(size=(2, len(actual)))
+        * data.metric_scale[data.n_original :]
+    )
+    single = _forecast_entry(0, "ExponentialSmoothing", data, actual + noise[0])
+    # The ensemble's errors are independent of the single model's, their total larger by 1 %
+    # (a difference well within the windows' noise) or three times as large.
+    scaled = noise[1] * np.abs(noise[0]).sum() / np.abs(noise[1]).sum()
+    voting = _forecast_entry(1, "VotingEnsemble", data, actual + voting_error * scaled)
+    board = Leaderboard("forecasting", "mean_absolute_scaled_error")
+    board.add(single)
+    board.add(voting)
+    assert board.best is single  # it scores better either way
+    config = SimpleNamespace(task="forecasting", metric="mean_absolute_scaled_error")
+    assert prefer_combination(config, data, board) is kept
+    assert board.best is (voting if kept else single)
+    assert board.ranked()[0] is single  # the ranking itself is unchanged
+    regression = SimpleNamespace(task="regression", metric="mean_absolute_scaled_error")
+    assert prefer_combination(regression, data, Leaderboard("forecasting", config.metric)) is False

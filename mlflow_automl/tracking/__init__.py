@@ -55,6 +55,7 @@ TAG_BEST_CHILD = "automl.best_child_run_id"
 TAG_BEST_ITERATION = "automl.best_iteration"
 TAG_MODEL_URI = "automl.best_model_uri"
 TAG_STOP_REASON = "automl.stop_reason"
+TAG_FINAL_MODEL_RULE = "automl.final_model_rule"  # why the final model is not the top score
 TAG_VERSION = "automl.version"
 TAG_LABEL = "automl.label_column"
 TAG_REGISTERED = "automl.registered_model"
