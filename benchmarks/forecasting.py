@@ -195,32 +195,55 @@ def main() -> None:
         "only); results go to forecasting_origins.md/.json",
     )
     parser.add_argument("--sets", help="comma-separated subset of the sets")
+    parser.add_argument(
+        "--methods",
+        help="comma-separated subset of the methods; their rows replace the same rows of the "
+        "existing results file, the others are kept (rerun mlflow_automl without the baselines)",
+    )
     args = parser.parse_args()
     if args.quick:
         METHODS["mlflow_automl_60s"] = lambda *a: mlflow_automl(*a, budget_minutes=1 / 3)
     sets = load_sets(args.quick)
     if args.sets:
         sets = {name: sets[name] for name in args.sets.split(",")}
+    methods = METHODS
+    if args.methods:
+        methods = {name: METHODS[name] for name in args.methods.split(",")}
     results = []
     for set_name, (full, freq, m, h) in sets.items():
         for origin in range(args.origins):
             # Origin k holds out the horizon that ends k horizons before the data's end.
             ordered = full.sort_values(["unique_id", "ds"])
             frame = ordered.groupby("unique_id").head(-origin * h) if origin else ordered
-            results += _run_set(set_name, frame, freq, m, h, origin, args.all)
+            results += _run_set(set_name, frame, freq, m, h, origin, args.all, methods)
+    out = Path(args.out)
     if args.origins > 1:
-        out = Path(args.out).with_name("forecasting_origins")
+        out = out.with_name("forecasting_origins")
+    if args.methods:
+        results = merge_results(out.with_suffix(".json"), results)
+    if args.origins > 1:
         write_origins(results, out, args.origins)
     else:
-        write(results, Path(args.out), args.quick)
+        write(results, out, args.quick)
 
 
-def _run_set(set_name, frame, freq, m, h, origin, run_all) -> list[dict]:
+def merge_results(previous: Path, new: list[dict]) -> list[dict]:
+    """The previous run's rows with each (set, origin, method) that was run again replaced."""
+    if not previous.exists():
+        return new
+    key = lambda row: (row["set"], row["origin"], row["method"])  # noqa: E731
+    fresh = {key(row): row for row in new}
+    old = json.loads(previous.read_text())["results"]
+    merged = [fresh.pop(key(row), row) for row in old]
+    return merged + list(fresh.values())
+
+
+def _run_set(set_name, frame, freq, m, h, origin, run_all, methods) -> list[dict]:
     """Every method on one held-out window of one set; one result row each."""
     train, test = split(frame, h)
     n_series = frame["unique_id"].nunique()
     results = []
-    for method, run in METHODS.items():
+    for method, run in methods.items():
         row = {
             "set": set_name,
             "n_series": int(n_series),
