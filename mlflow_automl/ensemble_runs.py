@@ -38,6 +38,7 @@ from mlflow_automl.evaluation.metrics import (
     loss,
 )
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+from mlflow_automl.search.proposer import config_key
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -215,7 +216,7 @@ def _distinct(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
     """The best entry of each (learner, configuration): a repeat only takes a candidate's place."""
     seen, out = set(), []
     for entry in entries:
-        key = (entry.learner, repr(sorted(entry.params.items())))
+        key = (entry.learner, config_key(entry.params))
         if key not in seen:
             seen.add(key)
             out.append(entry)

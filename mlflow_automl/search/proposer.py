@@ -113,7 +113,7 @@ class Proposer:
                 trial, params = self._suggest_new(state)
                 if trial is not None:
                     break
-        state.tried.setdefault(_config_key(params), None)
+        state.tried.setdefault(config_key(params), None)
         spec = TrialSpec(self._iteration, name, params, origin)
         state.open_trials[self._iteration] = trial
         self._iteration += 1
@@ -134,7 +134,7 @@ class Proposer:
             return None, {}
         for _ in range(_MAX_REPEATED_PROPOSALS):
             trial, params = self._suggest(state)
-            key = _config_key(params)
+            key = config_key(params)
             if key not in state.tried:
                 return trial, params
             score = state.tried[key]
@@ -196,7 +196,7 @@ class Proposer:
         if score is None or not math.isfinite(score):
             state.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
-        state.tried[_config_key(spec.params)] = score
+        state.tried[config_key(spec.params)] = score
         state.study.tell(trial, score)
         if is_better(self.metric, score, state.best_score):
             state.best_score = score
@@ -207,5 +207,6 @@ def _spent(state: _LearnerState) -> bool:
     return state.exhausted or (not state.space and state.n_trials > 0)
 
 
-def _config_key(params: dict[str, Any]) -> str:
+def config_key(params: dict[str, Any]) -> str:
+    """One text per configuration: what "the same configuration" means across the package."""
     return json.dumps(params, sort_keys=True, default=str)
