@@ -1,12 +1,13 @@
 """Ensemble iterations: the voting and stack ensembles as the last child runs of the search.
 
 VotingEnsemble (last-but-one iteration): Caruana's greedy selection with replacement over the
-best iterations' validation predictions (for forecasting bagged over random halves of them, and
-kept as the final model unless a single iteration is better by more than one standard error:
-:func:`prefer_combination`). StackEnsemble (last iteration): the voting ensemble's
-members, their out-of-fold predictions fed to a meta-learner. Both are scored like any
-iteration, from predictions alone (no refit), and win only if they score best; the winner's
-members are refit on the final rows when the model is built.
+best iterations' validation predictions (for forecasting bagged over random halves of them,
+recent windows weighing more, and kept as the final model unless a single iteration is better
+by more than one standard error: :func:`prefer_combination`). StackEnsemble (last
+iteration): the voting ensemble's members, their out-of-fold predictions fed to a
+meta-learner. Both are scored like any iteration, from predictions alone (no refit), and win
+only if they score best; the winner's members are refit on the final rows when the model is
+built.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def build_ensembles(
     weights = select(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
-        data.sample_weight,
+        _selection_weights(config, data),
         deadline,
         **extra,
     )
@@ -230,6 +231,15 @@ def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str
         return score_predictions(config.task, data.y, predictions, data.sample_weight)
     rows = np.flatnonzero(np.isfinite(predictions))
     return compute_metrics(FORECASTING, data.y[rows], predictions[rows], scale=scale[rows])
+
+
+def _selection_weights(config: Any, data: TrainingData) -> np.ndarray | None:
+    """Row weights for selection: the sample weights, times each validation window's recency
+    for forecasting (``ForecastingData.recency_weights``)."""
+    if config.task != FORECASTING or getattr(data, "windows", None) is None:
+        return data.sample_weight
+    recency = data.recency_weights()
+    return recency if data.sample_weight is None else recency * data.sample_weight
 
 
 def _selection_problem(

@@ -468,3 +468,38 @@ def test_forecasting_keeps_the_voting_ensemble_within_one_standard_error(
     assert board.ranked()[0] is single  # the ranking itself is unchanged
     regression = SimpleNamespace(task="regression", metric="mean_absolute_scaled_error")
     assert prefer_combination(regression, data, Leaderboard("forecasting", config.metric)) is False
+
+
+def test_forecasting_selection_follows_the_recent_windows(visnights_data):
+    """Two forecasters with the same errors up to a factor per fold: A is better over all
+    windows, B on the latest ones. Selection weighs recent windows more and takes B."""
+    from types import SimpleNamespace
+
+    from mlflow_automl.ensemble_runs import VOTING, build_ensembles
+    from mlflow_automl.leaderboard import Leaderboard
+
+    data, _ = visnights_data
+    rows = slice(data.n_original, None)
+    actual, scale = data.y[rows], data.metric_scale[rows]
+    age = data.windows["fold"].max() - data.windows["fold"].to_numpy()  # 0 = the latest fold
+    error_a = np.choose(age, [1.4, 1.0, 0.5])  # scaled error per fold, oldest fold best
+    error_b = np.choose(age, [0.5, 1.0, 1.5])
+    assert error_a.mean() < error_b.mean()
+    a = _forecast_entry(0, "ExponentialSmoothing", data, actual + error_a * scale)
+    b = _forecast_entry(1, "LightGBM", data, actual + error_b * scale)
+    board = Leaderboard("forecasting", "mean_absolute_scaled_error")
+    board.add(a)
+    board.add(b)
+    assert board.best is a
+    config = SimpleNamespace(
+        task="forecasting",
+        metric="mean_absolute_scaled_error",
+        enable_voting_ensemble=True,
+        enable_stack_ensemble=False,
+        iterations=None,
+        ensemble_iterations=15,
+        random_seed=0,
+    )
+    [(kind, spec, *_)] = build_ensembles(config, data, board)
+    assert kind == VOTING
+    assert spec["members"] == [1] and spec["weights"] == [1.0]

@@ -181,3 +181,14 @@ def test_settings_rules_and_parameters_object(a10):
         _config(a10, validation_size=0.2)
     with pytest.raises(AutoMLConfigError, match="Unknown model 'ForecastTCN'"):
         _config(a10, allowed_models=["ForecastTCN"])
+
+
+def test_recency_weights_halve_every_two_folds_back(visnights_data):
+    data, _ = visnights_data
+    weights = data.recency_weights()
+    folds = data.windows["fold"].to_numpy()
+    copies = weights[data.n_original :]
+    assert (weights[: data.n_original] == 1).all()
+    assert (copies[folds == folds.max()] == 1).all()  # the latest fold
+    assert copies[folds == folds.max() - 2] == pytest.approx(0.5)
+    assert copies[folds == folds.max() - 1] == pytest.approx(0.5**0.5)
