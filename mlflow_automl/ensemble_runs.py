@@ -234,12 +234,12 @@ def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str
 
 
 def _selection_weights(config: Any, data: TrainingData) -> np.ndarray | None:
-    """Row weights for selection: the sample weights, times each validation window's recency
-    for forecasting (``ForecastingData.recency_weights``)."""
+    """Row weights for selection: the sample weights; for forecasting (which refuses
+    ``weight_column_name``) each validation window's recency
+    (``ForecastingData.recency_weights``)."""
     if config.task != FORECASTING or getattr(data, "windows", None) is None:
         return data.sample_weight
-    recency = data.recency_weights()
-    return recency if data.sample_weight is None else recency * data.sample_weight
+    return data.recency_weights()
 
 
 def _selection_problem(
