@@ -12,6 +12,7 @@ built.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -82,15 +83,18 @@ def build_ensembles(
     predictions = [e.predictions for e in candidates]
     results = []
     started = time.time()
-    # Forecasting validates on a few correlated windows, where plain selection overfits.
-    select = bagged_greedy_selection if config.task == FORECASTING else greedy_selection
-    extra = {"seed": config.random_seed} if config.task == FORECASTING else {}
+    # Forecasting validates on a few correlated windows, where plain selection overfits: bagged
+    # selection, recent windows weighing more (it refuses weight_column_name).
+    if config.task == FORECASTING:
+        select = functools.partial(bagged_greedy_selection, seed=config.random_seed)
+        row_weights = data.recency_weights()
+    else:
+        select, row_weights = greedy_selection, data.sample_weight
     weights = select(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
-        _selection_weights(config, data),
+        row_weights,
         deadline,
-        **extra,
     )
     chosen = [i for i, w in enumerate(weights) if w > 0]
     members = [candidates[i].iteration for i in chosen]
@@ -231,15 +235,6 @@ def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str
         return score_predictions(config.task, data.y, predictions, data.sample_weight)
     rows = np.flatnonzero(np.isfinite(predictions))
     return compute_metrics(FORECASTING, data.y[rows], predictions[rows], scale=scale[rows])
-
-
-def _selection_weights(config: Any, data: TrainingData) -> np.ndarray | None:
-    """Row weights for selection: the sample weights; for forecasting (which refuses
-    ``weight_column_name``) each validation window's recency
-    (``ForecastingData.recency_weights``)."""
-    if config.task != FORECASTING or getattr(data, "windows", None) is None:
-        return data.sample_weight
-    return data.recency_weights()
 
 
 def _selection_problem(
