@@ -92,16 +92,21 @@ class ExponentialSmoothingLearner(_StatisticalLearner):
 
 class AutoArimaLearner(_StatisticalLearner):
     """``AutoArima`` -> a stepwise ARIMA order search over statsmodels' SARIMAX (see
-    :class:`~mlflow_automl.forecasting.statistical.AutoArimaModel`)."""
+    :class:`~mlflow_automl.forecasting.statistical.AutoArimaModel`); the search also chooses
+    how a seasonal series is handled: a seasonal difference (auto.arima's way, the default),
+    an STL profile (stlm's way) or none."""
 
     name = "AutoArima"
     estimators = {FORECASTING: AutoArimaModel}
     relative_cost = 3.0
-    defaults = {"max_fits": 10, "seasonal": True}
+    defaults = {"max_fits": 10, "seasonal": "difference"}
     low_cost = {"max_fits": 4}
 
     def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
-        return {"max_fits": Int(4, 20, log=True), "seasonal": Categorical((True, False))}
+        return {
+            "max_fits": Int(4, 20, log=True),
+            "seasonal": Categorical(("difference", "stl", None)),
+        }
 
 
 class ProphetLearner(_StatisticalLearner):

