@@ -64,7 +64,7 @@ class AverageLearner(_StatisticalLearner):
 
 
 class SeasonalAverageLearner(_StatisticalLearner):
-    """``SeasonalAverage``: the mean of the history at the same point of the season."""
+    """``SeasonalAverage``: the mean of the latest season, carried forward."""
 
     name = "SeasonalAverage"
     estimators = {FORECASTING: SeasonalAverageModel}

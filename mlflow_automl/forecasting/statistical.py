@@ -84,24 +84,20 @@ class AverageModel(UnivariateModel):
 
 
 class SeasonalAverageModel(UnivariateModel):
-    """The mean of the history's values at the same position in the season."""
+    """The mean of the latest season, carried forward (Azure's definition). Averaging one
+    whole season takes the season out and keeps the current level; a per-position mean over
+    the whole history would forecast a series that has grown at its old level."""
 
     def __init__(self, season_length: int = 1) -> None:
         self.season_length = season_length
 
     def fit(self, y: np.ndarray) -> SeasonalAverageModel:
         y = np.asarray(y, dtype=float)
-        m = max(1, self.season_length)
-        phase = np.arange(len(y)) % m
-        sums = np.bincount(phase, weights=y, minlength=m)
-        counts = np.bincount(phase, minlength=m)
-        means = np.where(counts > 0, sums / np.maximum(counts, 1), y.mean())
-        self.means_, self.n_ = means, len(y)
+        self.mean_ = float(np.mean(y[-max(1, self.season_length) :]))
         return self
 
     def predict(self, steps: np.ndarray) -> np.ndarray:
-        steps = _check_steps(steps)
-        return self.means_[(self.n_ + steps - 1) % len(self.means_)]
+        return np.full(len(_check_steps(steps)), self.mean_)
 
 
 class ExponentialSmoothingModel(UnivariateModel):
