@@ -6,7 +6,10 @@ stopped by killing its worker; a new worker takes its place, so the search goes 
 
 Each worker leads a process group of its own, so killing it also stops the processes a trial
 started (joblib's workers fitting many series at once), which would otherwise go on computing
-the dead trial's work and take the cores from the next one.
+the dead trial's work and take the cores from the next one. The group stays in the caller's
+session: a session of its own (``setsid``) is also a scheduling group of its own under Linux's
+autogroup, and there, with one other busy process on a 2-core machine, the OpenMP threads of
+a LightGBM fit waited on each other 200 times longer (95 s instead of 0.5 s).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ from mlflow_automl.executors.base import TrialExecutor
 logger = logging.getLogger(__name__)
 
 _POSIX = os.name == "posix"
+# Popen arguments: the worker leads a new process group in this session (see the docstring).
+if not _POSIX:
+    _OWN_PROCESS_GROUP: dict = {}
+elif sys.version_info >= (3, 11):
+    _OWN_PROCESS_GROUP = {"process_group": 0}
+else:
+    _OWN_PROCESS_GROUP = {"preexec_fn": os.setpgrp}
 
 _CONNECT_TIMEOUT_S = 120.0
 # Grace after a deadline before the worker is killed: the in-worker check between splits
@@ -84,7 +94,7 @@ class LocalProcessExecutor(TrialExecutor):
             [sys.executable, "-m", "mlflow_automl.executors._worker", str(self._listener.address)],
             env=env,
             stdin=subprocess.DEVNULL,
-            start_new_session=_POSIX,  # its own process group: see the module docstring
+            **_OWN_PROCESS_GROUP,  # see the module docstring
         )
         return _Worker(process=process)
 

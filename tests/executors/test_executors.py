@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -131,3 +132,14 @@ def test_stopping_a_trial_also_stops_the_processes_it_started(visnights_data):
         while _group_members(group) and time.time() < waited:
             time.sleep(0.1)
         assert _group_members(group) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "getsid"), reason="POSIX sessions and process groups")
+def test_workers_lead_a_process_group_in_the_callers_session(context):
+    # A session of its own would be a scheduling autogroup of its own on Linux, where a
+    # trial's OpenMP threads slowed 200-fold next to one busy process.
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(context)
+        pid = executor._workers[0].process.pid
+        assert os.getpgid(pid) == pid
+        assert os.getsid(pid) == os.getsid(0)
