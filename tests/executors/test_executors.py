@@ -143,3 +143,15 @@ def test_workers_lead_a_process_group_in_the_callers_session(context):
         pid = executor._workers[0].process.pid
         assert os.getpgid(pid) == pid
         assert os.getsid(pid) == os.getsid(0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_workers_spin_briefly_at_openmp_barriers(context):
+    # libgomp's default 300,000 spins took a LightGBM fit from 0.15 s to 20-40 s next to a
+    # busy process of another session; the package sets a short spin that workers inherit.
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(context)
+        pid = executor._workers[0].process.pid
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']}".encode() in environ
+    assert int(os.environ["GOMP_SPINCOUNT"]) <= 1000
