@@ -151,7 +151,10 @@ def test_workers_spin_briefly_at_openmp_barriers(context):
     # busy process of another session; the package sets a short spin that workers inherit.
     with LocalProcessExecutor(max_concurrency=1) as executor:
         executor.start(context)
+        executor.submit(_spec(0, "DecisionTree"), deadline=None)  # the worker is running now
         pid = executor._workers[0].process.pid
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        while not executor.wait(timeout=60):
+            pass
     assert f"GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']}".encode() in environ
     assert int(os.environ["GOMP_SPINCOUNT"]) <= 1000
