@@ -197,11 +197,12 @@ class AutoArimaModel(UnivariateModel):
         self.last_season_ = None  # difference: the values one season before the forecasts
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if m > 1 and len(y) >= 2 * m + 1 and _seasonal_strength(y, m) > 0.64:
-                if self.seasonal == "stl":
-                    y, self.season_component_ = _stl_adjust(y, m)
-                else:
-                    self.last_season_, y = y[-m:].copy(), y[m:] - y[:-m]
+            seasonal = _strong_season(y, m) if m > 1 else None
+            if seasonal is not None and self.seasonal == "stl":
+                # The next season repeats the last observed one, right after the last value.
+                y, self.season_component_ = y - seasonal, seasonal[-m:]
+            elif seasonal is not None:
+                self.last_season_, y = y[-m:].copy(), y[m:] - y[:-m]
             seasonal_d = int(self.last_season_ is not None)
             # Standardised values keep the optimiser well conditioned (seconds -> milliseconds).
             self.center_, self.spread_ = float(np.mean(y)), float(np.std(y)) or 1.0
@@ -211,7 +212,6 @@ class AutoArimaModel(UnivariateModel):
             # SARIMAX's in-model differencing in seconds. Forecasts are integrated back.
             self.last_levels_ = [np.diff(y, n=k)[-1] for k in range(d)]
             self.result_, self.order_ = self._search(np.diff(y, n=d), d, drift=d + seasonal_d <= 1)
-        self.n_ = len(y)
         return self
 
     def _search(self, y: np.ndarray, d: int, drift: bool) -> tuple[Any, tuple]:
@@ -328,26 +328,18 @@ def _ndiffs(y: np.ndarray, max_d: int) -> int:
     return d
 
 
-def _seasonal_strength(y: np.ndarray, m: int) -> float:
+def _strong_season(y: np.ndarray, m: int) -> np.ndarray | None:
+    """STL's seasonal component of ``y`` when its seasonal strength exceeds 0.64 (Hyndman's
+    threshold), else None. One STL fit serves both the test and the ``stl`` adjustment."""
     from statsmodels.tsa.seasonal import STL
 
     if len(y) < 2 * m + 1 or np.ptp(y) == 0:
-        return 0.0
+        return None
     fit = STL(y, period=m, robust=False).fit()
-    remainder, seasonal = fit.resid, fit.seasonal
+    remainder, seasonal = fit.resid, np.asarray(fit.seasonal, dtype=float)
     denominator = np.var(remainder + seasonal)
-    return 0.0 if denominator == 0 else max(0.0, 1.0 - np.var(remainder) / denominator)
-
-
-def _stl_adjust(y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray | None]:
-    from statsmodels.tsa.seasonal import STL
-
-    if len(y) < 2 * m + 1:
-        return y, None
-    fit = STL(y, period=m, robust=False).fit()
-    seasonal = np.asarray(fit.seasonal, dtype=float)
-    # The next season repeats the last observed one, starting right after the last value.
-    return y - seasonal, seasonal[-m:]
+    strength = 0.0 if denominator == 0 else max(0.0, 1.0 - np.var(remainder) / denominator)
+    return seasonal if strength > 0.64 else None
 
 
 class ProphetModel(UnivariateModel):
