@@ -9,6 +9,7 @@ import logging
 import math
 import time
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,9 +137,7 @@ def submit(
             _ensemble_iterations(config, data, result, tracker, console, budget)
             model, model_uri = _finish(config, data, plan, result, tracker, budget)
             insights = Insights(config.task, data, tracker)
-            insights.log_all(
-                result.leaderboard, model, config.model_explainability, budget.deadline
-            )
+            _log_insights(insights, result, model, config, budget, tracker)
             run = AutoMLRun(
                 tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
             )
@@ -186,11 +185,18 @@ def _start_tracker(
             tracking.TAG_METRIC: config.metric,
             tracking.TAG_VERSION: __version__,
             tracking.TAG_LABEL: data.label_column,
+            **_dropped_tag(config),
             **(tags or {}),
         },
         run_name=run_name,
         parent_run_id=parent_run_id,
     )
+
+
+def _dropped_tag(config: AutoMLConfig) -> dict[str, str]:
+    """Settings the config dropped (with a warning), and why."""
+    dropped = "; ".join(f"{name}: {why}" for name, why in config.dropped_settings.items())
+    return {tracking.TAG_DROPPED_SETTINGS: dropped} if dropped else {}
 
 
 def _trial_context(config: AutoMLConfig, data: TrainingData, plan: Any) -> TrialContext:
@@ -520,6 +526,25 @@ def _finish(
         (budget.deadline - time.time()) if budget.deadline else float("nan"),
     )
     return model, model_uri
+
+
+def _log_insights(
+    insights: Insights,
+    result: SearchResult,
+    model: Any,
+    config: AutoMLConfig,
+    budget: Budget,
+    tracker: tracking.ExperimentTracker,
+) -> None:
+    """Charts and the explanation come after the model is logged and usable: their failure (a
+    full disk, an unwritable artifact store) is a tag and a warning, not a FAILED run."""
+    try:
+        insights.log_all(result.leaderboard, model, config.model_explainability, budget.deadline)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.warning("charts / explanation not logged (the model is): %s", error)
+        with suppress(Exception):  # the store that refused the charts may refuse this too
+            tracker.set_tags({tracking.TAG_INSIGHTS_ERROR: error[:5000]})
 
 
 def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTracker) -> None:

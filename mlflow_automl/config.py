@@ -9,6 +9,7 @@ live in :mod:`mlflow_automl.data` and also run before any MLflow run is created.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -36,10 +37,51 @@ class AutoMLConfigError(ValueError):
 # Declared rules. Each returns an error message, or None when the value is acceptable.
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _positive_number(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        return "must be a number > 0"
+    if not _is_number(value) or not math.isfinite(value) or not value > 0:
+        return "must be a finite number > 0"
     return None
+
+
+# Time limits: below a second nothing can run; above a year is a typo for "no limit" (leave the
+# setting unset), and would overflow the timestamps MLflow and the budget compute from it.
+_MIN_SECONDS = 1.0
+_MAX_SECONDS = 366 * 24 * 3600.0
+
+
+def _duration(unit_seconds: float, unit: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if not _is_number(value) or not math.isfinite(value) or not value > 0:
+            return f"must be a finite number of {unit} > 0"
+        seconds = float(value) * unit_seconds
+        if seconds < _MIN_SECONDS:
+            return f"is {seconds:.3g} s: a time limit must be at least {_MIN_SECONDS:.0f} second"
+        if seconds > _MAX_SECONDS:
+            return "is more than a year; leave it unset for no time limit"
+        return None
+
+    return rule
+
+
+def _cores(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
+        return "must be -1 (all cores) or an integer >= 1"
+    return None
+
+
+# More workers than this is a typo: each one is a Python process with its own copy of the data.
+_MAX_CONCURRENCY = max(16, 4 * (os.cpu_count() or 1))
+
+
+def _concurrency(value: Any) -> str | None:
+    problem = _positive_int(value)
+    if problem is None and value > _MAX_CONCURRENCY:
+        return f"must be at most {_MAX_CONCURRENCY} (4 worker processes per core)"
+    return problem
 
 
 def _positive_int(value: Any) -> str | None:
@@ -49,7 +91,7 @@ def _positive_int(value: Any) -> str | None:
 
 
 def _fraction(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+    if not _is_number(value) or not 0 < value < 1:
         return "must be a fraction strictly between 0 and 1"
     return None
 
@@ -63,13 +105,13 @@ def _string(value: Any) -> str | None:
 
 
 def _number(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "must be a number"
+    if not _is_number(value) or not math.isfinite(value):
+        return "must be a finite number"
     return None
 
 
 def _string_list(value: Any) -> str | None:
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         return "must be a list of model names"
     return None
 
@@ -104,13 +146,26 @@ def _verbosity(value: Any) -> str | None:
 
 
 def _seed(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return "must be an integer >= 0"
+    # numpy's and scikit-learn's seeds are 32-bit.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        return "must be an integer from 0 to 2**32 - 1"
     return None
+
+
+def _kwargs(value: Any) -> str | None:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return None
+    return "must be a dict of keyword arguments"
 
 
 def _anything(value: Any) -> str | None:
     return None
+
+
+def _label_value(value: Any) -> str | None:
+    if isinstance(value, str | int | bool) or (_is_number(value) and math.isfinite(value)):
+        return None
+    return "must be one of the label's values (a string or a number)"
 
 
 def _column_names(value: Any) -> str | None:
@@ -188,18 +243,29 @@ SETTINGS: dict[str, Setting] = {
         Setting("validation_size", None, _fraction, "fraction of training rows held out"),
         Setting("n_cross_validations", None, _cv_folds, "number of cross-validation folds"),
         Setting("weight_column_name", None, _string, "name of the sample-weight column"),
+        Setting(
+            "cv_split_column_names",
+            None,
+            _column_names,
+            "user-given folds: one 0/1 column per fold (1 train, 0 validation)",
+        ),
+        Setting("positive_label", None, _label_value, "binary classification: positive class"),
         Setting("X", None, _anything, "deprecated: features (use training_data)", False),
         Setting("y", None, _anything, "deprecated: labels (use label_column_name)", False),
-        Setting("experiment_timeout_minutes", None, _positive_number, "wall budget in minutes"),
-        Setting("experiment_timeout_hours", None, _positive_number, "wall budget in hours"),
-        Setting("iteration_timeout_minutes", None, _positive_number, "limit per trial, minutes"),
-        Setting("iteration_timeout_hours", None, _positive_number, "limit per trial, hours"),
+        Setting(
+            "experiment_timeout_minutes", None, _duration(60, "minutes"), "wall budget, minutes"
+        ),
+        Setting("experiment_timeout_hours", None, _duration(3600, "hours"), "wall budget, hours"),
+        Setting(
+            "iteration_timeout_minutes", None, _duration(60, "minutes"), "limit per trial, minutes"
+        ),
+        Setting("iteration_timeout_hours", None, _duration(3600, "hours"), "trial limit, hours"),
         Setting("iterations", None, _positive_int, "maximum number of trials"),
         Setting("experiment_exit_score", None, _number, "stop once the primary metric reaches it"),
         Setting("enable_early_stopping", True, _boolean, "stop when the score stops improving"),
         Setting("early_stopping_n_iters", 20, _positive_int, "trials without improvement to stop"),
-        Setting("max_concurrent_iterations", 1, _positive_int, "trials run at the same time"),
-        Setting("max_cores_per_iteration", -1, _number, "threads per trial (-1: all cores)"),
+        Setting("max_concurrent_iterations", 1, _concurrency, "trials run at the same time"),
+        Setting("max_cores_per_iteration", -1, _cores, "threads per trial (-1: all cores)"),
         Setting("allowed_models", None, _string_list, "only these learners"),
         Setting("blocked_models", None, _string_list, "never these learners"),
         Setting("featurization", "auto", _featurization, "'auto' | 'off' | FeaturizationConfig"),
@@ -209,7 +275,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("ensemble_download_models_timeout_sec", 300, _positive_number, "ensemble gather"),
         Setting("stack_meta_learner_type", None, _string, "stack meta-learner"),
         Setting("stack_meta_learner_train_percentage", 0.2, _fraction, "meta-learner rows"),
-        Setting("stack_meta_learner_kwargs", None, _anything, "meta-learner arguments"),
+        Setting("stack_meta_learner_kwargs", None, _kwargs, "meta-learner arguments"),
         Setting("enable_onnx_compatible_models", False, _boolean, "only ONNX-convertible models"),
         Setting("registered_model_name", None, _string, "register the best model under it"),
         Setting("registered_model_alias", "champion", _string, "alias of the new version"),
@@ -260,6 +326,22 @@ SETTINGS: dict[str, Setting] = {
     ]
 }
 
+# Azure's names (old or current) for our settings: accepted and mapped; giving both names with
+# different values is an error.
+ALIASES: dict[str, str] = {
+    "freq": "frequency",
+    "target_aggregation_function": "target_aggregate_function",
+    "short_series_handling_configuration": "short_series_handling_config",
+    "max_horizon": "forecast_horizon",
+    "grain_column_names": "time_series_id_column_names",
+}
+
+# Keywords of a meta-learner that the installed library no longer has, with the values that
+# asked for what is now its only behaviour: they have no effect to lose, so they are dropped with
+# a warning (scikit-learn 1.8 removed LogisticRegression's multi_class; 'auto' chose
+# multinomial, which is what it always does now).
+REMOVED_WITHOUT_EFFECT: dict[str, tuple[Any, ...]] = {"multi_class": ("auto",)}
+
 # Settings that only mean something for forecasting, and their defaults there. Applied when the
 # user did not pass them, so other tasks never log them.
 FORECASTING_DEFAULTS: dict[str, Any] = {
@@ -294,6 +376,7 @@ class AutoMLConfig:
 
     def __init__(self, task: str | None = None, **settings: Any) -> None:
         settings["task"] = task
+        settings = _resolve_aliases(settings)
         unknown = sorted(set(settings) - set(SETTINGS))
         if unknown:
             raise AutoMLConfigError("; ".join(_unknown_setting_message(name) for name in unknown))
@@ -308,6 +391,8 @@ class AutoMLConfig:
             if problem:
                 raise AutoMLConfigError(f"{name}={value!r} {problem}.")
         self._values = values
+        # Settings given but not used, each with the reason: logged as a tag of the run.
+        self.dropped_settings: dict[str, str] = {}
         self._check_conflicts()
 
     # --- access -------------------------------------------------------------------------------
@@ -372,6 +457,19 @@ class AutoMLConfig:
                 f"primary_metric={metric!r} does not fit task {v['task']!r}; "
                 f"choose one of: {', '.join(PRIMARY_METRICS[v['task']])}."
             )
+        if v["enable_onnx_compatible_models"] and v["task"] == FORECASTING:
+            raise AutoMLConfigError(
+                "enable_onnx_compatible_models=True is not available for task='forecasting': "
+                "ONNX models are made for classification and regression only."
+            )
+        if v["positive_label"] is not None and v["task"] != CLASSIFICATION:
+            raise AutoMLConfigError(
+                f"positive_label only applies to task='classification' (task={v['task']!r})."
+            )
+        for other in ("n_cross_validations", "validation_data", "validation_size"):
+            _exclusive(v, "cv_split_column_names", other)
+        if isinstance(v["cv_split_column_names"], str):
+            v["cv_split_column_names"] = [v["cv_split_column_names"]]
         _exclusive(v, "validation_data", "n_cross_validations")
         _exclusive(v, "validation_size", "n_cross_validations")
         _exclusive(v, "validation_data", "validation_size")
@@ -379,6 +477,12 @@ class AutoMLConfig:
         _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
         _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
         self._check_forecasting()
+        self._check_special_columns()
+        self._check_meta_learner()
+        if v["run_configuration"] is not None:
+            self._drop(
+                "run_configuration", "not used: trials run where compute_target says (local)"
+            )
         self._adopt_x_y()
         if v["training_data"] is None:
             raise AutoMLConfigError("training_data is required (a DataFrame, a path or a dataset).")
@@ -415,12 +519,84 @@ class AutoMLConfig:
                     f"{name} is not supported for forecasting: trials are scored by rolling-origin "
                     "cross-validation (n_cross_validations, cv_step_size) on the last periods."
                 )
-        if v["weight_column_name"] is not None:
-            raise AutoMLConfigError("weight_column_name is not supported for forecasting.")
+        for name in ("weight_column_name", "cv_split_column_names"):
+            if v[name] is not None:
+                raise AutoMLConfigError(
+                    f"{name} is not supported for forecasting: folds are rolling origins."
+                )
         if isinstance(v["time_series_id_column_names"], str):
             v["time_series_id_column_names"] = [v["time_series_id_column_names"]]
         if isinstance(v["drop_column_names"], str):
             v["drop_column_names"] = [v["drop_column_names"]]
+
+    def _check_special_columns(self) -> None:
+        """The label, weight, time, series-id and fold columns must be different columns: a
+        weight column equal to the label trains on the answer (accuracy 1.0 reported)."""
+        v = self._values
+        roles: list[tuple[str, str]] = []
+        for name in (
+            "label_column_name",
+            "weight_column_name",
+            "time_column_name",
+            "time_series_id_column_names",
+            "cv_split_column_names",
+        ):
+            value = v[name]
+            for column in [value] if isinstance(value, str) else list(value or []):
+                for other_name, other_column in roles:
+                    if column == other_column:
+                        raise AutoMLConfigError(
+                            f"{name} and {other_name} both name the column {column!r}; "
+                            "each role needs its own column."
+                        )
+                roles.append((name, column))
+        dropped = v["drop_column_names"] or []
+        for name, column in roles:
+            if column in dropped:
+                raise AutoMLConfigError(
+                    f"drop_column_names holds {column!r}, the {name}; it cannot be dropped."
+                )
+
+    def _check_meta_learner(self) -> None:
+        """The stack meta-learner's type and keywords, against the installed library, here
+        rather than after every trial has run."""
+        v = self._values
+        kwargs = v["stack_meta_learner_kwargs"]
+        if v["stack_meta_learner_type"] is None and not kwargs:
+            return
+        from mlflow_automl.ensemble import DEFAULT_META_LEARNER, make_meta_learner
+
+        type_name = v["stack_meta_learner_type"] or DEFAULT_META_LEARNER[v["task"]]
+        kept = dict(kwargs or {})
+        try:
+            accepted = make_meta_learner(v["task"], type_name).get_params()
+        except ValueError as exc:
+            raise AutoMLConfigError(str(exc)) from None
+        for key, value in list(kept.items()):
+            if key not in accepted and value in REMOVED_WITHOUT_EFFECT.get(key, ()):
+                del kept[key]
+                self._drop(
+                    f"stack_meta_learner_kwargs.{key}",
+                    f"{value!r} is {type_name}'s only behaviour in the installed library, "
+                    "which no longer has this keyword",
+                )
+        try:
+            learner = make_meta_learner(v["task"], type_name, kept)
+            # What fit() would check first (types and ranges of every keyword), checked now.
+            validate = getattr(learner, "_validate_params", None)
+            if validate is not None:
+                validate()
+        except (ValueError, TypeError) as exc:
+            message = str(exc)
+            if not message.startswith("stack_meta_learner_kwargs"):
+                message = f"stack_meta_learner_kwargs for {type_name}: {message}"
+            raise AutoMLConfigError(message) from None
+        if kwargs is not None:
+            v["stack_meta_learner_kwargs"] = kept
+
+    def _drop(self, name: str, reason: str) -> None:
+        warnings.warn(f"{name} is ignored: {reason}.", UserWarning, stacklevel=4)
+        self.dropped_settings[name] = reason
 
     def _adopt_x_y(self) -> None:
         """Accept the deprecated X/y style by turning it into training_data + label column."""
@@ -445,6 +621,23 @@ class AutoMLConfig:
             raise AutoMLConfigError(f"X already has a column named {label!r}; rename it.")
         frame[label] = pd.Series(v["y"]).to_numpy()
         v["training_data"], v["label_column_name"], v["X"], v["y"] = frame, label, None, None
+
+
+def _resolve_aliases(settings: dict[str, Any]) -> dict[str, Any]:
+    """Azure's names mapped to ours; the same setting under two names must agree."""
+    resolved = dict(settings)
+    for alias, name in ALIASES.items():
+        if alias not in resolved:
+            continue
+        value = resolved.pop(alias)
+        if resolved.get(name) is not None and value is not None and resolved[name] != value:
+            raise AutoMLConfigError(
+                f"{alias}={value!r} and {name}={resolved[name]!r} are the same setting "
+                f"({alias} is Azure's name for {name}) with different values; set it once."
+            )
+        if resolved.get(name) is None:
+            resolved[name] = value
+    return resolved
 
 
 def _merge_forecasting_parameters(settings: dict[str, Any]) -> dict[str, Any]:

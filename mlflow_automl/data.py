@@ -100,19 +100,25 @@ class TrainingData:
 def load_frame(data: Any, setting: str = "training_data") -> tuple[pd.DataFrame, str]:
     """Returns a DataFrame and a description of its source, from any accepted form of data."""
     if isinstance(data, pd.DataFrame):
-        return data, "pandas.DataFrame"
+        return _nonempty(data, setting), "pandas.DataFrame"
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.exists():
             raise AutoMLConfigError(f"{setting}: file {str(path)!r} does not exist.")
         suffix = path.suffix.lower()
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path), str(path.resolve())
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path), str(path.resolve())
-        raise AutoMLConfigError(
-            f"{setting}: cannot read {str(path)!r}; use a .csv or .parquet file or a DataFrame."
-        )
+        readers = {".csv": pd.read_csv, ".txt": pd.read_csv}
+        readers |= {".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+        if suffix not in readers:
+            raise AutoMLConfigError(
+                f"{setting}: cannot read {str(path)!r}; use a .csv or .parquet file or a DataFrame."
+            )
+        try:
+            frame = readers[suffix](path)
+        except Exception as exc:  # pyarrow, the CSV parser and the OS each have their own
+            raise AutoMLConfigError(
+                f"{setting}: cannot read {str(path)!r} ({type(exc).__name__}: {exc})."
+            ) from exc
+        return _nonempty(frame, f"{setting} {str(path)!r}"), str(path.resolve())
     frame = getattr(data, "df", None)  # mlflow.data.pandas_dataset.PandasDataset and friends
     if isinstance(frame, pd.DataFrame):
         source = getattr(getattr(data, "source", None), "uri", None) or getattr(data, "name", "")
@@ -123,6 +129,14 @@ def load_frame(data: Any, setting: str = "training_data") -> tuple[pd.DataFrame,
         f"{setting} must be a pandas DataFrame, a CSV/Parquet path or an MLflow dataset, "
         f"not {type(data).__name__}."
     )
+
+
+def _nonempty(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    if len(frame) == 0 or frame.shape[1] == 0:
+        raise AutoMLConfigError(
+            f"{what} is empty ({frame.shape[0]} rows x {frame.shape[1]} columns)."
+        )
+    return frame
 
 
 def label_column_of(config: AutoMLConfig) -> str:
@@ -142,19 +156,16 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     frame, source = load_frame(config.training_data)
     label = label_column_of(config)
     weight = config.weight_column_name
-    _require_columns(frame, [label] + ([weight] if weight else []), "training_data")
+    folds = list(config.cv_split_column_names or [])
+    special = [label] + ([weight] if weight else []) + folds
+    _require_columns(frame, special, "training_data")
     frame = _clean_column_names(frame)
     valid_frame = None
     if config.validation_data is not None:
         valid_frame, _ = load_frame(config.validation_data, "validation_data")
         valid_frame = _clean_column_names(valid_frame)
         _require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
-        missing = [c for c in frame.columns if c not in valid_frame.columns]
-        if missing:
-            raise AutoMLConfigError(
-                f"validation_data lacks the training columns {missing}; both need the same columns."
-            )
-        valid_frame = valid_frame[frame.columns]
+        valid_frame = _align_validation(frame, valid_frame, label)
 
     combined = frame if valid_frame is None else pd.concat([frame, valid_frame], ignore_index=True)
     n_train_rows = len(frame)
@@ -162,13 +173,12 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     n_dropped = int((~keep).sum())
     is_train = np.arange(len(combined)) < n_train_rows
     combined, is_train = combined.loc[keep].reset_index(drop=True), is_train[keep]
-
-    y, classes = _encode_label(combined[label], config.task, label)
-    sample_weight = _weights(combined, weight) if weight else None
-    X = combined.drop(columns=[label] + ([weight] if weight else []))
-    if X.shape[1] == 0:
-        raise AutoMLConfigError("training_data has no feature columns besides the label.")
     n_train = int(is_train.sum())
+    if n_train == 0:
+        raise AutoMLConfigError(
+            f"label column {label!r} has no values: all {n_train_rows} rows of training_data "
+            "are missing it."
+        )
     if n_train < 10:
         raise AutoMLConfigError(
             f"training_data has {n_train} rows with a label; at least 10 are needed."
@@ -176,8 +186,24 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     if valid_frame is not None and int((~is_train).sum()) == 0:
         raise AutoMLConfigError("validation_data has no rows with a label.")
 
-    strategy = choose_strategy(config, n_train)
-    splits = make_splits(strategy, y, is_train, config.task, config.random_seed, label)
+    y, classes = _encode_label(combined[label], config.task, label, config.positive_label)
+    if valid_frame is not None and classes is not None:
+        _check_validation_classes(y, is_train, classes, label)
+    sample_weight = _weights(combined, weight) if weight else None
+    X = combined.drop(columns=special)
+    if X.shape[1] == 0:
+        raise AutoMLConfigError("training_data has no feature columns besides the label.")
+    _check_finite(X)
+
+    if folds:
+        strategy = ValidationStrategy(
+            "cross_validation", n_folds=len(folds), reason="cv_split_column_names"
+        )
+        splits = _user_folds(combined, folds, y, classes)
+    else:
+        strategy = choose_strategy(config, n_train)
+        _check_split_sizes(strategy, n_train, y, config.task)
+        splits = make_splits(strategy, y, is_train, config.task, config.random_seed, label, classes)
     final_rows = np.arange(len(X)) if strategy.kind == "cross_validation" else splits[0][0]
     return TrainingData(
         X=X,
@@ -191,7 +217,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
         weight_column=weight,
         n_dropped_label_rows=n_dropped,
         source=source,
-        raw_training_frame=frame,
+        raw_training_frame=frame.drop(columns=folds),
     )
 
 
@@ -230,6 +256,7 @@ def make_splits(
     task: str,
     seed: int,
     label: str,
+    classes: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
@@ -238,7 +265,7 @@ def make_splits(
         return [(rows[is_train], rows[~is_train])]
     classification = task == CLASSIFICATION
     if classification:
-        _check_class_counts(y, strategy, label)
+        _check_class_counts(y, strategy, label, classes)
     if strategy.kind == "train_validation_split":
         train, valid = train_test_split(
             rows,
@@ -252,24 +279,172 @@ def make_splits(
     return [(train, valid) for train, valid in splitter.split(rows, y)]
 
 
-def _check_class_counts(y: np.ndarray, strategy: ValidationStrategy, label: str) -> None:
+def _check_class_counts(
+    y: np.ndarray, strategy: ValidationStrategy, label: str, classes: np.ndarray | None = None
+) -> None:
     counts = np.bincount(y)
     needed = strategy.n_folds or 2
+    names = classes if classes is not None else np.arange(len(counts))
     rare = np.flatnonzero(counts < 2)
     if rare.size:
         raise AutoMLConfigError(
-            f"label column {label!r}: class code(s) {rare.tolist()} have fewer than 2 rows; "
-            "a stratified split needs at least 2 rows per class. Remove or merge those classes."
+            f"label column {label!r}: class(es) {[_plain(names[i]) for i in rare]} have fewer "
+            "than 2 rows; a stratified split needs at least 2 rows per class. Remove or merge "
+            "those classes."
         )
     if strategy.kind == "cross_validation" and counts.min() < needed:
         # Stratified k-fold needs k members per class; fewer folds still validate every row.
+        smallest = _plain(names[int(np.argmin(counts))])
         raise AutoMLConfigError(
-            f"label column {label!r}: the smallest class has {counts.min()} rows, fewer than "
-            f"n_cross_validations={needed}. Use fewer folds or a validation_size."
+            f"label column {label!r}: the smallest class {smallest!r} has {counts.min()} rows, "
+            f"fewer than n_cross_validations={needed}. Use fewer folds or a validation_size."
         )
 
 
-def _encode_label(label: pd.Series, task: str, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _check_split_sizes(strategy: ValidationStrategy, n_rows: int, y: np.ndarray, task: str) -> None:
+    """Folds and held-out fractions the rows cannot fill, named before scikit-learn's error."""
+    if strategy.kind == "cross_validation" and strategy.n_folds > n_rows:
+        raise AutoMLConfigError(
+            f"n_cross_validations={strategy.n_folds} is more than the {n_rows} training rows."
+        )
+    if strategy.kind == "train_validation_split":
+        n_valid = int(np.ceil(strategy.validation_fraction * n_rows))
+        n_classes = len(np.unique(y)) if task == CLASSIFICATION else 1
+        if n_valid < n_classes or n_rows - n_valid < n_classes:
+            raise AutoMLConfigError(
+                f"validation_size={strategy.validation_fraction} leaves {n_valid} of {n_rows} "
+                f"rows for validation and {n_rows - n_valid} for training; each needs at least "
+                f"{n_classes} (one per class)."
+            )
+
+
+def _user_folds(
+    frame: pd.DataFrame, columns: list[str], y: np.ndarray, classes: np.ndarray | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Azure's cv_split_column_names: each column is one fold, 1 = training row, 0 = validation
+    row. Validation sets may not overlap: scores pool one out-of-fold prediction per row."""
+    rows = np.arange(len(frame))
+    splits, validated_by = [], pd.Series(None, index=rows, dtype=object)
+    for column in columns:
+        raw = frame[column]
+        values = pd.to_numeric(raw.astype(object).replace({True: 1, False: 0}), errors="coerce")
+        bad = ~values.isin([0, 1])
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise AutoMLConfigError(
+                f"cv_split_column_names: column {column!r} must hold 1 (train) or 0 "
+                f"(validation) in every row; row {row} holds {raw.iloc[row]!r}."
+            )
+        train, valid = rows[values.to_numpy() == 1], rows[values.to_numpy() == 0]
+        if len(train) == 0 or len(valid) == 0:
+            raise AutoMLConfigError(
+                f"cv_split_column_names: column {column!r} has {len(train)} training (1) and "
+                f"{len(valid)} validation (0) rows; a fold needs both."
+            )
+        overlap = validated_by.iloc[valid].dropna()
+        if len(overlap):
+            raise AutoMLConfigError(
+                f"cv_split_column_names: row {int(overlap.index[0])} is a validation row of both "
+                f"{overlap.iloc[0]!r} and {column!r}; the folds' validation rows must not overlap."
+            )
+        validated_by.iloc[valid] = column
+        if classes is not None:
+            missing = sorted(set(range(len(classes))) - set(np.unique(y[train])))
+            if missing:
+                raise AutoMLConfigError(
+                    f"cv_split_column_names: the training rows of fold {column!r} lack the "
+                    f"class(es) {[_plain(classes[i]) for i in missing]}."
+                )
+        splits.append((train, valid))
+    return splits
+
+
+def _check_finite(X: pd.DataFrame) -> None:
+    """inf is no value any learner can use: every trial would fail after the runs exist."""
+    numeric = X.select_dtypes(include="number")
+    infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float)).any()]
+    if infinite:
+        raise AutoMLConfigError(
+            f"column(s) {infinite} hold infinite values (inf / -inf); replace them by a number or "
+            "leave them missing (NaN)."
+        )
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    return "text"
+
+
+def _align_validation(frame: pd.DataFrame, valid: pd.DataFrame, label: str) -> pd.DataFrame:
+    """validation_data in training's columns and dtypes. Numbers or dates stored as text are
+    converted when every value parses; anything else that differs is an error naming the
+    column (pd.concat would make it text and featurization would drop its signal)."""
+    missing = [c for c in frame.columns if c not in valid.columns]
+    extra = [c for c in valid.columns if c not in frame.columns]
+    if missing or extra:
+        raise AutoMLConfigError(
+            "validation_data must have the training columns: "
+            + "; ".join(
+                part
+                for part in (
+                    f"missing {missing}" if missing else "",
+                    f"not in training_data {extra}" if extra else "",
+                )
+                if part
+            )
+            + "."
+        )
+    valid = valid[frame.columns].copy()
+    for column in frame.columns:
+        want, have = _kind(frame[column]), _kind(valid[column])
+        if want == have or column == label or valid[column].isna().all():
+            continue
+        if frame[column].isna().all():
+            continue
+        present = valid[column].notna()
+        if want == "number":
+            converted = pd.to_numeric(valid[column].where(present), errors="coerce")
+        elif want == "datetime":
+            converted = pd.to_datetime(valid[column].where(present), errors="coerce")
+        else:
+            converted = None
+        if converted is not None and not (present & converted.isna()).any():
+            valid[column] = converted
+            continue
+        if converted is not None:
+            bad = valid[column][present & converted.isna()]
+            detail = f"{bad.iloc[0]!r} (row {bad.index[0]}) is not a {want}"
+        else:
+            detail = f"training_data holds {want} values, validation_data {have} values"
+        raise AutoMLConfigError(f"validation_data column {column!r}: {detail}.")
+    return valid
+
+
+def _check_validation_classes(
+    y: np.ndarray, is_train: np.ndarray, classes: np.ndarray, label: str
+) -> None:
+    unseen = sorted(set(np.unique(y[~is_train])) - set(np.unique(y[is_train])))
+    if unseen:
+        raise AutoMLConfigError(
+            f"label column {label!r}: validation_data has class(es) "
+            f"{[_plain(classes[i]) for i in unseen]} that training_data does not have; a model "
+            "cannot predict a class it never saw."
+        )
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars shown as the Python values users typed."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _encode_label(
+    label: pd.Series, task: str, name: str, positive_label: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     if task == CLASSIFICATION:
         values = label.to_numpy(dtype=object) if _is_text(label) else label.to_numpy()
         classes, codes = np.unique(
@@ -286,7 +461,13 @@ def _encode_label(label: pd.Series, task: str, name: str) -> tuple[np.ndarray, n
                 f"label column {name!r} has {len(classes)} distinct values for {len(label)} rows; "
                 "that looks like a regression target (task='regression')."
             )
-        return codes.astype(np.int64), classes
+        numeric = pd.api.types.is_numeric_dtype(label) and not pd.api.types.is_bool_dtype(label)
+        if numeric and np.isinf(classes.astype(float)).any():
+            raise AutoMLConfigError(f"label column {name!r} holds infinite values (inf / -inf).")
+        codes = codes.astype(np.int64)
+        if positive_label is not None:
+            classes, codes = _positive_last(classes, codes, positive_label, name)
+        return codes, classes
     numeric = pd.to_numeric(label, errors="coerce")
     bad = label[numeric.isna()]
     if len(bad):
@@ -294,17 +475,52 @@ def _encode_label(label: pd.Series, task: str, name: str) -> tuple[np.ndarray, n
             f"label column {name!r} must be numeric for regression; found {bad.iloc[0]!r} "
             f"(row {bad.index[0]})."
         )
+    infinite = label[np.isinf(numeric)]
+    if len(infinite):
+        raise AutoMLConfigError(
+            f"label column {name!r} holds infinite values: {infinite.iloc[0]!r} "
+            f"(row {infinite.index[0]})."
+        )
+    if numeric.nunique() < 2:
+        raise AutoMLConfigError(
+            f"label column {name!r} has the same value {numeric.iloc[0]!r} in every row; "
+            "there is nothing to learn."
+        )
     return numeric.to_numpy(dtype=np.float64), None
 
 
-def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
-    weights = pd.to_numeric(frame[column], errors="coerce")
-    if weights.isna().any() or (weights < 0).any() or not np.isfinite(weights).all():
+def _positive_last(
+    classes: np.ndarray, codes: np.ndarray, positive: Any, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Code 1 for the positive class of a binary label: binary metrics and charts score it."""
+    if len(classes) != 2:
         raise AutoMLConfigError(
-            f"weight column {column!r} must hold finite numbers >= 0 with no missing values."
+            f"positive_label applies to binary classification; label column {name!r} has "
+            f"{len(classes)} classes."
+        )
+    matches = [i for i, c in enumerate(classes) if c == positive or str(c) == str(positive)]
+    if not matches:
+        raise AutoMLConfigError(
+            f"positive_label={positive!r} is not a class of label column {name!r}; its classes "
+            f"are {[_plain(c) for c in classes]}."
+        )
+    if matches[0] == 1:
+        return classes, codes
+    return classes[::-1].copy(), 1 - codes
+
+
+def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
+    raw = frame[column]
+    weights = pd.to_numeric(raw, errors="coerce")
+    bad = weights.isna() | (weights < 0) | ~np.isfinite(weights.fillna(0))
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise AutoMLConfigError(
+            f"weight column {column!r} must hold finite numbers >= 0 with no missing values; "
+            f"row {row} holds {raw.iloc[row]!r}."
         )
     if weights.sum() <= 0:
-        raise AutoMLConfigError(f"weight column {column!r} sums to 0.")
+        raise AutoMLConfigError(f"weight column {column!r} is 0 in every row.")
     return weights.to_numpy(dtype=np.float64)
 
 

@@ -13,6 +13,9 @@ Conventions:
 * Predictions containing NaN/inf yield an all-NaN result (such a model can never win, because
   :func:`is_better` rejects a NaN candidate). Invalid *targets* (NaN, out-of-range class codes,
   shape mismatches) are caller bugs and raise ``ValueError``.
+* ``*_binary`` metrics (Azure's) score the positive class of a binary label, class code 1
+  (``positive_label`` puts the user's positive class there, see :mod:`mlflow_automl.data`);
+  they are NaN for more than two classes.
 * Default primary metrics are ``accuracy`` (classification) and
   ``normalized_root_mean_squared_error`` (regression / forecasting). Azure's own default for
   regression is ``spearman_correlation``; NRMSE is chosen here because it measures the error
@@ -38,22 +41,27 @@ CLASSIFICATION_METRICS: tuple[str, ...] = tuple(
     sorted(
         [
             "accuracy",
+            "AUC_binary",
             "AUC_macro",
             "AUC_micro",
             "AUC_weighted",
+            "average_precision_score_binary",
             "average_precision_score_macro",
             "average_precision_score_micro",
             "average_precision_score_weighted",
             "balanced_accuracy",
+            "f1_score_binary",
             "f1_score_macro",
             "f1_score_micro",
             "f1_score_weighted",
             "log_loss",
             "matthews_correlation",
             "norm_macro_recall",
+            "precision_score_binary",
             "precision_score_macro",
             "precision_score_micro",
             "precision_score_weighted",
+            "recall_score_binary",
             "recall_score_macro",
             "recall_score_micro",
             "recall_score_weighted",
@@ -351,10 +359,37 @@ def compute_classification_metrics(
         thunks[f"average_precision_score_{avg}"] = lambda avg=avg: _ovr_score(
             skm.average_precision_score, y_bin, p, avg, w
         )
+    thunks.update(_binary_thunks(y, pred, p, k, w))
     with warnings.catch_warnings():
         # Undefined-metric / constant-input warnings are expected here; the value says it all.
         warnings.simplefilter("ignore")
         return {name: _safe(thunks[name]) for name in names}
+
+
+def _binary_thunks(y, pred, p, k: int, w: np.ndarray | None) -> dict[str, Callable[[], float]]:
+    """Azure's ``*_binary`` metrics: the positive class (code 1) of a binary label."""
+    if k != 2:
+        return dict.fromkeys(
+            [f"{m}_binary" for m in _BINARY_BASES], lambda: _NAN
+        )  # no positive class among several
+    thunks: dict[str, Callable[[], float]] = {
+        "AUC_binary": lambda: skm.roc_auc_score(y, p[:, 1], sample_weight=w),
+        "average_precision_score_binary": lambda: skm.average_precision_score(
+            y, p[:, 1], sample_weight=w
+        ),
+    }
+    for name, fn in (
+        ("precision_score", skm.precision_score),
+        ("recall_score", skm.recall_score),
+        ("f1_score", skm.f1_score),
+    ):
+        thunks[f"{name}_binary"] = lambda fn=fn: fn(
+            y, pred, average="binary", pos_label=1, sample_weight=w, zero_division=0
+        )
+    return thunks
+
+
+_BINARY_BASES = ("AUC", "average_precision_score", "precision_score", "recall_score", "f1_score")
 
 
 # --------------------------------------------------------------------------------------------

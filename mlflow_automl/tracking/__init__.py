@@ -62,6 +62,8 @@ TAG_REGISTERED = "automl.registered_model"
 TAG_ONNX_URI = "automl.onnx_model_uri"
 TAG_ONNX_STATUS = "automl.onnx_status"
 TAG_ONNX_ERROR = "automl.onnx_error"
+TAG_DROPPED_SETTINGS = "automl.dropped_settings"  # settings given but not used, and why
+TAG_INSIGHTS_ERROR = "automl.insights_error"  # charts/explanation failed; the model is fine
 ONNX_MODEL_NAME = "onnx_model"
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"

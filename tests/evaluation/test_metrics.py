@@ -53,7 +53,7 @@ def _assert_plain_floats(result: dict, expected_keys: tuple[str, ...]) -> None:
 def test_metric_sets_sorted_and_primary_subset():
     assert list(M.CLASSIFICATION_METRICS) == sorted(M.CLASSIFICATION_METRICS)
     assert list(M.REGRESSION_METRICS) == sorted(M.REGRESSION_METRICS)
-    assert len(M.CLASSIFICATION_METRICS) == 21
+    assert len(M.CLASSIFICATION_METRICS) == 26
     assert len(M.REGRESSION_METRICS) == 12
     for task in (M.CLASSIFICATION, M.REGRESSION, M.FORECASTING):
         assert set(M.PRIMARY_METRICS[task]) <= set(M.metrics_for_task(task))
