@@ -288,9 +288,10 @@ def _check_class_counts(
     rare = np.flatnonzero(counts < 2)
     if rare.size:
         raise AutoMLConfigError(
-            f"label column {label!r}: class(es) {[_plain(names[i]) for i in rare]} have fewer "
-            "than 2 rows; a stratified split needs at least 2 rows per class. Remove or merge "
-            "those classes."
+            f"label column {label!r}: {rare.size} class(es) have fewer than 2 rows "
+            f"({_shown([_plain(names[i]) for i in rare])}); "
+            "a stratified split needs at least 2 rows per class. Remove or merge those classes, "
+            "or, if the label is a number to predict, use task='regression'."
         )
     if strategy.kind == "cross_validation" and counts.min() < needed:
         # Stratified k-fold needs k members per class; fewer folds still validate every row.
@@ -435,6 +436,11 @@ def _check_validation_classes(
             f"{[_plain(classes[i]) for i in unseen]} that training_data does not have; a model "
             "cannot predict a class it never saw."
         )
+
+
+def _shown(values: list[Any], limit: int = 10) -> str:
+    more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
+    return ", ".join(map(repr, values[:limit])) + more
 
 
 def _plain(value: Any) -> Any:
