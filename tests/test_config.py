@@ -102,3 +102,110 @@ def test_repr_and_loggable_settings(penguins):
     assert "training_data" not in config.loggable_settings()
     assert config.loggable_settings()["experiment_timeout_seconds"] == 60
     assert "task='classification'" in repr(config)
+
+
+# --- Azure's names, and settings checked against the installed libraries ----------------------
+AZURE_ENSEMBLE_SETTINGS = {
+    "stack_meta_learner_type": "LogisticRegressionCV",
+    "stack_meta_learner_train_percentage": 0.3,
+    "stack_meta_learner_kwargs": {
+        "refit": True,
+        "fit_intercept": False,
+        "class_weight": "balanced",
+        "multi_class": "auto",
+        "n_jobs": -1,
+    },
+}
+
+
+def test_azure_document_ensemble_settings_end_to_end(sqlite_store, breast_cancer):
+    """The Azure document's own example: scikit-learn >= 1.8 has no multi_class, whose 'auto'
+    is now its only behaviour; it is dropped with a warning and a tag, and a model comes back
+    with the stack ensemble built from the other keywords."""
+    with pytest.warns(UserWarning, match="multi_class"):
+        config = AutoMLConfig(
+            task="classification",
+            primary_metric="AUC_weighted",
+            training_data=breast_cancer,
+            label_column_name="target",
+            n_cross_validations=5,
+            iterations=4,
+            allowed_models=["LogisticRegression", "LightGBM", "RandomForest"],
+            model_explainability=False,
+            **AZURE_ENSEMBLE_SETTINGS,
+        )
+    assert "multi_class" not in config.stack_meta_learner_kwargs
+    assert config.stack_meta_learner_kwargs["class_weight"] == "balanced"
+    import mlflow_automl as automl
+
+    run = automl.submit(config, experiment_name="azure-ensemble")
+    assert run.run.info.status == "FINISHED"
+    assert "multi_class" in run.run.data.tags["automl.dropped_settings"]
+    children = mlflow.search_runs(
+        [run.run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run.run_id}'",
+        output_format="list",
+    )
+    assert "StackEnsemble" in {c.data.tags["automl.learner"] for c in children}
+    _, model = run.get_output()
+    features = breast_cancer.drop(columns="target").iloc[:20]
+    assert set(model.predict(features)) <= {"malignant", "benign"}
+
+
+@pytest.mark.parametrize(
+    ("azure", "ours", "value", "other"),
+    [
+        ("freq", "frequency", "QS", "MS"),
+        ("target_aggregation_function", "target_aggregate_function", "mean", "sum"),
+        ("short_series_handling_configuration", "short_series_handling_config", "drop", "pad"),
+        ("max_horizon", "forecast_horizon", 4, 8),
+        ("grain_column_names", "time_series_id_column_names", ["region"], ["state"]),
+    ],
+)
+def test_azure_forecasting_names_are_accepted(visnights, azure, ours, value, other):
+    settings = {
+        "training_data": visnights,
+        "label_column_name": "trips",
+        "time_column_name": "quarter",
+    }
+    config = AutoMLConfig(task="forecasting", **settings, **{azure: value})
+    assert config.get(ours) == value
+    assert azure not in config.loggable_settings()
+    # both names with the same value are one setting; different values are an error
+    assert AutoMLConfig(task="forecasting", **settings, **{azure: value, ours: value}).get(ours)
+    with pytest.raises(AutoMLConfigError, match=f"{azure}=.*{ours}="):
+        AutoMLConfig(task="forecasting", **settings, **{azure: value, ours: other})
+
+
+def test_onnx_is_refused_for_forecasting(visnights):
+    with pytest.raises(AutoMLConfigError, match="enable_onnx_compatible_models.*forecasting"):
+        AutoMLConfig(
+            task="forecasting",
+            training_data=visnights,
+            label_column_name="trips",
+            time_column_name="quarter",
+            enable_onnx_compatible_models=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("experiment_timeout_minutes", float("inf")),
+        ("experiment_timeout_minutes", float("nan")),
+        ("experiment_timeout_hours", 1e300),
+        ("iteration_timeout_minutes", 1e-6),
+        ("experiment_exit_score", float("nan")),
+        ("max_cores_per_iteration", 0),
+        ("random_seed", 2**32),
+    ],
+)
+def test_numeric_settings_must_be_usable(penguins, setting, value):
+    with pytest.raises(AutoMLConfigError, match=f"{setting}="):
+        AutoMLConfig(task="classification", **base(penguins, **{setting: value}))
+
+
+def test_unused_run_configuration_is_dropped_with_a_warning(penguins):
+    with pytest.warns(UserWarning, match="run_configuration"):
+        config = AutoMLConfig(task="classification", **base(penguins), run_configuration={"a": 1})
+    assert "run_configuration" in config.dropped_settings
