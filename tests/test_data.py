@@ -120,3 +120,59 @@ def test_user_validation_data(penguins):
         prepare_training_data(
             config_for(train, "species", validation_data=valid.drop(columns="island"))
         )
+
+
+# --- validation_data: columns, dtypes, classes -------------------------------------------------
+def test_numbers_stored_as_text_in_validation_data_are_converted(penguins):
+    """A numeric column read as text in validation_data made the combined column text, and its
+    signal was lost (0.58 instead of 0.89): it is converted when every value parses."""
+    shuffled = penguins.sample(frac=1.0, random_state=0)
+    train, valid = shuffled.iloc[:250], shuffled.iloc[250:].copy()
+    valid["bill_length_mm"] = valid["bill_length_mm"].map(lambda v: "" if pd.isna(v) else str(v))
+    valid["bill_length_mm"] = valid["bill_length_mm"].replace("", None)
+    data = prepare_training_data(config_for(train, "species", validation_data=valid))
+    assert pd.api.types.is_float_dtype(data.X["bill_length_mm"])
+    expected = shuffled["bill_length_mm"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(data.X["bill_length_mm"].to_numpy(dtype=float), expected)
+
+
+def test_a_class_only_in_validation_data_is_an_error(penguins):
+    shuffled = penguins.sample(frac=1.0, random_state=0)
+    train, valid = shuffled.iloc[:250], shuffled.iloc[250:].copy()
+    valid.loc[valid.index[:3], "species"] = "Emperor"
+    with pytest.raises(AutoMLConfigError, match="'Emperor'"):
+        prepare_training_data(config_for(train, "species", validation_data=valid))
+
+
+# --- user-given folds -------------------------------------------------------------------------
+def test_cv_split_columns_are_the_folds_and_not_features(breast_cancer):
+    frame = breast_cancer.copy()
+    rows = np.arange(len(frame))
+    frame["fold_a"] = (rows % 3 != 0).astype(int)  # 0 = validation row
+    frame["fold_b"] = np.where(rows % 3 == 1, 0, 1)
+    data = prepare_training_data(
+        config_for(frame, "target", cv_split_column_names=["fold_a", "fold_b"])
+    )
+    assert data.strategy.kind == "cross_validation" and data.strategy.n_folds == 2
+    assert "cv_split_column_names" in data.strategy.reason
+    assert {"fold_a", "fold_b"}.isdisjoint(data.X.columns)
+    (train_a, valid_a), (train_b, valid_b) = data.splits
+    np.testing.assert_array_equal(valid_a, rows[rows % 3 == 0])
+    np.testing.assert_array_equal(train_a, rows[rows % 3 != 0])
+    np.testing.assert_array_equal(valid_b, rows[rows % 3 == 1])
+    assert set(data.validation_rows) == set(rows[rows % 3 != 2])
+    assert "fold_a" not in data.raw_training_frame.columns
+
+
+# --- positive_label ---------------------------------------------------------------------------
+@pytest.mark.parametrize("positive", ["malignant", "benign"])
+def test_positive_label_is_class_code_one(breast_cancer, positive):
+    data = prepare_training_data(config_for(breast_cancer, "target", positive_label=positive))
+    assert data.classes[1] == positive
+    np.testing.assert_array_equal(data.decode(data.y), breast_cancer["target"].to_numpy())
+
+
+def test_positive_label_given_as_text_for_numeric_classes(diabetes):
+    frame = diabetes.assign(high=(diabetes["target"] > 140).astype(int)).drop(columns="target")
+    data = prepare_training_data(config_for(frame, "high", positive_label="0"))
+    assert data.classes.tolist() == [1, 0]

@@ -344,3 +344,28 @@ def test_unknown_task_in_compute_metrics(regression):
     y, pred = regression
     with pytest.raises(ValueError, match="ranking"):
         M.compute_metrics("ranking", y, pred)
+
+
+def test_binary_metrics_score_class_one(binary):
+    """Azure's *_binary metrics: the positive class is code 1 (positive_label puts the user's
+    positive class there); swapping the classes swaps what they measure."""
+    y, proba = binary
+    res = M.compute_classification_metrics(y, proba)
+    pred = proba.argmax(axis=1)
+    assert res["AUC_binary"] == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
+    assert res["average_precision_score_binary"] == pytest.approx(
+        skm.average_precision_score(y, proba[:, 1])
+    )
+    assert res["recall_score_binary"] == pytest.approx(skm.recall_score(y, pred))
+    assert res["precision_score_binary"] == pytest.approx(skm.precision_score(y, pred))
+    assert res["f1_score_binary"] == pytest.approx(skm.f1_score(y, pred))
+    swapped = M.compute_classification_metrics(1 - y, proba[:, ::-1])
+    assert swapped["recall_score_binary"] == pytest.approx(skm.recall_score(y, pred, pos_label=0))
+    assert swapped["recall_score_binary"] != pytest.approx(res["recall_score_binary"])
+
+
+def test_binary_metrics_are_nan_for_several_classes(multiclass):
+    y, proba = multiclass
+    res = M.compute_classification_metrics(y, proba)
+    binary_names = [name for name in M.CLASSIFICATION_METRICS if name.endswith("_binary")]
+    assert len(binary_names) == 5 and all(math.isnan(res[n]) for n in binary_names)
