@@ -1,8 +1,9 @@
 """The ``mlflow-automl`` command line.
 
 ``mlflow-automl train --task classification --data train.csv --label Survived --timeout 2``
-runs an experiment; ``--config automl.yaml`` reads settings from a YAML file (any
-``AutoMLConfig`` setting, plus ``experiment_name``), and flags given on the command line win.
+runs an experiment (``--task forecasting --time-column date --horizon 14``: a forecasting one);
+``--config automl.yaml`` reads settings from a YAML file (any ``AutoMLConfig`` setting, Azure's
+names included, plus ``experiment_name``), and flags given on the command line win.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ main.add_command(history)
     help="YAML file of AutoMLConfig settings (and experiment_name).",
 )
 @click.option(
-    "--task", type=click.Choice(["classification", "regression"]), help="What to predict."
+    "--task",
+    type=click.Choice(["classification", "regression", "forecasting"]),
+    help="What to predict.",
 )
 @click.option("--data", "training_data", help="Training data: a .csv or .parquet file.")
 @click.option("--label", "label_column_name", help="Name of the label column.")
@@ -67,6 +70,45 @@ main.add_command(history)
 @click.option("--featurization", type=click.Choice(["auto", "off"]), help="Featurization mode.")
 @click.option("--max-concurrent-iterations", type=int, help="Trials run at the same time.")
 @click.option("--seed", "random_seed", type=int, help="Random seed.")
+@click.option(
+    "--cv-split-columns",
+    "cv_split_column_names",
+    help="Comma-separated fold columns: 1 = training row, 0 = validation row of that fold.",
+)
+@click.option("--positive-label", help="Binary classification: the positive class.")
+@click.option("--time-column", "time_column_name", help="Forecasting: the time column.")
+@click.option(
+    "--series-id-columns",
+    "time_series_id_column_names",
+    help="Forecasting: comma-separated columns that identify each series.",
+)
+@click.option("--horizon", "forecast_horizon", type=int, help="Forecasting: periods ahead.")
+@click.option("--frequency", help="Forecasting: pandas frequency alias (default: inferred).")
+@click.option("--target-lags", help="Forecasting: 'auto' or comma-separated lags.")
+@click.option(
+    "--target-rolling-window-size", help="Forecasting: 'auto' or a window of periods (>= 2)."
+)
+@click.option("--seasonality", help="Forecasting: 'auto' or the season length in periods.")
+@click.option(
+    "--short-series-handling",
+    "short_series_handling_config",
+    type=click.Choice(["auto", "pad", "drop"]),
+    help="Forecasting: what to do with series too short to validate.",
+)
+@click.option(
+    "--target-aggregate-function",
+    type=click.Choice(["sum", "mean", "min", "max"]),
+    help="Forecasting: aggregate duplicate / off-grid timestamps.",
+)
+@click.option(
+    "--holidays-country",
+    "country_or_region_for_holidays",
+    help="Forecasting: ISO country code for holiday features.",
+)
+@click.option("--cv-step-size", help="Forecasting: 'auto' or periods between folds.")
+@click.option(
+    "--drop-columns", "drop_column_names", help="Forecasting: comma-separated columns to ignore."
+)
 @click.option("--experiment-name", help="MLflow experiment to log into (default: automl).")
 @click.option("--run-name", help="Name of the AutoML run.")
 @click.option(
@@ -109,22 +151,52 @@ def train(
     click.echo(f"Best model: {run.model_uri}")
 
 
+_LIST_FLAGS = (
+    "allowed_models",
+    "blocked_models",
+    "cv_split_column_names",
+    "time_series_id_column_names",
+    "drop_column_names",
+)
+_AUTO_OR_INT_FLAGS = ("target_lags", "target_rolling_window_size", "seasonality", "cv_step_size")
+
+
+def _auto_or_ints(name: str, value: str | None) -> Any:
+    """'auto', one integer, or (target lags) a comma-separated list of integers."""
+    if value is None or value.strip() == "auto":
+        return value and "auto"
+    try:
+        numbers = [int(v) for v in _split(value) or []]
+    except ValueError:
+        flag = "--" + name.replace("_", "-")
+        raise click.BadParameter(f"{value!r} is not 'auto' or integers", param_hint=flag) from None
+    return numbers if name == "target_lags" and len(numbers) > 1 else numbers[0]
+
+
 def _settings_from(config_file: str | None, flags: dict[str, Any]) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if config_file:
         import yaml
 
+        from mlflow_automl.config import AutoMLConfigError, resolve_aliases
+
         loaded = yaml.safe_load(Path(config_file).read_text()) or {}
         if not isinstance(loaded, dict):
             raise click.UsageError(f"{config_file}: expected a mapping of settings.")
-        settings.update(loaded)
+        # Azure's names in the file become ours, so that a flag overrides either spelling.
+        try:
+            settings.update(resolve_aliases(loaded))
+        except AutoMLConfigError as exc:
+            raise click.UsageError(f"{config_file}: {exc}") from exc
         # Data paths in the file are relative to the file, like in an MLproject.
         for key in ("training_data", "validation_data"):
             value = settings.get(key)
             if isinstance(value, str) and not Path(value).is_absolute():
                 settings[key] = str(Path(config_file).parent / value)
-    for key in ("allowed_models", "blocked_models"):
+    for key in _LIST_FLAGS:
         flags[key] = _split(flags.get(key))
+    for key in _AUTO_OR_INT_FLAGS:
+        flags[key] = _auto_or_ints(key, flags.get(key))
     settings.update({k: v for k, v in flags.items() if v is not None})
     return settings
 

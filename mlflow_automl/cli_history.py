@@ -1,6 +1,6 @@
 """``mlflow-automl history``: run history from the command line, like Azure ML's ``az ml history``.
 
-    mlflow-automl history list -o table --experiment penguins
+    mlflow-automl history list -o table --experiment penguins   # or -o tsv, -o json
     mlflow-automl history info RUN_ID            # JSON
     mlflow-automl history last                   # JSON of the most recent run
     mlflow-automl history compare RUN_ID RUN_ID [RUN_ID]
@@ -24,7 +24,7 @@ import click
 
 logger = logging.getLogger(__name__)
 
-_OUTPUT = click.Choice(["table", "json"])
+_OUTPUT = click.Choice(["table", "tsv", "json"])
 _MAX_CELL = 40  # characters of a table cell; run ids (32) always fit
 _SHORT_ID = 8
 
@@ -58,6 +58,7 @@ def list_command(output: str, experiment: str | None, max_results: int) -> None:
     if output == "json":
         _echo_json(records)
         return
+    metric_columns = frame.attrs.get("metric_columns", [])
     rows = [
         {
             "run_id": r["run_id"],
@@ -70,10 +71,17 @@ def list_command(output: str, experiment: str | None, max_results: int) -> None:
             "parent": (r["parent_run_id"] or "")[:_SHORT_ID],
             "metric": r["primary_metric"],
             "score": r["score"],
+            **{column: r[column] for column in metric_columns},
         }
         for r in records
     ]
-    click.echo(_table(rows) if rows else "No runs.")
+    if output == "tsv":
+        # Every value in full, for scripts: the times as stored, seconds as numbers.
+        rows = [
+            {**row, "start_time": r["start_time"], "duration": r["duration_s"]}
+            for row, r in zip(rows, records)
+        ]
+    click.echo(_rows(rows, output) if rows else "No runs.")
 
 
 @history.command()
@@ -124,7 +132,7 @@ def compare(run_ids: tuple[str, ...], output: str) -> None:
         )
         return
     rows = [{"": row, **frame.loc[row].to_dict()} for row in frame.index]
-    click.echo(_table(rows) if rows else "The runs have no metrics or params.")
+    click.echo(_rows(rows, output) if rows else "The runs have no metrics or params.")
 
 
 @history.command()
@@ -195,7 +203,25 @@ def _echo_run(details: dict[str, Any], output: str) -> None:
         {"field": "logged_model", "value": f"{m['name']} ({m['model_uri']})"}
         for m in details["logged_models"]
     ]
-    click.echo(_table(rows, header=False, max_cell=100))
+    click.echo(_tsv(rows, header=False) if output == "tsv" else _table(rows, False, 100))
+
+
+def _rows(rows: Sequence[dict[str, Any]], output: str) -> str:
+    return _tsv(rows) if output == "tsv" else _table(rows)
+
+
+def _tsv(rows: Sequence[dict[str, Any]], header: bool = True) -> str:
+    """Tab-separated values, nothing cut; a missing value is an empty field."""
+
+    def field(value: Any) -> str:
+        value = _plain(value)
+        text = "" if value is None else repr(value) if isinstance(value, float) else str(value)
+        return " ".join(text.split("\t")).replace("\n", " ")
+
+    columns = list(rows[0])
+    lines = [columns] if header else []
+    lines += [[field(row[c]) for c in columns] for row in rows]
+    return "\n".join("\t".join(line) for line in lines)
 
 
 def _table(rows: Sequence[dict[str, Any]], header: bool = True, max_cell: int = _MAX_CELL) -> str:

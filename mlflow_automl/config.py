@@ -376,7 +376,7 @@ class AutoMLConfig:
 
     def __init__(self, task: str | None = None, **settings: Any) -> None:
         settings["task"] = task
-        settings = _resolve_aliases(settings)
+        settings = resolve_aliases(settings)
         unknown = sorted(set(settings) - set(SETTINGS))
         if unknown:
             raise AutoMLConfigError("; ".join(_unknown_setting_message(name) for name in unknown))
@@ -623,7 +623,7 @@ class AutoMLConfig:
         v["training_data"], v["label_column_name"], v["X"], v["y"] = frame, label, None, None
 
 
-def _resolve_aliases(settings: dict[str, Any]) -> dict[str, Any]:
+def resolve_aliases(settings: dict[str, Any]) -> dict[str, Any]:
     """Azure's names mapped to ours; the same setting under two names must agree."""
     resolved = dict(settings)
     for alias, name in ALIASES.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -101,3 +102,56 @@ def test_bad_settings_are_usage_errors(tmp_path, penguins):
     )
     assert result.returncode == 2
     assert "no column 'nope'" in result.stderr
+
+
+def test_train_forecasting_from_flags_and_a_yaml_with_azure_names(tmp_path, visnights):
+    two_regions = visnights[visnights.region.isin(["NSWMetro", "VICMetro"])]
+    two_regions.to_csv(tmp_path / "trips.csv", index=False)
+    (tmp_path / "automl.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "training_data": "trips.csv",
+                "label_column_name": "trips",
+                "freq": "QS",  # Azure's names
+                "max_horizon": 8,
+                "grain_column_names": ["region"],
+                "experiment_name": "cli-forecast",
+            }
+        )
+    )
+    result = _cli(
+        "train",
+        "--config",
+        "automl.yaml",
+        "--task",
+        "forecasting",
+        "--time-column",
+        "quarter",
+        "--horizon",
+        "4",  # wins over the file's max_horizon
+        "--target-lags",
+        "1,4",
+        "--iterations",
+        "2",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.split("AutoML run id:")[1].split()[0]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        params = mlflow.get_run(run_id).data.params
+        assert params["forecast_horizon"] == "4" and params["frequency"] == "QS"
+        assert params["target_lags"] == "[1, 4]"
+        assert json.loads(params["time_series_id_column_names"]) == ["region"]
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def test_forecasting_flags_are_checked(tmp_path, visnights):
+    visnights.to_csv(tmp_path / "trips.csv", index=False)
+    args = ["train", "--task", "forecasting", "--data", "trips.csv", "--label", "trips"]
+    result = _cli(*args, "--time-column", "quarter", "--target-lags", "one", cwd=tmp_path)
+    assert result.returncode == 2 and "--target-lags" in result.stderr
+    result = _cli(*args, cwd=tmp_path)
+    assert result.returncode == 2 and "time_column_name" in result.stderr

@@ -56,7 +56,9 @@ def list_runs(experiment_name: str | None = None, max_results: int = 50) -> pd.D
     """Runs newest first, of one experiment or of all active ones.
 
     Columns: run_id, run_name, experiment, kind, status, start_time (ISO, UTC), duration_s,
-    parent_run_id, primary_metric and score (the AutoML primary metric's value, when tagged).
+    parent_run_id, primary_metric and score (the AutoML primary metric's value, when tagged),
+    then one column per metric the runs logged, primary metrics first (their names are in
+    ``frame.attrs["metric_columns"]``).
     """
     if max_results < 1:
         raise ValueError(f"max_results must be at least 1, got {max_results}")
@@ -82,7 +84,22 @@ def list_runs(experiment_name: str | None = None, max_results: int = 50) -> pd.D
                 "score": _score(run, metric),
             }
         )
-    return pd.DataFrame(rows, columns=_LIST_COLUMNS)
+    metrics = _metric_columns(runs, metric_names)
+    for row, run in zip(rows, runs):
+        row.update({column: run.data.metrics.get(name) for name, column in metrics.items()})
+    frame = pd.DataFrame(rows, columns=_LIST_COLUMNS + list(metrics.values()))
+    frame.attrs["metric_columns"] = list(metrics.values())
+    return frame
+
+
+def _metric_columns(runs: list[Run], primary: dict[str, str]) -> dict[str, str]:
+    """``{metric: column}`` for every metric the runs logged, primary metrics first (Azure's
+    ``az ml history list`` shows one column per metric); a name that clashes with a base column
+    is prefixed ``metric:``."""
+    logged = {name for run in runs for name in run.data.metrics}
+    first = [m for m in dict.fromkeys(primary.values()) if m in logged]
+    ordered = first + sorted(logged - set(first))
+    return {m: f"metric:{m}" if m in _LIST_COLUMNS else m for m in ordered}
 
 
 def run_info(run_id: str) -> dict[str, Any]:

@@ -213,3 +213,35 @@ def test_subprocess_json_on_stdout_and_errors_without_traceback(store):
     result = run("compare", store.a)
     assert result.returncode == 2 and "got 1" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_list_has_one_column_per_metric_primary_first(store):
+    frame = runs.list_runs("h")
+    metric_columns = frame.attrs["metric_columns"]
+    assert metric_columns[0] == "accuracy"  # the experiment's primary metric first
+    assert {"AUC_weighted", "log_loss", "best_score"} <= set(metric_columns)
+    assert metric_columns[1:] == sorted(metric_columns[1:])
+    trials = frame[frame.kind == "trial"]
+    assert (trials["accuracy"] == trials["score"]).all()
+    plain = runs.list_runs("plain")
+    assert plain.attrs["metric_columns"] == ["acc"]
+    assert plain.set_index("run_id").loc[store.a, "acc"] == pytest.approx(0.8)
+
+
+def test_list_command_tsv_and_metric_columns_in_the_table(store):
+    result = _cli("list", "-o", "tsv", "--experiment", "plain")
+    assert result.exit_code == 0
+    header, *rows = result.stdout.splitlines()
+    columns = header.split("\t")
+    assert columns[:3] == ["run_id", "run_name", "experiment"] and columns[-1] == "acc"
+    by_id = {row.split("\t")[0]: dict(zip(columns, row.split("\t"))) for row in rows}
+    assert set(by_id) == {store.a, store.b, store.c}
+    assert float(by_id[store.b]["acc"]) == pytest.approx(0.9)
+    assert by_id[store.a]["parent"] == ""  # a missing value is an empty field
+    assert float(by_id[store.a]["duration"]) >= 0  # seconds, not h:mm:ss
+
+    table = _cli("list", "-o", "table", "--experiment", "h").stdout.splitlines()
+    assert "accuracy" in table[0].split() and "AUC_weighted" in table[0].split()
+
+    result = _cli("compare", store.a, store.b, "-o", "tsv")
+    assert result.exit_code == 0 and result.stdout.splitlines()[1].split("\t")[0] == "metric:acc"
