@@ -517,6 +517,12 @@ CASES = [
         ValueError,
         ["'beak'"],
     ),
+    (
+        "inf in a forecasting target",
+        frame_case(forecasting, at_row("trips", 5, np.inf)),
+        E,
+        ["'trips'", "inf"],
+    ),
     # --- weights -------------------------------------------------------------------------------
     (
         "negative weight",

@@ -40,6 +40,7 @@ from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.data import (
     TrainingData,
     ValidationStrategy,
+    _check_finite,
     _clean_column_names,
     _require_columns,
     label_column_of,
@@ -261,6 +262,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     label, time_column = label_column_of(config), params.time_column_name
     ids = list(params.time_series_id_column_names)
     _require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
+    _check_finite(frame)  # the target and the features: inf fails every trial
     guardrails: list[Guardrail] = []
     frame = frame.drop(columns=[c for c in params.drop_column_names if c not in (label,)])
     raw_frame = frame
