@@ -310,12 +310,13 @@ def _check_split_sizes(strategy: ValidationStrategy, n_rows: int, y: np.ndarray,
         )
     if strategy.kind == "train_validation_split":
         n_valid = int(np.ceil(strategy.validation_fraction * n_rows))
-        n_classes = len(np.unique(y)) if task == CLASSIFICATION else 1
-        if n_valid < n_classes or n_rows - n_valid < n_classes:
+        # One row per class, and two at least: scores of a single row are undefined.
+        needed = max(2, len(np.unique(y)) if task == CLASSIFICATION else 2)
+        if n_valid < needed or n_rows - n_valid < needed:
             raise AutoMLConfigError(
                 f"validation_size={strategy.validation_fraction} leaves {n_valid} of {n_rows} "
                 f"rows for validation and {n_rows - n_valid} for training; each needs at least "
-                f"{n_classes} (one per class)."
+                f"{needed}" + (" (one per class)." if task == CLASSIFICATION else ".")
             )
 
 
@@ -403,9 +404,7 @@ def _align_validation(frame: pd.DataFrame, valid: pd.DataFrame, label: str) -> p
     valid = valid[frame.columns].copy()
     for column in frame.columns:
         want, have = _kind(frame[column]), _kind(valid[column])
-        if want == have or column == label or valid[column].isna().all():
-            continue
-        if frame[column].isna().all():
+        if want == have or column == label or frame[column].isna().all():
             continue
         present = valid[column].notna()
         if want == "number":

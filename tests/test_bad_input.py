@@ -523,6 +523,12 @@ CASES = [
         E,
         ["'trips'", "inf"],
     ),
+    (
+        "validation_size of one row",
+        with_(regression, validation_size=1e-9),
+        E,
+        ["validation_size=1e-09", "1 of 442"],
+    ),
     # --- weights -------------------------------------------------------------------------------
     (
         "negative weight",

@@ -136,6 +136,14 @@ def test_numbers_stored_as_text_in_validation_data_are_converted(penguins):
     np.testing.assert_array_equal(data.X["bill_length_mm"].to_numpy(dtype=float), expected)
 
 
+def test_an_empty_validation_column_keeps_the_training_dtype(penguins):
+    shuffled = penguins.sample(frac=1.0, random_state=0)
+    train, valid = shuffled.iloc[:250], shuffled.iloc[250:].copy()
+    valid["bill_length_mm"] = None  # object dtype: concatenated, the column became text
+    data = prepare_training_data(config_for(train, "species", validation_data=valid))
+    assert pd.api.types.is_float_dtype(data.X["bill_length_mm"])
+
+
 def test_a_class_only_in_validation_data_is_an_error(penguins):
     shuffled = penguins.sample(frac=1.0, random_state=0)
     train, valid = shuffled.iloc[:250], shuffled.iloc[250:].copy()
