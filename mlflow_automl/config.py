@@ -22,6 +22,7 @@ from mlflow_automl.evaluation.metrics import (
     FORECASTING,
     PRIMARY_METRICS,
     REGRESSION,
+    greater_is_better,
 )
 
 TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
@@ -457,6 +458,7 @@ class AutoMLConfig:
                 f"primary_metric={metric!r} does not fit task {v['task']!r}; "
                 f"choose one of: {', '.join(PRIMARY_METRICS[v['task']])}."
             )
+        self._check_exit_score()
         if v["enable_onnx_compatible_models"] and v["task"] == FORECASTING:
             raise AutoMLConfigError(
                 "enable_onnx_compatible_models=True is not available for task='forecasting': "
@@ -528,6 +530,21 @@ class AutoMLConfig:
             v["time_series_id_column_names"] = [v["time_series_id_column_names"]]
         if isinstance(v["drop_column_names"], str):
             v["drop_column_names"] = [v["drop_column_names"]]
+
+    def _check_exit_score(self) -> None:
+        """An exit score the metric can never reach would silently never stop the search."""
+        score = self._values["experiment_exit_score"]
+        if score is None:
+            return
+        metric = self.metric
+        if greater_is_better(metric) and score > 1:
+            raise AutoMLConfigError(
+                f"experiment_exit_score={score!r} can never be reached: {metric} is at most 1."
+            )
+        if not greater_is_better(metric) and score < 0:
+            raise AutoMLConfigError(
+                f"experiment_exit_score={score!r} can never be reached: {metric} is never below 0."
+            )
 
     def _check_special_columns(self) -> None:
         """The label, weight, time, series-id and fold columns must be different columns: a

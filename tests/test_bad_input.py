@@ -272,6 +272,18 @@ CASES = [
         ["experiment_exit_score=nan"],
     ),
     (
+        "exit score above the metric's maximum",
+        with_(classification, primary_metric="AUC_weighted", experiment_exit_score=95),
+        E,
+        ["experiment_exit_score=95", "AUC_weighted"],
+    ),
+    (
+        "exit score below an error's minimum",
+        with_(regression, experiment_exit_score=-0.1),
+        E,
+        ["experiment_exit_score=-0.1", "normalized_root_mean_squared_error"],
+    ),
+    (
         "no concurrency",
         with_(classification, max_concurrent_iterations=0),
         E,
