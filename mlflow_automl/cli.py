@@ -88,6 +88,7 @@ main.add_command(history)
 @click.option(
     "--target-rolling-window-size", help="Forecasting: 'auto' or a window of periods (>= 2)."
 )
+@click.option("--feature-lags", help="Forecasting: 'auto' or comma-separated lags of features.")
 @click.option("--seasonality", help="Forecasting: 'auto' or the season length in periods.")
 @click.option(
     "--short-series-handling",
@@ -158,7 +159,14 @@ _LIST_FLAGS = (
     "time_series_id_column_names",
     "drop_column_names",
 )
-_AUTO_OR_INT_FLAGS = ("target_lags", "target_rolling_window_size", "seasonality", "cv_step_size")
+_AUTO_OR_INT_FLAGS = (
+    "target_lags",
+    "feature_lags",
+    "target_rolling_window_size",
+    "seasonality",
+    "cv_step_size",
+)
+_LAG_FLAGS = ("target_lags", "feature_lags")  # these take several integers
 
 
 def _auto_or_ints(name: str, value: str | None) -> Any:
@@ -168,9 +176,11 @@ def _auto_or_ints(name: str, value: str | None) -> Any:
     try:
         numbers = [int(v) for v in _split(value) or []]
     except ValueError:
+        numbers = []
+    if not numbers:
         flag = "--" + name.replace("_", "-")
-        raise click.BadParameter(f"{value!r} is not 'auto' or integers", param_hint=flag) from None
-    return numbers if name == "target_lags" and len(numbers) > 1 else numbers[0]
+        raise click.BadParameter(f"{value!r} is not 'auto' or integers", param_hint=flag)
+    return numbers if name in _LAG_FLAGS and len(numbers) > 1 else numbers[0]
 
 
 def _settings_from(config_file: str | None, flags: dict[str, Any]) -> dict[str, Any]:
