@@ -31,6 +31,7 @@ from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.inputs import column_kinds, typical_example
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
@@ -492,16 +493,20 @@ def _finish(
         first = pipeline.members[0][1] if is_ensemble(best) else pipeline
         plan.record_engineered_counts(first.named_steps["featurize"])
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
+    parsed_dates = () if config.task == FORECASTING else plan.columns_of_type("DateTime")
+    kinds = column_kinds(data.X, parsed_dates)
     model = wrap_fitted(
-        pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
+        pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params, kinds
     )
     if config.task == FORECASTING:
         from mlflow_automl.forecasting.model import prepare_for_logging
 
         example = prepare_for_logging(model, data)
     else:
-        example = data.X.iloc[rows[:5]]
-    model_uri = tracker.log_model(model, example, model.predict(example))
+        example = typical_example(data.X.iloc[rows], kinds)  # not a real training record
+    model_uri = tracker.log_model(
+        model, example, model.predict(example), named_inputs=data.string_column_names
+    )
     if config.enable_onnx_compatible_models:
         _export_onnx(model, data, tracker)
     tracker.log_metrics(best.metrics)

@@ -79,6 +79,7 @@ class TrainingData:
     n_dropped_label_rows: int
     source: str  # where the data came from, for the logged dataset
     raw_training_frame: pd.DataFrame = field(repr=False, default=None)
+    string_column_names: bool = True  # False: the user's names were e.g. ints (made strings)
 
     @property
     def n_rows(self) -> int:
@@ -143,6 +144,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     label = label_column_of(config)
     weight = config.weight_column_name
     _require_columns(frame, [label] + ([weight] if weight else []), "training_data")
+    string_column_names = all(isinstance(c, str) for c in frame.columns)
     frame = _clean_column_names(frame)
     valid_frame = None
     if config.validation_data is not None:
@@ -192,6 +194,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
         n_dropped_label_rows=n_dropped,
         source=source,
         raw_training_frame=frame,
+        string_column_names=string_column_names,
     )
 
 

@@ -88,6 +88,8 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
     def predict(self, X: Any) -> np.ndarray:
         """Forecasts for the rows of the future frame ``X``, in its row order."""
         frame = self._frame(X)
+        if frame.empty:  # an empty batch
+            return np.empty(0, dtype=np.float64)
         return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
 
     def forecast(self, X_future: pd.DataFrame | None = None) -> pd.DataFrame:
