@@ -1,0 +1,160 @@
+"""Predict-side bad input: every case is refused with an error naming the culprit column, by the
+Python model AND the served pyfunc alike (one check: ``mlflow_automl.inputs``); and what the
+Python model accepts, the pyfunc accepts too, with the same predictions.
+
+One small experiment for the module: penguins with a bool, a tz-aware datetime and a text-date
+column added, so every column kind is covered.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+import mlflow_automl as automl
+from mlflow_automl.inputs import InputError
+
+
+def _frame(penguins: pd.DataFrame) -> pd.DataFrame:
+    frame = penguins.copy()
+    frame["heavy"] = frame["body_mass_g"].fillna(0) > 4000  # bool
+    days = pd.to_timedelta(np.arange(len(frame)), unit="D")
+    frame["seen"] = pd.to_datetime(frame["year"].astype(str)).dt.tz_localize("UTC") + days
+    frame["noted"] = (pd.Timestamp("2019-01-01") + days).strftime("%Y-%m-%d")  # dates as text
+    return frame
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, penguins):
+    root = tmp_path_factory.mktemp("bad-input-predict")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    frame = _frame(penguins)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)
+        config = automl.AutoMLConfig(
+            task="classification",
+            training_data=frame,
+            label_column_name="species",
+            iterations=2,
+            allowed_models=["DecisionTree"],
+            enable_voting_ensemble=False,
+            enable_stack_ensemble=False,
+            model_explainability=False,
+        )
+        run = automl.submit(config, experiment_name="bad-input-predict")
+        _, model = run.get_output()
+        pyfunc = mlflow.pyfunc.load_model(run.model_uri)
+        yield SimpleNamespace(
+            run=run, python=model, pyfunc=pyfunc, X=frame.drop(columns="species").head(6)
+        )
+        mlflow.set_tracking_uri(None)
+
+
+def _with(column, *values):
+    """A change to the first rows' ``column`` (object dtype, as a JSON or CSV reader gives)."""
+
+    def change(X: pd.DataFrame) -> pd.DataFrame:
+        X = X.copy()
+        X[column] = X[column].astype(object)
+        for i, value in enumerate(values):
+            X.iloc[i, X.columns.get_loc(column)] = value
+        return X
+
+    return change
+
+
+def _drop(column):
+    return lambda X: X.drop(columns=column)
+
+
+REFUSED = {
+    "text in a float column": (_with("bill_length_mm", "abc"), "bill_length_mm"),
+    "text in an int column": (_with("year", "twenty"), "year"),
+    "comma decimal in a float column": (_with("bill_depth_mm", "17,5"), "bill_depth_mm"),
+    "a date in a float column": (_with("flipper_length_mm", "2020-01-01"), "flipper_length_mm"),
+    "a list in a float column": (_with("body_mass_g", [1, 2]), "body_mass_g"),
+    "inf in a float column": (_with("bill_length_mm", np.inf), "bill_length_mm"),
+    "-inf in an int column": (_with("year", -np.inf), "year"),
+    "'inf' text in a float column": (_with("bill_depth_mm", "inf"), "bill_depth_mm"),
+    "inf in a float64 column": (
+        lambda X: X.assign(body_mass_g=[np.inf] + [1.0] * (len(X) - 1)),
+        "body_mass_g",
+    ),
+    "'maybe' in a bool column": (_with("heavy", "maybe"), "heavy"),
+    "2 in a bool column": (_with("heavy", 2), "heavy"),
+    "'yes' in a bool column": (_with("heavy", "yes"), "heavy"),
+    "empty text in a bool column": (_with("heavy", ""), "heavy"),
+    "garbage in a datetime column": (_with("seen", "zzz"), "seen"),
+    "impossible date in a datetime column": (_with("seen", "2020-13-45"), "seen"),
+    "garbage in a text-date column": (_with("noted", "not a date"), "noted"),
+    "impossible date in a text-date column": (_with("noted", "2019-02-30"), "noted"),
+    "missing float column": (_drop("bill_length_mm"), "bill_length_mm"),
+    "missing bool column": (_drop("heavy"), "heavy"),
+    "missing datetime column": (_drop("seen"), "seen"),
+    "missing text column": (_drop("island"), "island"),
+    "bad value after good rows": (_with("heavy", True, False, "perhaps"), "heavy"),
+}
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["python", "pyfunc"])
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_bad_input_is_refused_naming_the_column(fitted, case, served):
+    change, column = REFUSED[case]
+    model = fitted.pyfunc if served else fitted.python
+    X = change(fitted.X)
+    # MLflow's signature check answers a missing column before the model sees it.
+    expected = MlflowException if served and column not in X.columns else InputError
+    with pytest.raises(expected) as raised:
+        model.predict(X)
+    assert repr(column) in str(raised.value) or f"[{column!r}]" in str(raised.value)
+
+
+ACCEPTED = {
+    "NaN in an int column": _with("year", np.nan),
+    "None in a text column": _with("island", None),
+    "unseen category": _with("island", "Atlantis"),
+    "numeric text in a float column": _with("bill_length_mm", "41.5"),
+    "ints in a float column": lambda X: X.assign(bill_length_mm=np.arange(len(X)) + 40),
+    "floats in an int column": lambda X: X.assign(year=X["year"].astype(float)),
+    "bools as text and 0/1": _with("heavy", "true", "FALSE", 1, 0, None),
+    "naive datetimes for a tz-aware column": lambda X: X.assign(
+        seen=X["seen"].dt.tz_localize(None)
+    ),
+    "another time zone": lambda X: X.assign(seen=X["seen"].dt.tz_convert("Asia/Tokyo")),
+    "ISO text for a datetime column": lambda X: X.assign(
+        seen=X["seen"].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    ),
+    "extra column, other order": lambda X: X.assign(extra=1)[X.columns[::-1].tolist() + ["extra"]],
+}
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+def test_what_the_model_accepts_the_pyfunc_accepts(fitted, case):
+    X = ACCEPTED[case](fitted.X)
+    expected = fitted.python.predict(X)
+    assert len(expected) == len(X)
+    assert list(fitted.pyfunc.predict(X)) == list(expected)
+
+
+def test_empty_batch_gives_an_empty_prediction_of_the_right_shape(fitted):
+    empty = fitted.X.head(0)
+    n_classes = len(fitted.python.classes_)
+    assert fitted.python.predict(empty).shape == (0,)
+    assert fitted.python.predict_proba(empty).shape == (0, n_classes)
+    assert len(fitted.pyfunc.predict(empty)) == 0
+
+
+def test_tz_aware_column_served_as_trained(fitted):
+    """The tz-aware training column: the same instants in any zone give the same answer."""
+    X = fitted.X
+    tokyo = X.assign(seen=X["seen"].dt.tz_convert("Asia/Tokyo"))
+    assert list(fitted.pyfunc.predict(tokyo)) == list(fitted.python.predict(X))
+    signature = fitted.pyfunc.metadata.get_input_schema()
+    assert "seen" in signature.input_names()
