@@ -76,7 +76,8 @@ def check_input(X: Any, columns: list[str], kinds: dict[str, str] | None) -> pd.
         values = frame[by_name[column]]
         kind = (kinds or {}).get(column, TEXT)
         checked[column] = _CHECKS[kind](column, values)
-    return pd.DataFrame(checked, index=frame.index)
+    # Arrays, not Series: no alignment, so a repeated index is fine.
+    return pd.DataFrame({c: v.array for c, v in checked.items()}, index=frame.index)
 
 
 def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
     if isinstance(X, pd.Series):  # one row as a Series (name -> value) or one column
         return X.to_frame().T if set(map(str, X.index)) >= set(columns) else X.to_frame()
     if isinstance(X, dict):
-        scalar = all(np.isscalar(v) or v is None for v in X.values())
+        scalar = not any(pd.api.types.is_list_like(v) for v in X.values())
         return pd.DataFrame([X]) if scalar else pd.DataFrame(X)
     array = np.asarray(X, dtype=object)
     if array.ndim != 2 or array.shape[1] != len(columns):
@@ -96,12 +97,13 @@ def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(X, columns=columns)
 
 
-def _bad(column: str, values: pd.Series, bad: pd.Series, what: str) -> InputError:
-    first = values[bad].iloc[0]
+def _bad(column: str, values: pd.Series, bad: np.ndarray, what: str) -> InputError:
+    position = int(np.flatnonzero(bad)[0])
+    first = values.iloc[position]
     first = first.item() if isinstance(first, np.generic) else first
     return InputError(
         f"column {column!r} {what}; got {first!r} in {int(bad.sum())} row(s) "
-        f"(first at index {values.index[bad.to_numpy()][0]!r})."
+        f"(first at index {values.index[position]!r})."
     )
 
 
@@ -115,12 +117,12 @@ def _number(column: str, values: pd.Series) -> pd.Series:
             lambda v: float(v) if isinstance(v, bool | np.bool_) else v
         )
         numeric = pd.to_numeric(as_objects, errors="coerce").astype(np.float64)
-        bad = numeric.isna() & values.notna()
+        bad = numeric.isna().to_numpy() & values.notna().to_numpy()
         if bad.any():
             raise _bad(column, values, bad, "is numeric and holds text that is not a number")
-    infinite = pd.Series(np.isinf(numeric.to_numpy()), index=values.index)
+    infinite = np.isinf(numeric.to_numpy(dtype=np.float64))
     if infinite.any():
-        raise _bad(column, numeric, infinite, "holds an infinite value (the model needs finite)")
+        raise _bad(column, values, infinite, "holds an infinite value (the model needs finite)")
     return values  # checked, not converted: the featurizer converts as in training
 
 
@@ -138,7 +140,7 @@ def _boolean(column: str, values: pd.Series) -> pd.Series:
         return True if text in _TRUE else False if text in _FALSE else refused
 
     parsed = values.astype(object).map(parse)
-    bad = parsed.map(lambda v: v is refused).astype(bool)
+    bad = np.array([v is refused for v in parsed], dtype=bool)
     if bad.any():
         raise _bad(column, values, bad, "is boolean and takes True/False (or 1/0)")
     # As the training column: bools (with missing values), so the featurizer sees the same.
@@ -148,9 +150,9 @@ def _boolean(column: str, values: pd.Series) -> pd.Series:
 def _datetime(column: str, values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    present = values.notna()
+    present = values.notna().to_numpy()
     parsed = _parse_dates(values[present].astype(str))
-    bad = pd.Series(False, index=values.index)
+    bad = np.zeros(len(values), dtype=bool)
     bad[present] = parsed.isna().to_numpy()
     if bad.any():
         raise _bad(column, values, bad, "holds dates and this value does not parse as one")
@@ -158,6 +160,7 @@ def _datetime(column: str, values: pd.Series) -> pd.Series:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
+    text = pd.Series(text.to_numpy(dtype=object))  # a fresh index: masks below align
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")

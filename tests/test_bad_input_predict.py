@@ -132,6 +132,8 @@ ACCEPTED = {
         seen=X["seen"].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
     ),
     "extra column, other order": lambda X: X.assign(extra=1)[X.columns[::-1].tolist() + ["extra"]],
+    "a repeated index": lambda X: X.set_axis([7] * len(X)),
+    "one JSON-like record": lambda X: X.assign(seen=X["seen"].astype(str)).iloc[0].to_dict(),
 }
 
 
@@ -139,8 +141,17 @@ ACCEPTED = {
 def test_what_the_model_accepts_the_pyfunc_accepts(fitted, case):
     X = ACCEPTED[case](fitted.X)
     expected = fitted.python.predict(X)
-    assert len(expected) == len(X)
+    assert len(expected) == (1 if isinstance(X, dict) else len(X))
     assert list(fitted.pyfunc.predict(X)) == list(expected)
+
+
+def test_coerced_values_predict_as_the_canonical_ones(fitted):
+    """Documented coercions are exact: "true"/1 score as True, "41.5" as 41.5."""
+    X = fitted.X.assign(heavy=[True, False] * 3, bill_length_mm=41.5)
+    as_text = X.assign(heavy=["true", 0, "TRUE", "false", 1, "False"], bill_length_mm="41.5")
+    for model in (fitted.python,):
+        assert np.array_equal(model.predict_proba(as_text), model.predict_proba(X))
+    assert list(fitted.pyfunc.predict(as_text)) == list(fitted.python.predict(X))
 
 
 def test_empty_batch_gives_an_empty_prediction_of_the_right_shape(fitted):
