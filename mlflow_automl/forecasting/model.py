@@ -106,7 +106,7 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
             X_future = self.future_frame()
         frame = self._frame(X_future)
         out = frame[self._index_columns].copy()
-        out[FORECAST_COLUMN] = self.pipeline.predict(frame)
+        out[FORECAST_COLUMN] = np.empty(0) if frame.empty else self.pipeline.predict(frame)
         return out
 
     def example_input(self, n_rows: int = 5) -> pd.DataFrame:
