@@ -26,8 +26,9 @@ def test_typical_example_is_no_training_row(dataset, request):
     frame = request.getfixturevalue(dataset)
     example = typical_example(frame, column_kinds(frame))
     assert example.shape == (1, frame.shape[1]) and list(example.columns) == list(frame.columns)
-    assert not _rows(example) & _rows(frame)
     assert (example.dtypes == frame.dtypes).all()
+    assert not _rows(example) & _rows(frame)
+    assert _rows(frame.iloc[[0]]) <= _rows(frame)  # the comparison does find a training row
 
 
 def test_typical_values_per_kind():
