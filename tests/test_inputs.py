@@ -90,3 +90,43 @@ def test_logged_input_example_is_no_training_row(numpy_made):
     # The serving example is valid against the logged model (MLflow checks it at log time).
     serving = (local / "serving_input_example.json").read_text()
     assert len(mlflow.models.validate_serving_input(run.model_uri, serving)) == 1
+
+
+def _penguin_config(penguins, **settings):
+    return automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        iterations=2,
+        allowed_models=["DecisionTree"],
+        enable_voting_ensemble=False,
+        enable_stack_ensemble=False,
+        model_explainability=False,
+        **settings,
+    )
+
+
+def test_user_input_example_is_logged(sqlite_store, penguins):
+    mine = penguins.drop(columns="species").iloc[[3, 10]]  # row 3 has missing values
+    run = automl.submit(_penguin_config(penguins, input_example=mine), experiment_name="ex")
+    local = Path(mlflow.artifacts.download_artifacts(run.model_uri))
+    logged = json.loads((local / "input_example.json").read_text())
+    assert logged["columns"] == list(mine.columns) and len(logged["data"]) == 2
+    assert logged["data"][1][0] == mine.iloc[1]["island"]
+
+
+@pytest.mark.parametrize(
+    "example, culprit",
+    [
+        (lambda X: X.head(2).assign(bill_length_mm="long"), "bill_length_mm"),
+        (lambda X: X.head(2).drop(columns="island"), "island"),
+        (lambda X: X.head(0), "no rows"),
+    ],
+)
+def test_bad_user_input_example_is_refused_before_any_run(sqlite_store, penguins, example, culprit):
+    config = _penguin_config(penguins, input_example=example(penguins.drop(columns="species")))
+    with pytest.raises(automl.AutoMLConfigError, match=f"input_example.*{culprit}"):
+        automl.submit(config, experiment_name="refused")
+    assert mlflow.get_experiment_by_name("refused") is None or not mlflow.search_runs(
+        experiment_names=["refused"], output_format="list"
+    )
