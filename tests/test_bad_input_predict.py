@@ -8,6 +8,7 @@ column added, so every column kind is covered.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import mlflow
@@ -169,6 +170,11 @@ def test_tz_aware_column_served_as_trained(fitted):
     assert list(fitted.pyfunc.predict(tokyo)) == list(fitted.python.predict(X))
     signature = fitted.pyfunc.metadata.get_input_schema()
     assert "seen" in signature.input_names()
+    # As served over REST: JSON carries the dates as text; MLflow's own serving path takes them.
+    local = Path(mlflow.artifacts.download_artifacts(fitted.run.model_uri))
+    serving = (local / "serving_input_example.json").read_text()
+    assert '"seen"' in serving
+    assert len(mlflow.models.validate_serving_input(fitted.run.model_uri, serving)) == 1
 
 
 # --- forecasting: the future frame goes through the same check ------------------------------------
