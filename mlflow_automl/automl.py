@@ -32,6 +32,7 @@ from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.inputs import InputError, check_input, column_kinds, typical_example
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
@@ -91,6 +92,7 @@ def submit(
         # Everything that can reject the input runs before an MLflow run exists.
         data = prepare_training_data(config)
         plan = _plan(config, data)
+        _user_input_example(config, data, _input_kinds(config, data, plan))
         learners = _choose_learners(config, data, plan)
         guardrails = _guardrails(config, data, plan)
 
@@ -498,16 +500,21 @@ def _finish(
         first = pipeline.members[0][1] if is_ensemble(best) else pipeline
         plan.record_engineered_counts(first.named_steps["featurize"])
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
+    kinds = _input_kinds(config, data, plan)
     model = wrap_fitted(
-        pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params
+        pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params, kinds
     )
     if config.task == FORECASTING:
         from mlflow_automl.forecasting.model import prepare_for_logging
 
         example = prepare_for_logging(model, data)
     else:
-        example = data.X.iloc[rows[:5]]
-    model_uri = tracker.log_model(model, example, model.predict(example))
+        example = typical_example(data.X.iloc[rows], kinds)  # not a real training record
+    user_example = _user_input_example(config, data, kinds)
+    example = example if user_example is None else user_example
+    model_uri = tracker.log_model(
+        model, example, model.predict(example), named_inputs=data.string_column_names
+    )
     if config.enable_onnx_compatible_models:
         _export_onnx(model, data, tracker)
     tracker.log_metrics(best.metrics)
@@ -545,6 +552,27 @@ def _log_insights(
         logger.warning("charts / explanation not logged (the model is): %s", error)
         with suppress(Exception):  # the store that refused the charts may refuse this too
             tracker.set_tags({tracking.TAG_INSIGHTS_ERROR: error[:5000]})
+
+
+def _input_kinds(config: AutoMLConfig, data: TrainingData, plan: Any) -> dict[str, str]:
+    """Each training column's kind for the model's input check (``inputs.py``)."""
+    parsed_dates = () if config.task == FORECASTING else plan.columns_of_type("DateTime")
+    return column_kinds(data.X, parsed_dates)
+
+
+def _user_input_example(
+    config: AutoMLConfig, data: TrainingData, kinds: dict[str, str]
+) -> pd.DataFrame | None:
+    """The ``input_example`` setting checked as prediction input (before any run exists)."""
+    if config.input_example is None:
+        return None
+    try:
+        example = check_input(config.input_example, list(data.X.columns), kinds)
+    except InputError as exc:
+        raise AutoMLConfigError(f"input_example: {exc}") from exc
+    if example.empty:
+        raise AutoMLConfigError("input_example has no rows; give at least one.")
+    return example
 
 
 def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTracker) -> None:

@@ -280,6 +280,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("enable_onnx_compatible_models", False, _boolean, "only ONNX-convertible models"),
         Setting("registered_model_name", None, _string, "register the best model under it"),
         Setting("registered_model_alias", "champion", _string, "alias of the new version"),
+        Setting("input_example", None, _anything, "rows logged as the model's example", False),
         Setting("model_explainability", True, _boolean, "explain the best model"),
         Setting("debug_log", None, _string, "file that receives the debug log"),
         Setting("path", None, _string, "project folder for local outputs"),

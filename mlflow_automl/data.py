@@ -79,6 +79,7 @@ class TrainingData:
     n_dropped_label_rows: int
     source: str  # where the data came from, for the logged dataset
     raw_training_frame: pd.DataFrame = field(repr=False, default=None)
+    string_column_names: bool = True  # False: the user's names were e.g. ints (made strings)
 
     @property
     def n_rows(self) -> int:
@@ -159,6 +160,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     folds = list(config.cv_split_column_names or [])
     special = [label] + ([weight] if weight else []) + folds
     _require_columns(frame, special, "training_data")
+    string_column_names = all(isinstance(c, str) for c in frame.columns)
     frame = _clean_column_names(frame)
     valid_frame = None
     if config.validation_data is not None:
@@ -218,6 +220,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
         n_dropped_label_rows=n_dropped,
         source=source,
         raw_training_frame=frame.drop(columns=folds),
+        string_column_names=string_column_names,
     )
 
 

@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
+from mlflow_automl.inputs import check_input
 
 
 def build_pipeline(
@@ -84,6 +85,7 @@ class _AutoMLModelBase(BaseEstimator):
         feature_columns: list[str] | None = None,
         learner_name: str | None = None,
         params: dict[str, Any] | None = None,
+        input_kinds: dict[str, str] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.task = task
@@ -91,13 +93,12 @@ class _AutoMLModelBase(BaseEstimator):
         self.feature_columns = feature_columns
         self.learner_name = learner_name
         self.params = params
+        self.input_kinds = input_kinds  # column -> kind, see mlflow_automl.inputs
 
     def _frame(self, X: Any) -> pd.DataFrame:
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.feature_columns)
-        missing = [c for c in self.feature_columns or [] if c not in frame.columns]
-        if missing:
-            raise ValueError(f"Input is missing the column(s) the model was trained on: {missing}")
-        return frame
+        """The one input check (``mlflow_automl.inputs``), for predict, predict_proba and the
+        pyfunc alike. Models pickled before ``input_kinds`` existed check column names only."""
+        return check_input(X, list(self.feature_columns or []), getattr(self, "input_kinds", None))
 
     def __sklearn_is_fitted__(self) -> bool:
         return self.pipeline is not None
@@ -115,14 +116,20 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLModelBase):
         return self.classes[codes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return predict_scores(self.pipeline, self._frame(X), len(self.classes))
+        frame = self._frame(X)
+        if frame.empty:  # an empty batch: scikit-learn refuses 0 rows
+            return np.empty((0, len(self.classes)), dtype=np.float64)
+        return predict_scores(self.pipeline, frame, len(self.classes))
 
 
 class AutoMLRegressor(RegressorMixin, _AutoMLModelBase):
     """The best regression pipeline."""
 
     def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.pipeline.predict(self._frame(X)), dtype=np.float64)
+        frame = self._frame(X)
+        if frame.empty:  # an empty batch: scikit-learn refuses 0 rows
+            return np.empty(0, dtype=np.float64)
+        return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
 
 
 def wrap_fitted(
@@ -132,6 +139,7 @@ def wrap_fitted(
     feature_columns: list[str],
     learner_name: str,
     params: dict[str, Any],
+    input_kinds: dict[str, str] | None = None,
 ) -> _AutoMLModelBase:
     if task == FORECASTING:
         from mlflow_automl.forecasting.model import AutoMLForecaster
@@ -146,4 +154,5 @@ def wrap_fitted(
         feature_columns=list(feature_columns),
         learner_name=learner_name,
         params=dict(params),
+        input_kinds=input_kinds,
     )

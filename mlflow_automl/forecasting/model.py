@@ -88,6 +88,8 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
     def predict(self, X: Any) -> np.ndarray:
         """Forecasts for the rows of the future frame ``X``, in its row order."""
         frame = self._frame(X)
+        if frame.empty:  # an empty batch
+            return np.empty(0, dtype=np.float64)
         return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
 
     def forecast(self, X_future: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -104,7 +106,7 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
             X_future = self.future_frame()
         frame = self._frame(X_future)
         out = frame[self._index_columns].copy()
-        out[FORECAST_COLUMN] = self.pipeline.predict(frame)
+        out[FORECAST_COLUMN] = np.empty(0) if frame.empty else self.pipeline.predict(frame)
         return out
 
     def example_input(self, n_rows: int = 5) -> pd.DataFrame:

@@ -321,8 +321,22 @@ class ExperimentTracker:
 
     # --- the best model -------------------------------------------------------------------------
     @_timed
-    def log_model(self, model: Any, input_example: pd.DataFrame, signature_output: Any) -> str:
-        """Logs the fitted model (sklearn + pyfunc flavors); returns its ``models:/`` URI."""
+    def log_model(
+        self,
+        model: Any,
+        input_example: pd.DataFrame,
+        signature_output: Any,
+        named_inputs: bool = True,
+    ) -> str:
+        """Logs the fitted model (sklearn + pyfunc flavors) into this run's experiment; returns
+        its ``models:/`` URI.
+
+        The signature names the input columns with type Any: the model's own input check
+        (``mlflow_automl.inputs``) decides what a column accepts, because MLflow's type check
+        refuses inputs the model handles (NaN in an integer column, integers for a float column,
+        tz-aware datetimes). ``named_inputs=False`` (training columns were not strings, e.g.
+        numpy-made frames): no input schema, since MLflow matches columns by exact name.
+        """
         from mlflow.models import infer_signature
 
         import mlflow_automl
@@ -333,6 +347,7 @@ class ExperimentTracker:
             # dtypes are the contract users expect.
             warnings.simplefilter("ignore", UserWarning)
             signature = infer_signature(input_example, signature_output)
+            signature.inputs = _any_type_schema(input_example.columns) if named_inputs else None
             info = mlflow.sklearn.log_model(
                 sk_model=model,
                 name=MODEL_NAME,
@@ -347,8 +362,35 @@ class ExperimentTracker:
                     "mlflow", "scikit-learn", "cloudpickle", *_LEARNER_PACKAGES
                 ),
                 run_id=self.run_id,  # no fluent start_run: it clashes with set_experiment()
+                model_id=_new_logged_model(self.run_id, MODEL_NAME),
             )
         return info.model_uri
+
+
+def _any_type_schema(columns: Iterable[Any]) -> Any:
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    return Schema([ColSpec(AnyType(), str(column)) for column in columns])
+
+
+def _new_logged_model(run_id: str, name: str) -> str:
+    """A LoggedModel in the run's own experiment; returns its id.
+
+    ``log_model(run_id=...)`` alone files the model under the *active* experiment (Default,
+    "0", unless the caller used ``set_experiment``), not the run's, so the experiment's
+    artifact location, its Logged models view and per-experiment permissions were bypassed.
+    ``log_model(model_id=...)`` then saves into this model and marks it READY (or FAILED).
+    """
+    run = client().get_run(run_id)
+    # What MLflow's own log_model records: the run's params on the model.
+    params = {key: str(value) for key, value in run.data.params.items()}
+    model = client().create_logged_model(
+        experiment_id=run.info.experiment_id,
+        name=name,
+        source_run_id=run_id,
+        params=params,
+    )
+    return model.model_id
 
 
 # --- any run -------------------------------------------------------------------------------------
@@ -472,6 +514,7 @@ def log_onnx_model(run_id: str, onnx_model: Any, signature: Any) -> str:
         signature=signature,
         pip_requirements=_requirements("mlflow", "onnx", "onnxruntime", "numpy", "pandas"),
         run_id=run_id,
+        model_id=_new_logged_model(run_id, ONNX_MODEL_NAME),
     )
     return info.model_uri
 
