@@ -36,6 +36,7 @@ from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
 from mlflow_automl.search import Budget, Proposer
+from mlflow_automl.stops import STOP_GRACE_SECONDS, StopRequested, StopSignals, cut_budget
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -79,93 +80,153 @@ def submit(
     The experiment is one MLflow run in ``experiment_name`` (default: the active run's
     experiment, else ``"automl"``), nested under the active run when there is one in that
     experiment; every trial is a child run of it.
-    """
-    from mlflow_automl.run import AutoMLRun
 
+    SIGINT or SIGTERM during the call stops it cleanly (``mlflow_automl/stops.py``): running
+    trials are killed, the best model so far is logged within a few seconds, the run ends
+    KILLED, then the signal goes on to the caller's handler (``KeyboardInterrupt`` for Ctrl+C).
+    """
     started = time.time()
     if not isinstance(config, AutoMLConfig):
         raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
     log_handler = _configure_logging(config)
+    stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
     try:
-        # Everything that can reject the input runs before an MLflow run exists.
-        data = prepare_training_data(config)
-        plan = _plan(config, data)
-        learners = _choose_learners(config, data, plan)
-        guardrails = _guardrails(config, data, plan)
-
-        console = ConsoleReporter(show_output, config.metric)
-        # Trial workers import their libraries while MLflow creates the run (and, for a new
-        # store, its tables): both take a second or two of a short budget.
-        executor = make_executor(config.compute_target, config.max_concurrent_iterations)
-        executor.start(_trial_context(config, data, plan))
-        try:
-            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
-        except BaseException:
-            executor.shutdown()
-            raise
-        console.start(
-            tracker.run_name,
-            tracker.run_id,
-            tracker.experiment_id,
-            {
-                "tracking URI": tracking.tracking_uri(),
-                "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
-                "validation": data.strategy.describe(),
-                "learners": ", ".join(learner.name for learner in learners),
-                "time budget": _budget_text(config),
-            },
-            guardrails,
-        )
-        status = "FAILED"
-        try:
-            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
-            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
-            budget = Budget(
-                metric=config.metric,
-                timeout_seconds=config.timeout_seconds,
-                iterations=search_iterations(config),
-                exit_score=config.experiment_exit_score,
-                early_stopping=config.enable_early_stopping,
-                early_stopping_n_iters=config.early_stopping_n_iters,
-                min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
-                started_at=started,
-                reserve_seconds=_fixed_reserve(config),
-                essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+        with stop:
+            run = _submit(
+                config, experiment_name, show_output, tags, run_name, parent_run_id, started, stop
             )
-            result = _search(config, data, plan, learners, budget, tracker, console, executor)
-            _ensemble_iterations(config, data, result, tracker, console, budget)
-            model, model_uri = _finish(config, data, plan, result, tracker, budget)
-            insights = Insights(config.task, data, tracker)
-            insights.log_all(
-                result.leaderboard, model, config.model_explainability, budget.deadline
-            )
-            run = AutoMLRun(
-                tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
-            )
-            if config.registered_model_name:
-                run.register_model(config.registered_model_name, config.registered_model_alias)
-            status = "FINISHED"
-        except KeyboardInterrupt:
-            status = "KILLED"
-            raise
-        finally:
-            executor.shutdown()  # idempotent; the search has shut it down unless it failed
-            tracker.finish(status)
-        elapsed = time.time() - started
-        console.end(
-            {
-                "Stopped because": result.stop_reason,
-                "Best": _best_text(result, config.metric),
-                "Wall time": f"{elapsed:.1f} s",
-                "Model": model_uri or "-",
-                "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
-            }
-        )
-        return run
+    except BaseException:
+        if stop.requested:  # handlers are back: the caller's own now decides (see stops.py)
+            stop.pass_on()
+        raise
     finally:
         if log_handler is not None:
             logging.getLogger("mlflow_automl").removeHandler(log_handler)
             log_handler.close()
+    if stop.requested:
+        stop.pass_on()
+    return run
+
+
+def _submit(
+    config: AutoMLConfig,
+    experiment_name: str | None,
+    show_output: bool,
+    tags: dict[str, str] | None,
+    run_name: str | None,
+    parent_run_id: str | None,
+    started: float,
+    stop: StopSignals,
+) -> Any:  # AutoMLRun
+    from mlflow_automl.run import AutoMLRun
+
+    # Everything that can reject the input runs before an MLflow run exists.
+    data = prepare_training_data(config)
+    plan = _plan(config, data)
+    learners = _choose_learners(config, data, plan)
+    guardrails = _guardrails(config, data, plan)
+
+    console = ConsoleReporter(show_output, config.metric)
+    # Trial workers import their libraries while MLflow creates the run (and, for a new
+    # store, its tables): both take a second or two of a short budget.
+    executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+    executor.wakeup_fd = stop.wakeup_fd
+    executor.start(_trial_context(config, data, plan))
+    try:
+        if stop.requested:  # stopped before any run exists: nothing to keep
+            raise StopRequested(stop.reason)
+        tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+    except BaseException:
+        executor.shutdown()
+        raise
+    console.start(
+        tracker.run_name,
+        tracker.run_id,
+        tracker.experiment_id,
+        {
+            "tracking URI": tracking.tracking_uri(),
+            "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
+            "validation": data.strategy.describe(),
+            "learners": ", ".join(learner.name for learner in learners),
+            "time budget": _budget_text(config),
+        },
+        guardrails,
+    )
+    status = "FAILED"
+    model_uri = None
+    try:
+        tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
+        tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
+        budget = Budget(
+            metric=config.metric,
+            timeout_seconds=config.timeout_seconds,
+            iterations=search_iterations(config),
+            exit_score=config.experiment_exit_score,
+            early_stopping=config.enable_early_stopping,
+            early_stopping_n_iters=config.early_stopping_n_iters,
+            min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
+            started_at=started,
+            reserve_seconds=_fixed_reserve(config),
+            essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+        )
+        # A stop leaves a few seconds for the best model: every later phase works to this
+        # deadline (ensembles and insights are skipped).
+        stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
+        result = _search(config, data, plan, learners, budget, tracker, console, executor, stop)
+        if not stop.requested:
+            _ensemble_iterations(config, data, result, tracker, console, budget)
+        model, model_uri = _finish(config, data, plan, result, tracker, budget)
+        insights = Insights(config.task, data, tracker)
+        if not stop.requested:
+            insights.log_all(
+                result.leaderboard, model, config.model_explainability, budget.deadline
+            )
+        run = AutoMLRun(
+            tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
+        )
+        if config.registered_model_name and not stop.requested:
+            run.register_model(config.registered_model_name, config.registered_model_alias)
+        status = "KILLED" if stop.requested else "FINISHED"
+    except BaseException:
+        status = "KILLED" if stop.requested or not _is_error() else "FAILED"
+        raise
+    finally:
+        executor.shutdown()  # idempotent; the search has shut it down unless it failed
+        with stop.shielded():  # even a second signal lets the run end
+            tracker.finish(status, stop_reason=stop.reason)
+        if stop.requested:
+            stop.summary = _report_stop(tracker.run_id, stop.reason, model_uri, config)
+    elapsed = time.time() - started
+    console.end(
+        {
+            "Stopped because": result.stop_reason,
+            "Best": _best_text(result, config.metric),
+            "Wall time": f"{elapsed:.1f} s",
+            "Model": model_uri or "-",
+            "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
+        }
+    )
+    return run
+
+
+def _is_error() -> bool:
+    """Whether the exception being handled is an error (not KeyboardInterrupt / SystemExit)."""
+    import sys
+
+    return isinstance(sys.exc_info()[1], Exception)
+
+
+def _report_stop(run_id: str, reason: str | None, model_uri: str | None, config: Any) -> str:
+    """Says what a stopped experiment kept (a warning, and the KeyboardInterrupt's text)."""
+    if model_uri:
+        kept = f"best model so far logged as {model_uri}: AutoMLRun({run_id!r}).get_output()"
+        if config.registered_model_name:
+            kept += " (not registered: the run was stopped)"
+    else:
+        kept = "no trial had finished, so there is no model"
+    summary = f"AutoML run {run_id} {reason}; {kept}"
+    logger.warning(summary)
+    return summary
 
 
 # --- steps ----------------------------------------------------------------------------------------
@@ -269,6 +330,7 @@ def _search(
     tracker: tracking.ExperimentTracker,
     console: ConsoleReporter,
     executor: Any,  # TrialExecutor, already started
+    stop: StopSignals | None = None,
 ) -> SearchResult:
     proposer = Proposer(
         learners,
@@ -283,19 +345,26 @@ def _search(
     run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
     n_started = 0
     stop_reason = ""
+    stop = stop or StopSignals()
     with executor:
         while True:
             while executor.n_running < executor.max_concurrency:
-                stop_reason = budget.stop_reason(n_started) or ""
+                stop_reason = stop.reason or budget.stop_reason(n_started) or ""
                 if stop_reason:
                     break
                 spec = proposer.ask()
-                executor.submit(spec, _trial_deadline(budget, config))
+                try:
+                    with stop.interruptible():  # a worker's start, or an in-process trial
+                        executor.submit(spec, _trial_deadline(budget, config))
+                except StopRequested:
+                    continue  # the loop's check above ends it
                 n_started += 1
             if executor.n_running == 0:
                 break
             outcomes = executor.wait(timeout=_seconds_to(budget.search_deadline))
-            if budget.search_deadline is not None and time.time() >= budget.search_deadline:
+            if stop.requested:  # kills the running trials' process groups
+                outcomes += executor.cancel_all(stop.reason)
+            elif budget.search_deadline is not None and time.time() >= budget.search_deadline:
                 outcomes += executor.cancel_all("stopped at the experiment timeout")
             for outcome in outcomes:
                 entry, run_ids[outcome.spec.iteration] = _record(

@@ -237,9 +237,10 @@ class ExperimentTracker:
     def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
 
-    def finish(self, status: str = "FINISHED") -> None:
+    def finish(self, status: str = "FINISHED", stop_reason: str | None = None) -> None:
         """Writes what the background writer still holds, records the time spent in MLflow
-        (this call's last write excepted), ends the run."""
+        (this call's last write excepted), ends the run (``stop_reason``: why it was stopped,
+        which wins over the search's own reason)."""
         with suppress(Exception):  # never mask the experiment's own outcome
             self.flush()
         by_call = self.tracking_seconds_by_call
@@ -254,7 +255,8 @@ class ExperimentTracker:
                     Metric(TRACKING_FRACTION_METRIC, seconds / wall, now, 0),
                     Metric(TRACKING_BACKGROUND_SECONDS_METRIC, self._background_seconds, now, 0),
                 ],
-                tags=[RunTag(TAG_TRACKING_BY_CALL, json.dumps(_rounded(by_call)))],
+                tags=[RunTag(TAG_TRACKING_BY_CALL, json.dumps(_rounded(by_call)))]
+                + ([RunTag(TAG_STOP_REASON, stop_reason)] if stop_reason else []),
             )
         self._client.set_terminated(self.run_id, status=status)
 
