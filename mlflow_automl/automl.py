@@ -91,7 +91,7 @@ def submit(
     log_handler = _configure_logging(config)
     stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
     try:
-        with stop:
+        with stop, tracking.bounded_http_retries():
             run = _submit(
                 config, experiment_name, show_output, tags, run_name, parent_run_id, started, stop
             )
@@ -187,8 +187,10 @@ def _submit(
         if config.registered_model_name and not stop.requested:
             run.register_model(config.registered_model_name, config.registered_model_alias)
         status = "KILLED" if stop.requested else "FINISHED"
-    except BaseException:
+    except BaseException as exc:
         status = "KILLED" if stop.requested or not _is_error() else "FAILED"
+        if isinstance(exc, Exception) and tracker.offline:
+            raise tracker.unavailable_error(exc) from exc
         raise
     finally:
         executor.shutdown()  # idempotent; the search has shut it down unless it failed
@@ -388,7 +390,7 @@ def _search(
                     budget.fraction_used(),
                     note="" if outcome.ok else outcome.status,
                 )
-    tracker.flush()
+    tracker.flush(deadline=budget.deadline)  # later, what is left goes to the journal
     for entry in leaderboard.entries:
         entry.run_id = run_ids[entry.iteration].result()
     if not stop_reason:

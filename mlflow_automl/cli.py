@@ -109,6 +109,31 @@ def train(
     click.echo(f"Best model: {run.model_uri}")
 
 
+@main.command()
+@click.option(
+    "--tracking-uri",
+    help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+)
+@click.option("--run-id", help="Only this AutoML run's journal.")
+def sync(tracking_uri: str | None, run_id: str | None) -> None:
+    """Write the child runs an outage of the tracking server kept in the local journal."""
+    import mlflow
+
+    from mlflow_automl import tracking
+    from mlflow_automl.tracking.journal import journal_dir
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    try:
+        result = tracking.sync_journal(run_id)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{result.written} journaled write(s) written to {tracking.tracking_uri()} "
+        f"from {result.files} journal file(s) in {journal_dir()}."
+    )
+
+
 def _settings_from(config_file: str | None, flags: dict[str, Any]) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if config_file:

@@ -28,6 +28,8 @@ class AutoMLRun:
         ``Leaderboard`` with the best iterations' validation predictions.
         """
         self.run_id = run_id
+        if best_model is None:  # read back: first write what an outage kept in the journal
+            tracking.sync_journal(run_id, quiet=True)
         self._model = best_model
         self.leaderboard = leaderboard
         self._insights = insights
