@@ -74,6 +74,8 @@ def submit(
     tags: dict[str, str] | None = None,
     run_name: str | None = None,
     parent_run_id: str | None = None,
+    *,
+    resume: Any = None,
 ) -> Any:  # AutoMLRun
     """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
 
@@ -84,6 +86,9 @@ def submit(
     SIGINT or SIGTERM during the call stops it cleanly (``mlflow_automl/stops.py``): running
     trials are killed, the best model so far is logged within a few seconds, the run ends
     KILLED, then the signal goes on to the caller's handler (``KeyboardInterrupt`` for Ctrl+C).
+
+    ``resume`` (a ``resume.Prior``, from ``AutoMLRun.continue_experiment``) continues that
+    ended run instead of starting a new one.
     """
     started = time.time()
     if not isinstance(config, AutoMLConfig):
@@ -93,7 +98,15 @@ def submit(
     try:
         with stop, tracking.bounded_http_retries():
             run = _submit(
-                config, experiment_name, show_output, tags, run_name, parent_run_id, started, stop
+                config,
+                experiment_name,
+                show_output,
+                tags,
+                run_name,
+                parent_run_id,
+                started,
+                stop,
+                resume,
             )
     except BaseException:
         if stop.requested:  # handlers are back: the caller's own now decides (see stops.py)
@@ -117,6 +130,7 @@ def _submit(
     parent_run_id: str | None,
     started: float,
     stop: StopSignals,
+    resume: Any = None,  # resume.Prior
 ) -> Any:  # AutoMLRun
     from mlflow_automl.run import AutoMLRun
 
@@ -135,7 +149,10 @@ def _submit(
     try:
         if stop.requested:  # stopped before any run exists: nothing to keep
             raise StopRequested(stop.reason)
-        tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+        if resume is None:
+            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+        else:  # the same parent run, RUNNING again
+            tracker = tracking.ExperimentTracker.reopen(resume.run_id)
     except BaseException:
         executor.shutdown()
         raise
@@ -155,8 +172,9 @@ def _submit(
     status = "FAILED"
     model_uri = None
     try:
-        tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
-        tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
+        if resume is None:  # a continued run has them (its data was checked to be the same)
+            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
+            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
         budget = Budget(
             metric=config.metric,
             timeout_seconds=config.timeout_seconds,
@@ -172,10 +190,15 @@ def _submit(
         # A stop leaves a few seconds for the best model: every later phase works to this
         # deadline (ensembles and insights are skipped).
         stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
-        result = _search(config, data, plan, learners, budget, tracker, console, executor, stop)
+        result = _search(
+            config, data, plan, learners, budget, tracker, console, executor, stop, resume
+        )
         if not stop.requested:
             _ensemble_iterations(config, data, result, tracker, console, budget)
-        model, model_uri = _finish(config, data, plan, result, tracker, budget)
+        if resume is not None and resume.keeps_model(result.best):
+            model, model_uri = resume.keep_model(tracker, result.leaderboard, result.stop_reason)
+        else:
+            model, model_uri = _finish(config, data, plan, result, tracker, budget)
         insights = Insights(config.task, data, tracker)
         if not stop.requested:
             insights.log_all(
@@ -333,6 +356,7 @@ def _search(
     console: ConsoleReporter,
     executor: Any,  # TrialExecutor, already started
     stop: StopSignals | None = None,
+    prior: Any = None,  # resume.Prior: a continued experiment's earlier iterations
 ) -> SearchResult:
     proposer = Proposer(
         learners,
@@ -344,6 +368,9 @@ def _search(
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
     leaderboard = Leaderboard(config.task, config.metric)
+    for entry in prior.entries if prior else []:  # known: never run again, numbers go on
+        leaderboard.add(entry)
+        proposer.observe(entry.spec(), entry.score, entry.duration)
     run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
     n_started = 0
     stop_reason = ""
@@ -392,7 +419,8 @@ def _search(
                 )
     tracker.flush(deadline=budget.deadline)  # later, what is left goes to the journal
     for entry in leaderboard.entries:
-        entry.run_id = run_ids[entry.iteration].result()
+        if entry.iteration in run_ids:
+            entry.run_id = run_ids[entry.iteration].result()
     if not stop_reason:
         stop_reason = budget.stop_reason(n_started) or "search finished"
     return SearchResult(leaderboard=leaderboard, stop_reason=stop_reason)

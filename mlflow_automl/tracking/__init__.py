@@ -197,6 +197,7 @@ class ExperimentTracker:
         self.journal = _journal.Journal(self._uri, experiment_id, parent_run_id, run_name)
         self._offline_since: float | None = None
         self._last_probe = 0.0
+        self.reopened = False  # a continued run: its tables exist already
 
     @property
     def tracking_seconds_by_call(self) -> dict[str, float]:
@@ -237,6 +238,7 @@ class ExperimentTracker:
         run = client().get_run(run_id)
         tracker = cls(run.info.experiment_id, run_id, run.info.run_name)
         tracker._started, tracker._clock_at_start = started, clock
+        tracker.reopened = True
         resumed = int(run.data.tags.get(TAG_RESUMED, "0")) + 1
         tracker._client.update_run(run_id, status="RUNNING")
         tracker.set_tags({TAG_RESUMED: resumed})
@@ -276,6 +278,10 @@ class ExperimentTracker:
 
     @_timed
     def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
+        if self.reopened:  # MLflow's log_table appends to an existing table: replace it
+            text = frame.to_json(orient="split", index=False)
+            self._client.log_text(self.run_id, text, artifact_file)
+            return
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
 
     def finish(self, status: str = "FINISHED", stop_reason: str | None = None) -> None:
