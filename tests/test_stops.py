@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Seconds from the signal to the process's exit: the wrap-up's grace, plus room for a busy
 # machine (refit and model logging are short on penguins).
 EXIT_WITHIN_S = STOP_GRACE_SECONDS + 15
+_signal_sent_at = 0.0
 
 _SCRIPT = """
 import sys
@@ -108,6 +109,7 @@ def _start(command: list[str], tmp_path: Path) -> subprocess.Popen:
 def _stop_mid_search(process: subprocess.Popen, uri: str, signum: int) -> tuple[float, set[int]]:
     """Waits for two finished child runs, sends ``signum``; returns (seconds to exit, the
     worker process groups seen before the signal)."""
+    global _signal_sent_at
     deadline = time.time() + 240
     while _finished_children(uri) < 2:
         if process.poll() is not None:
@@ -116,7 +118,7 @@ def _stop_mid_search(process: subprocess.Popen, uri: str, signum: int) -> tuple[
         time.sleep(0.5)
     groups = set(_workers_of(process.pid))
     assert groups, "no trial worker found"
-    sent = time.time()
+    sent = _signal_sent_at = time.time()
     process.send_signal(signum)
     try:
         process.wait(timeout=EXIT_WITHIN_S + 30)
@@ -137,6 +139,11 @@ def _assert_clean_stop(uri: str, signal_name: str, seconds: float, groups: set[i
     parent = next(r for r in runs if r.data.tags.get(tracking.TAG_KIND) == "experiment")
     assert parent.info.status == "KILLED"
     assert parent.info.end_time is not None
+    # The figures of issue 15 (pytest -s shows them).
+    print(
+        f"{signal_name}: exit {seconds:.1f} s, KILLED "
+        f"{parent.info.end_time / 1000 - _signal_sent_at:.1f} s after the signal"
+    )
     assert parent.data.tags[tracking.TAG_STOP_REASON] == f"stopped by {signal_name}"
     children = [r for r in runs if r.data.tags.get(tracking.TAG_KIND) == "trial"]
     assert sum(r.info.status == "FINISHED" for r in children) >= 2  # finished trials kept
