@@ -4,8 +4,10 @@ KILLED with its stop reason, and no run stays RUNNING."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -83,14 +85,21 @@ def _alive_in_groups(groups: set[int]) -> list[int]:
 
 
 def _finished_children(uri: str) -> int:
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("stops")
-    if experiment is None:
+    """Finished child runs so far, read without MLflow: an MlflowClient on a SQLite file the
+    experiment is still creating would race it to create the tables."""
+    path = uri.removeprefix("sqlite:///")
+    if not Path(path).exists():
         return 0
-    runs = client.search_runs(
-        [experiment.experiment_id], f"tags.`{tracking.TAG_KIND}` = 'trial'", max_results=100
+    query = (
+        "SELECT count(*) FROM runs JOIN tags ON tags.run_uuid = runs.run_uuid "
+        f"WHERE tags.key = '{tracking.TAG_KIND}' AND tags.value = 'trial' "
+        "AND runs.status = 'FINISHED'"
     )
-    return sum(r.info.status == "FINISHED" for r in runs)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute(query).fetchone()[0]
+    except sqlite3.OperationalError:  # tables not there yet, or locked for a moment
+        return 0
 
 
 def _start(command: list[str], tmp_path: Path) -> subprocess.Popen:

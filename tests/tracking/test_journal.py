@@ -90,7 +90,7 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
     restartable_server, breast_cancer, capsys, caplog
 ):
     url, root, port, state = restartable_server
-    budget_s = 30
+    budget_s = 60  # room for two trials before the outage on a busy machine
     config = automl.AutoMLConfig(
         task="classification",
         training_data=breast_cancer,
