@@ -90,32 +90,16 @@ def submit(
     ``resume`` (a ``resume.Prior``, from ``AutoMLRun.continue_experiment``) continues that
     ended run instead of starting a new one.
     """
-    started = time.time()
-    if not isinstance(config, AutoMLConfig):
-        raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
-    log_handler = _configure_logging(config)
     stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
     try:
         with stop, tracking.bounded_http_retries():
             run = _submit(
-                config,
-                experiment_name,
-                show_output,
-                tags,
-                run_name,
-                parent_run_id,
-                started,
-                stop,
-                resume,
+                config, experiment_name, show_output, tags, run_name, parent_run_id, stop, resume
             )
     except BaseException:
         if stop.requested:  # handlers are back: the caller's own now decides (see stops.py)
             stop.pass_on()
         raise
-    finally:
-        if log_handler is not None:
-            logging.getLogger("mlflow_automl").removeHandler(log_handler)
-            log_handler.close()
     if stop.requested:
         stop.pass_on()
     return run
@@ -128,117 +112,127 @@ def _submit(
     tags: dict[str, str] | None,
     run_name: str | None,
     parent_run_id: str | None,
-    started: float,
     stop: StopSignals,
-    resume: Any = None,  # resume.Prior
+    resume: Any,  # resume.Prior
 ) -> Any:  # AutoMLRun
     from mlflow_automl.run import AutoMLRun
 
-    # Everything that can reject the input runs before an MLflow run exists.
-    data = prepare_training_data(config)
-    plan = _plan(config, data)
-    learners = _choose_learners(config, data, plan)
-    guardrails = _guardrails(config, data, plan)
+    started = time.time()
+    if not isinstance(config, AutoMLConfig):
+        raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
+    log_handler = _configure_logging(config)
+    try:
+        # Everything that can reject the input runs before an MLflow run exists.
+        data = prepare_training_data(config)
+        plan = _plan(config, data)
+        learners = _choose_learners(config, data, plan)
+        guardrails = _guardrails(config, data, plan)
 
-    console = ConsoleReporter(show_output, config.metric)
-    # Trial workers import their libraries while MLflow creates the run (and, for a new
-    # store, its tables): both take a second or two of a short budget.
-    executor = make_executor(config.compute_target, config.max_concurrent_iterations)
-    executor.wakeup_fd = stop.wakeup_fd
-    executor.start(_trial_context(config, data, plan))
-    try:
-        if stop.requested:  # stopped before any run exists: nothing to keep
-            raise StopRequested(stop.reason)
-        if resume is None:
-            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
-        else:  # the same parent run, RUNNING again
-            tracker = tracking.ExperimentTracker.reopen(resume.run_id)
-    except BaseException:
-        executor.shutdown()
-        raise
-    console.start(
-        tracker.run_name,
-        tracker.run_id,
-        tracker.experiment_id,
-        {
-            "tracking URI": tracking.tracking_uri(),
-            "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
-            "validation": data.strategy.describe(),
-            "learners": ", ".join(learner.name for learner in learners),
-            "time budget": _budget_text(config),
-        },
-        guardrails,
-    )
-    status = "FAILED"
-    model_uri = None
-    try:
-        if resume is None:  # a continued run has them (its data was checked to be the same)
-            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
-            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
-        budget = Budget(
-            metric=config.metric,
-            timeout_seconds=config.timeout_seconds,
-            iterations=search_iterations(config),
-            exit_score=config.experiment_exit_score,
-            early_stopping=config.enable_early_stopping,
-            early_stopping_n_iters=config.early_stopping_n_iters,
-            min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
-            started_at=started,
-            reserve_seconds=_fixed_reserve(config),
-            essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+        console = ConsoleReporter(show_output, config.metric)
+        # Trial workers import their libraries while MLflow creates the run (and, for a new
+        # store, its tables): both take a second or two of a short budget.
+        executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+        executor.wakeup_fd = stop.wakeup_fd
+        executor.start(_trial_context(config, data, plan))
+        try:
+            if stop.requested:  # stopped before any run exists: nothing to keep
+                raise StopRequested(stop.reason)
+            if resume is None:
+                tracker = _start_tracker(
+                    config, data, experiment_name, run_name, parent_run_id, tags
+                )
+            else:  # the same parent run, RUNNING again
+                tracker = tracking.ExperimentTracker.reopen(resume.run_id)
+        except BaseException:
+            executor.shutdown()
+            raise
+        console.start(
+            tracker.run_name,
+            tracker.run_id,
+            tracker.experiment_id,
+            {
+                "tracking URI": tracking.tracking_uri(),
+                "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
+                "validation": data.strategy.describe(),
+                "learners": ", ".join(learner.name for learner in learners),
+                "time budget": _budget_text(config),
+            },
+            guardrails,
         )
-        # A stop leaves a few seconds for the best model: every later phase works to this
-        # deadline (ensembles and insights are skipped).
-        stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
-        result = _search(
-            config, data, plan, learners, budget, tracker, console, executor, stop, resume
-        )
-        if not stop.requested:
-            _ensemble_iterations(config, data, result, tracker, console, budget)
-        if resume is not None and resume.keeps_model(result.best):
-            model, model_uri = resume.keep_model(tracker, result.leaderboard, result.stop_reason)
-        else:
-            model, model_uri = _finish(config, data, plan, result, tracker, budget)
-        insights = Insights(config.task, data, tracker)
-        if not stop.requested:
-            insights.log_all(
-                result.leaderboard, model, config.model_explainability, budget.deadline
+        status = "FAILED"
+        model_uri = None
+        try:
+            if resume is None:  # a continued run has them (its data was checked to be the same)
+                tracker.log_training_dataset(
+                    data.raw_training_frame, data.label_column, data.source
+                )
+                tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
+            budget = Budget(
+                metric=config.metric,
+                timeout_seconds=config.timeout_seconds,
+                iterations=search_iterations(config),
+                exit_score=config.experiment_exit_score,
+                early_stopping=config.enable_early_stopping,
+                early_stopping_n_iters=config.early_stopping_n_iters,
+                min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
+                started_at=started,
+                reserve_seconds=_fixed_reserve(config),
+                essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
             )
-        run = AutoMLRun(
-            tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
+            # A stop leaves a few seconds for the best model: every later phase works to this
+            # deadline (ensembles, insights and registration are skipped).
+            stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
+            result = _search(
+                config, data, plan, learners, budget, tracker, console, executor, stop, resume
+            )
+            if not stop.requested:
+                _ensemble_iterations(config, data, result, tracker, console, budget)
+            if resume is not None and resume.keeps_model(result.best):
+                model, model_uri = resume.keep_model(
+                    tracker, result.leaderboard, result.stop_reason
+                )
+            else:
+                model, model_uri = _finish(config, data, plan, result, tracker, budget)
+            insights = Insights(config.task, data, tracker)
+            if not stop.requested:
+                insights.log_all(
+                    result.leaderboard, model, config.model_explainability, budget.deadline
+                )
+            run = AutoMLRun(
+                tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
+            )
+            if config.registered_model_name and not stop.requested:
+                run.register_model(config.registered_model_name, config.registered_model_alias)
+            status = "KILLED" if stop.requested else "FINISHED"
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        except Exception as exc:
+            status = "KILLED" if stop.requested else "FAILED"  # e.g. stopped before any model
+            if tracker.offline:
+                raise tracker.unavailable_error(exc) from exc
+            raise
+        finally:
+            executor.shutdown()  # idempotent; the search has shut it down unless it failed
+            with stop.shielded():  # even a second signal lets the run end
+                tracker.finish(status, stop_reason=stop.reason)
+            if stop.requested:
+                stop.summary = _report_stop(tracker.run_id, stop.reason, model_uri, config)
+        elapsed = time.time() - started
+        console.end(
+            {
+                "Stopped because": result.stop_reason,
+                "Best": _best_text(result, config.metric),
+                "Wall time": f"{elapsed:.1f} s",
+                "Model": model_uri or "-",
+                "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
+            }
         )
-        if config.registered_model_name and not stop.requested:
-            run.register_model(config.registered_model_name, config.registered_model_alias)
-        status = "KILLED" if stop.requested else "FINISHED"
-    except BaseException as exc:
-        status = "KILLED" if stop.requested or not _is_error() else "FAILED"
-        if isinstance(exc, Exception) and tracker.offline:
-            raise tracker.unavailable_error(exc) from exc
-        raise
+        return run
     finally:
-        executor.shutdown()  # idempotent; the search has shut it down unless it failed
-        with stop.shielded():  # even a second signal lets the run end
-            tracker.finish(status, stop_reason=stop.reason)
-        if stop.requested:
-            stop.summary = _report_stop(tracker.run_id, stop.reason, model_uri, config)
-    elapsed = time.time() - started
-    console.end(
-        {
-            "Stopped because": result.stop_reason,
-            "Best": _best_text(result, config.metric),
-            "Wall time": f"{elapsed:.1f} s",
-            "Model": model_uri or "-",
-            "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
-        }
-    )
-    return run
-
-
-def _is_error() -> bool:
-    """Whether the exception being handled is an error (not KeyboardInterrupt / SystemExit)."""
-    import sys
-
-    return isinstance(sys.exc_info()[1], Exception)
+        if log_handler is not None:
+            logging.getLogger("mlflow_automl").removeHandler(log_handler)
+            log_handler.close()
 
 
 def _report_stop(run_id: str, reason: str | None, model_uri: str | None, config: Any) -> str:
