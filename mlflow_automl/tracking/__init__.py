@@ -258,6 +258,10 @@ class ExperimentTracker:
 
     @_timed
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        """On the AutoML run (journaled while the server is unreachable)."""
+        self._or_journal(self._log_metrics, "log_metrics", metrics=metrics, step=step)
+
+    def _log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         log_metrics(self.run_id, metrics, step)
 
     @_timed
@@ -465,7 +469,7 @@ class ExperimentTracker:
                 self._log_trial(*args, run_id=existing.info.run_id, **kwargs)
             self._tag_best_child(iteration)
         elif call == "log_metrics":
-            self.log_metrics(*args, **kwargs)
+            self._log_metrics(*args, **kwargs)
         elif call == "end_run":
             self._end_run(*args, **kwargs)
         else:
@@ -490,19 +494,42 @@ class ExperimentTracker:
 
     # --- child runs -----------------------------------------------------------------------------
     @_timed
-    def log_trial(self, *args: Any, **kwargs: Any) -> str | None:
+    def log_trial(
+        self,
+        iteration: int,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, Any],
+        started_at: float,
+        ended_at: float,
+        succeeded: bool,
+    ) -> str | None:
         """Creates one finished child run with everything in a single batch; returns its id,
         or None when the tracking server is unreachable and the run went to the journal."""
+        return self._or_journal(
+            self._log_trial,
+            "log_trial",
+            iteration=iteration,
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            started_at=started_at,
+            ended_at=ended_at,
+            succeeded=succeeded,
+        )
+
+    def _or_journal(self, write: Callable[..., Any], call: str, **kwargs: Any) -> Any:
+        """``write(**kwargs)``, or, while the server is unreachable, a journal record of it."""
         if self.offline and not self._reachable_again():
-            self.journal.append("log_trial", args, kwargs)
+            self.journal.append(call, (), kwargs)
             return None
         try:
-            return self._log_trial(*args, **kwargs)
+            return write(**kwargs)
         except Exception as exc:
             if not _journal.is_connection_error(exc):
                 raise
             self._went_offline(exc)
-            self.journal.append("log_trial", args, kwargs)
+            self.journal.append(call, (), kwargs)
             return None
 
     def _log_trial(

@@ -98,6 +98,10 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
         experiment_timeout_minutes=budget_s / 60,
         enable_early_stopping=False,
         blocked_models=["KNN", "SVM", "LinearSVM"],
+        # Ensembles' own time bounds are another piece of work (issue 15 item 1); here the
+        # time after the search is the outage's alone.
+        enable_voting_ensemble=False,
+        enable_stack_ensemble=False,
     )
 
     def stop_the_server_mid_search() -> None:
@@ -114,13 +118,13 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
         automl.submit(config, experiment_name="outage", show_output=True)
     elapsed = time.time() - started
     killer.join()
-    assert elapsed <= budget_s * 1.05 + 5, elapsed
+    console = capsys.readouterr().out
+    assert elapsed <= budget_s * 1.05 + 5, (elapsed, console)
     assert "mlflow-automl sync" in str(error.value)
     said = [r for r in caplog.records if "is unreachable (" in r.getMessage()]
     assert len(said) == 1  # once, not once per write
 
     # Every iteration the console showed is a child run once the server is back.
-    console = capsys.readouterr().out
     iterations = {int(m) for m in re.findall(r"^\s{1,5}(\d+)\s{3}\S", console, re.MULTILINE)}
     assert len(iterations) >= 3
     files = list((Path(journal.journal_dir())).glob("*.jsonl"))
