@@ -168,3 +168,36 @@ def test_an_unreachable_server_is_probed_once_without_retries():
     assert not journal.reachable(url)
     assert time.time() - started < 2
     assert journal.reachable("sqlite:///whatever.db")  # a local store has no server to lose
+
+
+def test_a_replay_completes_a_half_written_child_run_and_ends_the_parent(
+    sqlite_store, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(journal.JOURNAL_DIR_ENV, str(tmp_path / "journal"))
+    tracker = tracking.ExperimentTracker.start("journal", settings={}, tags={})
+    client = MlflowClient()
+    # The process died between creating the child run and completing it.
+    client.create_run(
+        tracker.experiment_id,
+        tags={
+            "mlflow.parentRunId": tracker.run_id,
+            tracking.TAG_KIND: "trial",
+            tracking.TAG_ITERATION: "0",
+        },
+    )
+    now = time.time()
+    trial = {"params": {"learner": "LightGBM"}, "metrics": {"accuracy": 0.9}, "succeeded": True}
+    trial |= {"started_at": now - 1, "ended_at": now}
+    for iteration in (0, 1):
+        tags = {tracking.TAG_ITERATION: iteration}
+        tracker.journal.append("log_trial", (), {"iteration": iteration, "tags": tags, **trial})
+    tracker.journal.append("end_run", ("KILLED", int(now * 1000), {}, {}), {})
+
+    result = tracking.sync_journal()
+    assert (result.written, result.left) == (3, 0)
+    assert not tracker.journal.path.exists()
+    children = tracking.search_children(tracker.experiment_id, tracker.run_id)
+    assert [c.data.tags[tracking.TAG_ITERATION] for c in children] == ["0", "1"]  # none twice
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert {c.data.metrics["accuracy"] for c in children} == {0.9}
+    assert client.get_run(tracker.run_id).info.status == "KILLED"
