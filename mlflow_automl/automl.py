@@ -38,6 +38,7 @@ from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
 from mlflow_automl.search import Budget, Proposer
+from mlflow_automl.stops import STOP_GRACE_SECONDS, StopRequested, StopSignals, cut_budget
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -75,13 +76,47 @@ def submit(
     tags: dict[str, str] | None = None,
     run_name: str | None = None,
     parent_run_id: str | None = None,
+    *,
+    resume: Any = None,
 ) -> Any:  # AutoMLRun
     """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
 
     The experiment is one MLflow run in ``experiment_name`` (default: the active run's
     experiment, else ``"automl"``), nested under the active run when there is one in that
     experiment; every trial is a child run of it.
+
+    SIGINT or SIGTERM during the call stops it cleanly (``mlflow_automl/stops.py``): running
+    trials are killed, the best model so far is logged within a few seconds, the run ends
+    KILLED, then the signal goes on to the caller's handler (``KeyboardInterrupt`` for Ctrl+C).
+
+    ``resume`` (a ``resume.Prior``, from ``AutoMLRun.continue_experiment``) continues that
+    ended run instead of starting a new one.
     """
+    stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
+    try:
+        with stop, tracking.bounded_http_retries():
+            run = _submit(
+                config, experiment_name, show_output, tags, run_name, parent_run_id, stop, resume
+            )
+    except BaseException:
+        if stop.requested:  # handlers are back: the caller's own now decides (see stops.py)
+            stop.pass_on()
+        raise
+    if stop.requested:
+        stop.pass_on()
+    return run
+
+
+def _submit(
+    config: AutoMLConfig,
+    experiment_name: str | None,
+    show_output: bool,
+    tags: dict[str, str] | None,
+    run_name: str | None,
+    parent_run_id: str | None,
+    stop: StopSignals,
+    resume: Any,  # resume.Prior
+) -> Any:  # AutoMLRun
     from mlflow_automl.run import AutoMLRun
 
     started = time.time()
@@ -100,9 +135,17 @@ def submit(
         # Trial workers import their libraries while MLflow creates the run (and, for a new
         # store, its tables): both take a second or two of a short budget.
         executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+        executor.wakeup_fd = stop.wakeup_fd
         executor.start(_trial_context(config, data, plan))
         try:
-            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+            if stop.requested:  # stopped before any run exists: nothing to keep
+                raise StopRequested(stop.reason)
+            if resume is None:
+                tracker = _start_tracker(
+                    config, data, experiment_name, run_name, parent_run_id, tags
+                )
+            else:  # the same parent run, RUNNING again
+                tracker = tracking.ExperimentTracker.reopen(resume.run_id)
         except BaseException:
             executor.shutdown()
             raise
@@ -120,9 +163,13 @@ def submit(
             guardrails,
         )
         status = "FAILED"
+        model_uri = None
         try:
-            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
-            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
+            if resume is None:  # a continued run has them (its data was checked to be the same)
+                tracker.log_training_dataset(
+                    data.raw_training_frame, data.label_column, data.source
+                )
+                tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
             budget = Budget(
                 metric=config.metric,
                 timeout_seconds=config.timeout_seconds,
@@ -135,23 +182,43 @@ def submit(
                 reserve_seconds=_fixed_reserve(config),
                 essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
             )
-            result = _search(config, data, plan, learners, budget, tracker, console, executor)
-            _ensemble_iterations(config, data, result, tracker, console, budget)
-            model, model_uri = _finish(config, data, plan, result, tracker, budget)
+            # A stop leaves a few seconds for the best model: every later phase works to this
+            # deadline (ensembles, insights and registration are skipped).
+            stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
+            result = _search(
+                config, data, plan, learners, budget, tracker, console, executor, stop, resume
+            )
+            if not stop.requested:
+                _ensemble_iterations(config, data, result, tracker, console, budget)
+            if resume is not None and resume.keeps_model(result.best):
+                model, model_uri = resume.keep_model(
+                    tracker, result.leaderboard, result.stop_reason
+                )
+            else:
+                model, model_uri = _finish(config, data, plan, result, tracker, budget)
             insights = Insights(config.task, data, tracker)
-            _log_insights(insights, result, model, config, budget, tracker)
+            if not stop.requested:
+                _log_insights(insights, result, model, config, budget, tracker)
             run = AutoMLRun(
                 tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
             )
-            if config.registered_model_name:
+            if config.registered_model_name and not stop.requested:
                 run.register_model(config.registered_model_name, config.registered_model_alias)
-            status = "FINISHED"
+            status = "KILLED" if stop.requested else "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
             raise
+        except Exception as exc:
+            status = "KILLED" if stop.requested else "FAILED"  # e.g. stopped before any model
+            if tracker.offline:
+                raise tracker.unavailable_error(exc) from exc
+            raise
         finally:
             executor.shutdown()  # idempotent; the search has shut it down unless it failed
-            tracker.finish(status)
+            with stop.shielded():  # even a second signal lets the run end
+                tracker.finish(status, stop_reason=stop.reason)
+            if stop.requested:
+                stop.summary = _report_stop(tracker.run_id, stop.reason, model_uri, config)
         elapsed = time.time() - started
         console.end(
             {
@@ -167,6 +234,19 @@ def submit(
         if log_handler is not None:
             logging.getLogger("mlflow_automl").removeHandler(log_handler)
             log_handler.close()
+
+
+def _report_stop(run_id: str, reason: str | None, model_uri: str | None, config: Any) -> str:
+    """Says what a stopped experiment kept (a warning, and the KeyboardInterrupt's text)."""
+    if model_uri:
+        kept = f"best model so far logged as {model_uri}: AutoMLRun({run_id!r}).get_output()"
+        if config.registered_model_name:
+            kept += " (not registered: the run was stopped)"
+    else:
+        kept = "no trial had finished, so there is no model"
+    summary = f"AutoML run {run_id} {reason}; {kept}"
+    logger.warning(summary)
+    return summary
 
 
 # --- steps ----------------------------------------------------------------------------------------
@@ -277,6 +357,8 @@ def _search(
     tracker: tracking.ExperimentTracker,
     console: ConsoleReporter,
     executor: Any,  # TrialExecutor, already started
+    stop: StopSignals | None = None,
+    prior: Any = None,  # resume.Prior: a continued experiment's earlier iterations
 ) -> SearchResult:
     proposer = Proposer(
         learners,
@@ -288,22 +370,32 @@ def _search(
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
     leaderboard = Leaderboard(config.task, config.metric)
+    for entry in prior.entries if prior else []:  # known: never run again, numbers go on
+        leaderboard.add(entry)
+        proposer.observe(entry.spec(), entry.score, entry.duration)
     run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
     n_started = 0
     stop_reason = ""
+    stop = stop or StopSignals()
     with executor:
         while True:
             while executor.n_running < executor.max_concurrency:
-                stop_reason = budget.stop_reason(n_started) or ""
+                stop_reason = stop.reason or budget.stop_reason(n_started) or ""
                 if stop_reason:
                     break
                 spec = proposer.ask()
-                executor.submit(spec, _trial_deadline(budget, config))
+                try:
+                    with stop.interruptible():  # a worker's start, or an in-process trial
+                        executor.submit(spec, _trial_deadline(budget, config))
+                except StopRequested:
+                    continue  # the loop's check above ends it
                 n_started += 1
             if executor.n_running == 0:
                 break
             outcomes = executor.wait(timeout=_seconds_to(budget.search_deadline))
-            if budget.search_deadline is not None and time.time() >= budget.search_deadline:
+            if stop.requested:  # kills the running trials' process groups
+                outcomes += executor.cancel_all(stop.reason)
+            elif budget.search_deadline is not None and time.time() >= budget.search_deadline:
                 outcomes += executor.cancel_all("stopped at the experiment timeout")
             for outcome in outcomes:
                 entry, run_ids[outcome.spec.iteration] = _record(
@@ -327,9 +419,10 @@ def _search(
                     budget.fraction_used(),
                     note="" if outcome.ok else outcome.status,
                 )
-    tracker.flush()
+    tracker.flush(deadline=budget.deadline)  # later, what is left goes to the journal
     for entry in leaderboard.entries:
-        entry.run_id = run_ids[entry.iteration].result()
+        if entry.iteration in run_ids:
+            entry.run_id = run_ids[entry.iteration].result()
     if not stop_reason:
         stop_reason = budget.stop_reason(n_started) or "search finished"
     return SearchResult(leaderboard=leaderboard, stop_reason=stop_reason)

@@ -117,17 +117,29 @@ main.add_command(history)
     help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the leaderboard and the run id.")
+@click.option(
+    "--resume",
+    "resume_run_id",
+    metavar="RUN_ID",
+    help="Continue this ended AutoML run (same run, its settings; give --timeout and/or "
+    "--iterations for the new budget, --data when its data was not a file).",
+)
 def train(
     config_file: str | None,
     experiment_name: str | None,
     run_name: str | None,
     tracking_uri: str | None,
     quiet: bool,
+    resume_run_id: str | None,
     **flags: Any,
 ) -> None:
     """Run an AutoML experiment and print its leaderboard."""
     from mlflow_automl.config import AutoMLConfigError
 
+    if resume_run_id:
+        run = _resume(resume_run_id, tracking_uri, quiet, config_file, experiment_name, flags)
+        _print_result(run)
+        return
     settings = _settings_from(config_file, flags)
     experiment_name = experiment_name or settings.pop("experiment_name", None)
     settings.pop("experiment_name", None)
@@ -144,6 +156,48 @@ def train(
         )
     except AutoMLConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    _print_result(run)
+
+
+_RESUME_FLAGS = ("training_data", "experiment_timeout_minutes", "iterations")
+
+
+def _resume(
+    run_id: str,
+    tracking_uri: str | None,
+    quiet: bool,
+    config_file: str | None,
+    experiment_name: str | None,
+    flags: dict[str, Any],
+) -> Any:
+    """``train --resume RUN_ID``: the run keeps its settings; only the budget is new."""
+    from mlflow_automl.config import AutoMLConfigError
+
+    others = [k for k, v in flags.items() if v is not None and k not in _RESUME_FLAGS]
+    if config_file or experiment_name or others:
+        given = ", ".join(others + ["--config"] * bool(config_file))
+        raise click.UsageError(
+            f"--resume continues a run with its own settings; only --data, --timeout and "
+            f"--iterations can be given (got: {given or '--experiment-name'})."
+        )
+    import mlflow
+
+    from mlflow_automl.run import AutoMLRun
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    try:
+        return AutoMLRun(run_id).continue_experiment(
+            training_data=flags.get("training_data"),
+            experiment_timeout_minutes=flags.get("experiment_timeout_minutes"),
+            iterations=flags.get("iterations"),
+            show_output=not quiet,
+        )
+    except AutoMLConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _print_result(run: Any) -> None:
     board = run.get_leaderboard()
     shown = board.iloc[:, :6]
     click.echo("\nLeaderboard:")
@@ -181,6 +235,31 @@ def _auto_or_ints(name: str, value: str | None) -> Any:
         flag = "--" + name.replace("_", "-")
         raise click.BadParameter(f"{value!r} is not 'auto' or integers", param_hint=flag)
     return numbers if name in _LAG_FLAGS and len(numbers) > 1 else numbers[0]
+
+
+@main.command()
+@click.option(
+    "--tracking-uri",
+    help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+)
+@click.option("--run-id", help="Only this AutoML run's journal.")
+def sync(tracking_uri: str | None, run_id: str | None) -> None:
+    """Write the child runs an outage of the tracking server kept in the local journal."""
+    import mlflow
+
+    from mlflow_automl import tracking
+    from mlflow_automl.tracking.journal import journal_dir
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    try:
+        result = tracking.sync_journal(run_id)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{result.written} journaled write(s) written to {tracking.tracking_uri()} "
+        f"from {result.files} journal file(s) in {journal_dir()}."
+    )
 
 
 def _settings_from(config_file: str | None, flags: dict[str, Any]) -> dict[str, Any]:

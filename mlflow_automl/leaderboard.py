@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl.evaluation.metrics import TIEBREAK_METRIC, loss, metrics_for_task
+from mlflow_automl.evaluation.trial import TrialSpec
 
 
 @dataclass
@@ -29,6 +30,10 @@ class LeaderboardEntry:
     fit_seconds: float
     origin: str
     predictions: np.ndarray | None = field(default=None, repr=False)
+
+    def spec(self) -> TrialSpec:
+        """The trial this entry ran (what a proposer is told of an earlier iteration)."""
+        return TrialSpec(self.iteration, self.learner, self.params, self.origin)
 
 
 class Leaderboard:

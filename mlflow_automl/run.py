@@ -28,6 +28,8 @@ class AutoMLRun:
         ``Leaderboard`` with the best iterations' validation predictions.
         """
         self.run_id = run_id
+        if best_model is None:  # read back: first write what an outage kept in the journal
+            tracking.sync_journal(run_id, quiet=True)
         self._model = best_model
         self.leaderboard = leaderboard
         self._insights = insights
@@ -61,6 +63,31 @@ class AutoMLRun:
             "startTimeUtc": info.start_time,
             "endTimeUtc": info.end_time,
         }
+
+    def continue_experiment(
+        self,
+        training_data: Any = None,
+        experiment_timeout_minutes: float | None = None,
+        experiment_timeout_hours: float | None = None,
+        iterations: int | None = None,
+        show_output: bool = False,
+    ) -> AutoMLRun:
+        """Continues this ended (FINISHED, KILLED or FAILED) experiment in the same run, with
+        ``iterations`` more trials and/or a new time budget; earlier trials are not run again.
+
+        ``training_data`` is needed when the original was not a file this process can read
+        (a DataFrame); it must be the same data (its digest is checked). See ``resume.py``.
+        """
+        from mlflow_automl.resume import continue_experiment
+
+        return continue_experiment(
+            self.run_id,
+            training_data=training_data,
+            experiment_timeout_minutes=experiment_timeout_minutes,
+            experiment_timeout_hours=experiment_timeout_hours,
+            iterations=iterations,
+            show_output=show_output,
+        )
 
     # --- results --------------------------------------------------------------------------------
     def get_output(self, return_onnx_model: bool = False) -> tuple[Any, Any]:

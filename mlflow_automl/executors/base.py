@@ -16,6 +16,9 @@ class TrialExecutor(ABC):
 
     def __init__(self, max_concurrency: int = 1) -> None:
         self.max_concurrency = max_concurrency
+        # When set, ``wait`` also returns (maybe with no outcome) once this file descriptor is
+        # readable: a stop signal's wake-up (mlflow_automl/stops.py).
+        self.wakeup_fd: int | None = None
 
     @abstractmethod
     def start(self, context: TrialContext) -> None:
@@ -27,7 +30,8 @@ class TrialExecutor(ABC):
 
     @abstractmethod
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
-        """Blocks until at least one trial ends or ``timeout`` seconds pass."""
+        """Blocks until at least one trial ends, ``timeout`` seconds pass or ``wakeup_fd`` is
+        readable."""
 
     @property
     @abstractmethod

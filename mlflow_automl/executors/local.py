@@ -83,6 +83,7 @@ class LocalProcessExecutor(TrialExecutor):
     def _spawn(self) -> _Worker:
         env = dict(os.environ)
         env["MLFLOW_AUTOML_WORKER_KEY"] = self._authkey.hex()
+        env["MLFLOW_AUTOML_PARENT_PID"] = str(os.getpid())
         # The worker must import this very copy of the package, installed or not.
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
@@ -149,7 +150,8 @@ class LocalProcessExecutor(TrialExecutor):
         if timeout is not None:
             limits.append(timeout)
         wait_for = max(0.0, min(limits)) if limits else None
-        ready = wait([w.connection for w in busy], timeout=wait_for)
+        wakeup = [] if self.wakeup_fd is None else [self.wakeup_fd]
+        ready = wait([w.connection for w in busy] + wakeup, timeout=wait_for)
         outcomes = []
         for worker in busy:
             if worker.connection in ready:

@@ -101,6 +101,13 @@ class Proposer:
     def ask(self) -> TrialSpec:
         if not self._queue and not self._defaults_queued:
             self._queue_defaults()
+        # A queued point that an earlier run of the experiment already tried is not run again.
+        while (
+            self._queue and config_key(self._queue[0][1]) in self._states[self._queue[0][0]].tried
+        ):
+            self._queue.pop(0)
+        if not self._queue and not self._defaults_queued:
+            self._queue_defaults()
         if self._queue:
             name, params, origin = self._queue.pop(0)
             state = self._states[name]
@@ -184,6 +191,26 @@ class Proposer:
         return min(top, key=lambda s: (s.seconds_used, s.n_trials)).learner.name
 
     # --- learning from results --------------------------------------------------------------------
+    def observe(self, spec: TrialSpec, score: float | None, seconds: float) -> None:
+        """A trial run before this proposer existed (a continued experiment): it is never
+        proposed again (TPE is told its score when it proposes it), it counts for the learner's
+        rank, and iterations go on after it."""
+        self._iteration = max(self._iteration, spec.iteration + 1)
+        state = self._states.get(spec.learner)
+        if state is None:  # a learner no longer in the list (blocked, or not installed)
+            return
+        state.n_trials += 1
+        state.seconds_used += state.learner.relative_cost if self.deterministic else seconds
+        if spec.origin == "default":
+            self._defaults_done.add(spec.learner)
+        key = config_key(spec.params)
+        if score is None or not math.isfinite(score):
+            state.tried.setdefault(key, None)
+            return
+        state.tried[key] = score
+        if is_better(self.metric, score, state.best_score):
+            state.best_score = score
+
     def tell(self, spec: TrialSpec, score: float | None, seconds: float) -> None:
         import optuna
 

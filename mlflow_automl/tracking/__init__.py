@@ -22,12 +22,14 @@ import functools
 import json
 import logging
 import os
+import queue
 import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,8 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from mlflow_automl.tracking import journal as _journal
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +68,10 @@ TAG_ONNX_STATUS = "automl.onnx_status"
 TAG_ONNX_ERROR = "automl.onnx_error"
 TAG_DROPPED_SETTINGS = "automl.dropped_settings"  # settings given but not used, and why
 TAG_INSIGHTS_ERROR = "automl.insights_error"  # charts/explanation failed; the model is fine
+
+
+TAG_PARAMS_JSON = "automl.params_json"  # a child's hyperparameters with their types, for resume
+TAG_RESUMED = "automl.resumed"  # how many times the experiment was continued
 ONNX_MODEL_NAME = "onnx_model"
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -79,6 +87,18 @@ TAG_TRACKING_BY_CALL = "automl.tracking_seconds_by_call"
 # Seconds of MLflow calls made by the background writer during the search (off the search's path).
 TRACKING_BACKGROUND_SECONDS_METRIC = "tracking_background_seconds"
 MODEL_NAME = "model"
+
+# MLflow's HTTP client retries a call for ~4 minutes by default (7 retries, backoff factor 2);
+# during an experiment a call to a dead server gives up after ~2 s (unless the user set these),
+# and what the background writer could not write goes to the journal.
+_BOUNDED_HTTP_RETRIES = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
+# How long ending the run waits for the background writer before journaling what it holds.
+_FINISH_FLUSH_S = 5.0
+# While the server is unreachable, it is asked again at most this often.
+_PROBE_EVERY_S = 1.0
 
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_PARAM_LENGTH = 6000
@@ -171,8 +191,17 @@ class ExperimentTracker:
         self._clock_at_start = dict(seconds_in_mlflow())
         # One writer thread for the search's child runs: they are written while the next trial
         # runs, in order, and a single writer never contends with itself for the SQLite lock.
-        self._writer: ThreadPoolExecutor | None = None
+        # A daemon thread, so that a write stuck on a dead server never holds the process.
+        self._writer: threading.Thread | None = None
+        self._jobs: queue.Queue = queue.Queue()
+        self._unsettled: list[_Job] = []
+        self._lock = threading.Lock()
         self._background_seconds = 0.0
+        self._uri = tracking_uri()
+        self.journal = _journal.Journal(self._uri, experiment_id, parent_run_id, run_name)
+        self._offline_since: float | None = None
+        self._last_probe = 0.0
+        self.reopened = False  # a continued run: its tables exist already
 
     @property
     def tracking_seconds_by_call(self) -> dict[str, float]:
@@ -192,6 +221,7 @@ class ExperimentTracker:
         parent_run_id: str | None = None,
     ) -> ExperimentTracker:
         started, clock = time.perf_counter(), dict(seconds_in_mlflow())
+        sync_journal(quiet=True)  # what an earlier outage kept back, now that we are here
         experiment_id, nest_under = resolve_experiment(experiment_name, parent_run_id)
         run_name = run_name or f"AutoML_{time.strftime('%Y%m%d_%H%M%S')}"
         all_tags = {MLFLOW_RUN_NAME: run_name, TAG_KIND: "experiment", **tags}
@@ -201,6 +231,21 @@ class ExperimentTracker:
         tracker = cls(experiment_id, run.info.run_id, run_name)
         tracker._started, tracker._clock_at_start = started, clock
         tracker.log_params(run.info.run_id, settings)
+        return tracker
+
+    @classmethod
+    @_timed
+    def reopen(cls, run_id: str) -> ExperimentTracker:
+        """The tracker of an ended AutoML run, set RUNNING again to continue it."""
+        started, clock = time.perf_counter(), dict(seconds_in_mlflow())
+        sync_journal(run_id, quiet=True)
+        run = client().get_run(run_id)
+        tracker = cls(run.info.experiment_id, run_id, run.info.run_name)
+        tracker._started, tracker._clock_at_start = started, clock
+        tracker.reopened = True
+        resumed = int(run.data.tags.get(TAG_RESUMED, "0")) + 1
+        tracker._client.update_run(run_id, status="RUNNING")
+        tracker.set_tags({TAG_RESUMED: resumed})
         return tracker
 
     # --- parent run -----------------------------------------------------------------------------
@@ -217,6 +262,10 @@ class ExperimentTracker:
 
     @_timed
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        """On the AutoML run (journaled while the server is unreachable)."""
+        self._or_journal(self._log_metrics, "log_metrics", metrics=metrics, step=step)
+
+    def _log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         log_metrics(self.run_id, metrics, step)
 
     @_timed
@@ -237,54 +286,215 @@ class ExperimentTracker:
 
     @_timed
     def log_table(self, frame: pd.DataFrame, artifact_file: str) -> None:
+        if self.reopened:  # MLflow's log_table appends to an existing table: replace it
+            text = frame.to_json(orient="split", index=False)
+            self._client.log_text(self.run_id, text, artifact_file)
+            return
         self._client.log_table(self.run_id, data=frame, artifact_file=artifact_file)
 
-    def finish(self, status: str = "FINISHED") -> None:
-        """Writes what the background writer still holds, records the time spent in MLflow
-        (this call's last write excepted), ends the run."""
+    def finish(self, status: str = "FINISHED", stop_reason: str | None = None) -> None:
+        """Writes what the background writer still holds (or journals it within a few
+        seconds), records the time spent in MLflow (this call's last write excepted), ends the
+        run (``stop_reason``: why it was stopped, which wins over the search's own reason)."""
         with suppress(Exception):  # never mask the experiment's own outcome
-            self.flush()
+            self.flush(deadline=time.time() + _FINISH_FLUSH_S)
         by_call = self.tracking_seconds_by_call
         seconds = sum(by_call.values())
         wall = time.perf_counter() - self._started
         now = _now_ms()
-        with suppress(Exception):
-            self._client.log_batch(
+        metrics = {
+            TRACKING_SECONDS_METRIC: seconds,
+            TRACKING_FRACTION_METRIC: seconds / wall,
+            TRACKING_BACKGROUND_SECONDS_METRIC: self._background_seconds,
+        }
+        tags = {TAG_TRACKING_BY_CALL: json.dumps(_rounded(by_call)), TAG_STOP_REASON: stop_reason}
+        if self.offline and not self._reachable_again():
+            self.journal.append("end_run", (status, now, metrics, tags), {})
+        else:
+            try:
+                self._end_run(status, now, metrics, tags)
+            except Exception as exc:
+                if not _journal.is_connection_error(exc):
+                    raise
+                self._went_offline(exc)
+                self.journal.append("end_run", (status, now, metrics, tags), {})
+        if self.journal.n_records:
+            logger.warning(
+                "%d write(s) of AutoML run %s are kept in %s: they are written when the "
+                "tracking server is back, on the next submit() or AutoMLRun() against it, "
+                "or now with `mlflow-automl sync`.",
+                self.journal.n_records,
                 self.run_id,
-                metrics=[
-                    Metric(TRACKING_SECONDS_METRIC, seconds, now, 0),
-                    Metric(TRACKING_FRACTION_METRIC, seconds / wall, now, 0),
-                    Metric(TRACKING_BACKGROUND_SECONDS_METRIC, self._background_seconds, now, 0),
-                ],
-                tags=[RunTag(TAG_TRACKING_BY_CALL, json.dumps(_rounded(by_call)))],
+                self.journal.path,
             )
-        self._client.set_terminated(self.run_id, status=status)
+
+    def _end_run(
+        self, status: str, end_ms: int, metrics: dict[str, float], tags: dict[str, Any]
+    ) -> None:
+        self._client.log_batch(
+            self.run_id,
+            metrics=[Metric(k, float(v), end_ms, 0) for k, v in metrics.items()],
+            tags=[RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None],
+        )
+        self._client.set_terminated(self.run_id, status=status, end_time=end_ms)
+
+    # --- tracking server outages ------------------------------------------------------------------
+    @property
+    def offline(self) -> bool:
+        """Whether the tracking server was unreachable at the last write."""
+        return self._offline_since is not None
+
+    def unavailable_error(self, cause: BaseException) -> RuntimeError:
+        """The error an experiment ends with when the server is gone at a write it needs."""
+        return RuntimeError(
+            f"the tracking server {self._uri} is unreachable ({cause.__class__.__name__}); "
+            f"AutoML run {self.run_id} could not be completed. Its finished child runs are kept "
+            f"in {self.journal.path} ({self.journal.n_records} write(s)) and are written when "
+            "the server is back: on the next submit() or AutoMLRun() against it, or with "
+            "`mlflow-automl sync`."
+        )
+
+    def _went_offline(self, error: BaseException) -> None:
+        if self._offline_since is None:
+            self._offline_since = time.time()
+            self._last_probe = time.time()
+            logger.warning(
+                "the tracking server %s is unreachable (%s): child runs are kept in %s until "
+                "it is back; the experiment goes on.",
+                self._uri,
+                error.__class__.__name__,
+                self.journal.path,
+            )
+
+    def _reachable_again(self) -> bool:
+        """Asks the server again (at most once a second while it is down)."""
+        if time.time() - self._last_probe < _PROBE_EVERY_S:
+            return False
+        self._last_probe = time.time()
+        if not _journal.reachable(self._uri):
+            return False
+        logger.warning(
+            "the tracking server %s is reachable again after %.0f s.",
+            self._uri,
+            time.time() - self._offline_since,
+        )
+        self._offline_since = None
+        return True
 
     # --- background writes during the search -----------------------------------------------------
     def in_background(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """Runs ``write`` (a method of this tracker) on the writer thread; its result (e.g. a
-        child run id) comes from the returned future. Call :meth:`flush` before reading back."""
+        child run id; None when the write went to the journal) comes from the returned future.
+        Call :meth:`flush` before reading back."""
+        job = _Job(write, args, kwargs)
+        with self._lock:
+            self._unsettled.append(job)
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="mlflow-automl-tracking")
+            self._writer = threading.Thread(
+                target=self._write_loop,
+                args=(self._jobs,),
+                name="mlflow-automl-tracking",
+                daemon=True,
+            )
+            self._writer.start()
+        self._jobs.put(job)
+        return job.future
 
-        def timed_write() -> Any:
+    def _write_loop(self, jobs: queue.Queue) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            if job.future.done():  # journaled by a flush that could not wait
+                continue
             started = time.perf_counter()
             try:
-                return write(*args, **kwargs)
+                if self.offline and not self._reachable_again():
+                    self._settle(job, journal=True)
+                    continue
+                result = job.write(*job.args, **job.kwargs)
+            except Exception as exc:
+                if _journal.is_connection_error(exc):
+                    self._went_offline(exc)
+                else:
+                    logger.warning("a background write failed: %s", exc)
+                self._settle(job, journal=True)
+                continue
             finally:
                 self._background_seconds += time.perf_counter() - started
+            self._settle(job, result=result)
 
-        return self._writer.submit(timed_write)
+    def _settle(self, job: _Job, result: Any = None, journal: bool = False) -> None:
+        with self._lock:
+            if job.future.done():
+                return
+            if journal:
+                self.journal.append(job.write.__name__, job.args, job.kwargs)
+            job.future.set_result(result)
+            self._unsettled.remove(job)
 
-    def flush(self) -> None:
-        """Waits until every background write is done (the wait counts as tracking time)."""
+    def flush(self, deadline: float | None = None) -> None:
+        """Waits until every background write is done, or until ``deadline`` (a wall-clock
+        time), after which what is left goes to the journal (the wait counts as tracking
+        time)."""
         if self._writer is not None:
-            self.wait_for_background_writes()
+            self.wait_for_background_writes(deadline)
 
     @_timed
-    def wait_for_background_writes(self) -> None:
-        self._writer.shutdown(wait=True)
+    def wait_for_background_writes(self, deadline: float | None = None) -> None:
+        with self._lock:
+            pending = [job.future for job in self._unsettled]
+        timeout = None if deadline is None else max(0.0, deadline - time.time())
+        futures.wait(pending, timeout=timeout)
+        with self._lock:
+            late = list(self._unsettled)
+        for job in late:
+            self._settle(job, journal=True)
+        if late:
+            logger.warning(
+                "%d background write(s) were not done by the deadline: kept in %s",
+                len(late),
+                self.journal.path,
+            )
+        self._jobs.put(None)  # the thread ends once it is free (at once, unless a write hangs)
         self._writer = None
+        self._jobs = queue.Queue()
+
+    # --- writing back the journal -----------------------------------------------------------------
+    def replay(self, call: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Writes one journaled record (see ``journal.py``); a child run already there is not
+        written again."""
+        if call == "log_trial":
+            iteration = kwargs.get("iteration", args[0] if args else None)
+            existing = self._child_for(iteration)
+            if existing is None:
+                self._log_trial(*args, **kwargs)
+            elif existing.info.status == "RUNNING":  # created before the outage, not completed
+                self._log_trial(*args, run_id=existing.info.run_id, **kwargs)
+            self._tag_best_child(iteration)
+        elif call == "log_metrics":
+            self._log_metrics(*args, **kwargs)
+        elif call == "end_run":
+            self._end_run(*args, **kwargs)
+        else:
+            raise ValueError(f"unknown journaled call {call!r}")
+
+    def _child_for(self, iteration: int) -> Any | None:
+        runs = self._client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.run_id}' "
+                f"and tags.`{TAG_ITERATION}` = '{iteration}'"
+            ),
+            max_results=1,
+        )
+        return runs[0] if runs else None
+
+    def _tag_best_child(self, iteration: int) -> None:
+        """The parent names its best child run once that run exists."""
+        tags = self._client.get_run(self.run_id).data.tags
+        if tags.get(TAG_BEST_ITERATION) == str(iteration) and not tags.get(TAG_BEST_CHILD):
+            self.set_tags({TAG_BEST_CHILD: self._child_for(iteration).info.run_id})
 
     # --- child runs -----------------------------------------------------------------------------
     @_timed
@@ -297,22 +507,69 @@ class ExperimentTracker:
         started_at: float,
         ended_at: float,
         succeeded: bool,
-    ) -> str:
-        """Creates one finished child run with everything in a single batch; returns its id."""
-        name = f"{self.run_name}_{iteration}"
-        run = self._client.create_run(
-            self.experiment_id,
-            start_time=int(started_at * 1000),
-            tags={MLFLOW_PARENT_RUN_ID: self.run_id, MLFLOW_RUN_NAME: name, TAG_KIND: "trial"},
-            run_name=name,
+    ) -> str | None:
+        """Creates one finished child run with everything in a single batch; returns its id,
+        or None when the tracking server is unreachable and the run went to the journal."""
+        return self._or_journal(
+            self._log_trial,
+            "log_trial",
+            iteration=iteration,
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            started_at=started_at,
+            ended_at=ended_at,
+            succeeded=succeeded,
         )
-        run_id = run.info.run_id
+
+    def _or_journal(self, write: Callable[..., Any], call: str, **kwargs: Any) -> Any:
+        """``write(**kwargs)``, or, while the server is unreachable, a journal record of it."""
+        if self.offline and not self._reachable_again():
+            self.journal.append(call, (), kwargs)
+            return None
+        try:
+            return write(**kwargs)
+        except Exception as exc:
+            if not _journal.is_connection_error(exc):
+                raise
+            self._went_offline(exc)
+            self.journal.append(call, (), kwargs)
+            return None
+
+    def _log_trial(
+        self,
+        iteration: int,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, Any],
+        started_at: float,
+        ended_at: float,
+        succeeded: bool,
+        run_id: str | None = None,
+    ) -> str:
+        """``run_id``: a child run of this iteration that was created, but not completed."""
+        if run_id is None:
+            name = f"{self.run_name}_{iteration}"
+            run = self._client.create_run(
+                self.experiment_id,
+                start_time=int(started_at * 1000),
+                # The iteration from the start: a journal replay finds a half-written run.
+                tags={
+                    MLFLOW_PARENT_RUN_ID: self.run_id,
+                    MLFLOW_RUN_NAME: name,
+                    TAG_KIND: "trial",
+                    TAG_ITERATION: str(iteration),
+                },
+                run_name=name,
+            )
+            run_id = run.info.run_id
         end_ms = int(ended_at * 1000)
         self._client.log_batch(
             run_id,
             metrics=[Metric(k, float(v), end_ms, 0) for k, v in metrics.items()],
             params=[Param(k, _param_value(v)) for k, v in params.items()][:_MAX_PARAMS_PER_BATCH],
-            tags=[RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None],
+            tags=[RunTag(k, _tag_value(v)) for k, v in tags.items() if v is not None]
+            + [RunTag(TAG_PARAMS_JSON, _tag_value(json.dumps(params, default=_plain)))],
         )
         self._client.set_terminated(
             run_id, status="FINISHED" if succeeded else "FAILED", end_time=end_ms
@@ -391,6 +648,47 @@ def _new_logged_model(run_id: str, name: str) -> str:
         params=params,
     )
     return model.model_id
+
+
+class _Job:
+    """One background write and the future of its result."""
+
+    def __init__(self, write: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> None:
+        self.write, self.args, self.kwargs = write, args, kwargs
+        self.future: Future = Future()
+
+
+def sync_journal(run_id: str | None = None, quiet: bool = False) -> _journal.SyncResult:
+    """Writes what the journal holds for the current tracking URI (one run's with ``run_id``);
+    with ``quiet=True`` a server still unreachable is only logged."""
+    uri = tracking_uri()
+    if not _journal.pending(uri, run_id):
+        return _journal.SyncResult()
+    with bounded_http_retries():
+        result = _journal.sync(uri, run_id)
+    if result.written:
+        logger.warning("wrote %d journaled write(s) to %s", result.written, uri)
+    if result.left:
+        message = f"{result.left} journaled write(s) could not be written to {uri} yet"
+        if not quiet:
+            raise RuntimeError(message + f" (journal: {_journal.journal_dir()})")
+        logger.warning(message)
+    return result
+
+
+@contextmanager
+def bounded_http_retries() -> Iterator[None]:
+    """MLflow's HTTP retries bounded to a few seconds per call (see ``_BOUNDED_HTTP_RETRIES``),
+    unless the user set them; process-wide while the block runs."""
+    previous = {name: os.environ.get(name) for name in _BOUNDED_HTTP_RETRIES}
+    for name, value in _BOUNDED_HTTP_RETRIES.items():
+        os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
 
 
 # --- any run -------------------------------------------------------------------------------------
@@ -530,6 +828,32 @@ def get_run(run_id: str) -> Any:
     return client().get_run(run_id)
 
 
+def reopen_status(run_id: str, status: str) -> None:
+    """Ends ``run_id`` again with ``status`` (a failed continuation before any new trial)."""
+    client().set_terminated(run_id, status=status)
+
+
+def training_dataset(run_id: str) -> tuple[str | None, str] | None:
+    """(source path or None, digest) of the training dataset logged on ``run_id``."""
+    for dataset_input in get_run(run_id).inputs.dataset_inputs:
+        dataset = dataset_input.dataset
+        try:
+            uri = json.loads(dataset.source).get("uri")
+        except (TypeError, ValueError, AttributeError):
+            uri = None
+        return uri, dataset.digest
+    return None
+
+
+def training_data_digest(frame: pd.DataFrame, label: str, source: str) -> str:
+    """The digest ``log_training_dataset`` records for this frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return mlflow.data.from_pandas(
+            frame, source=source if "/" in source else None, targets=label
+        ).digest
+
+
 def search_runs_by_parent(experiment_id: str, parent_run_id: str) -> list[Any]:
     """Every run of the experiment whose ``mlflow.parentRunId`` is ``parent_run_id``."""
     runs = []
@@ -610,6 +934,11 @@ def _param_value(value: Any) -> str:
     else:
         text = str(value)
     return text[:_MAX_PARAM_LENGTH]
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars (hyperparameters drawn by a sampler)."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def _tag_value(value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlflow_automl.learners import learners_for
 from mlflow_automl.search import Proposer
+from mlflow_automl.search.proposer import config_key
 
 
 def _run(seed, scores):
@@ -77,3 +78,22 @@ def test_a_configuration_is_not_run_twice_and_a_used_up_space_leaves_the_rotatio
         spec = alone.ask()
         alone.tell(spec, 0.5, 0.1)
     assert spec.learner == "ExponentialSmoothing"
+
+
+def _proposer() -> Proposer:
+    learners = learners_for("classification", allowed=["LightGBM", "RandomForest", "KNN"])
+    return Proposer(learners, "classification", "accuracy", 500, 8, seed=0)
+
+
+def test_observed_trials_of_an_earlier_run_are_not_proposed_again():
+    first = _proposer()
+    earlier = [first.ask() for _ in range(6)]
+    for spec in earlier:
+        first.tell(spec, 0.8, 0.1)
+    continued = _proposer()
+    for spec in earlier:
+        continued.observe(spec, 0.8, 0.1)
+    later = [continued.ask() for _ in range(12)]
+    assert [s.iteration for s in later] == list(range(6, 18))  # numbers go on
+    seen = {(s.learner, config_key(s.params)) for s in earlier}
+    assert not seen & {(s.learner, config_key(s.params)) for s in later}
