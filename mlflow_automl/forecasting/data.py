@@ -63,7 +63,9 @@ from mlflow_automl.forecasting.timeseries import (
     SINGLE_SERIES,
     TimeGrid,
     detect_series_ids,
+    fixed_step,
     infer_frequency,
+    normalize_frequency,
     parse_times,
     regularize,
     season_length,
@@ -293,7 +295,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         [pd.DatetimeIndex(t.sort_values().unique()) for _, t in frame[time_column].groupby(keys)],
         time_column,
     )
-    freq = to_offset(freq).freqstr
+    freq = normalize_frequency(freq)
     origin = _origin(frame[time_column].min(), freq, params.target_aggregate_function)
     grid = TimeGrid(origin, freq)
     season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
@@ -437,10 +439,10 @@ def _origin(first: pd.Timestamp, freq: str, aggregate: str | None) -> pd.Timesta
     timestamps are aggregated onto the grid."""
     if aggregate is None:
         return pd.Timestamp(first)
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        return pd.Timestamp(first).floor(offset)
-    return offset.rollback(pd.Timestamp(first).normalize())
+    step = fixed_step(freq)
+    if step is not None:
+        return pd.Timestamp(first).floor(step)
+    return to_offset(freq).rollback(pd.Timestamp(first).normalize())
 
 
 def _repair_guardrails(repairs: Any, freq: str, params: ForecastingParameters, label: str):
@@ -529,8 +531,8 @@ def validation_cycle(freq: str, season: int) -> int:
     """Periods the validation windows should span together: the week for sub-daily data (its
     second season: a few days of half-hourly windows say nothing about weekends), otherwise
     the season."""
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1):
+    step = fixed_step(freq)
+    if step is not None and step < pd.Timedelta(days=1):
         return second_season(freq) or season
     return season
 

@@ -17,9 +17,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
-from mlflow_automl.forecasting.timeseries import TimeGrid, second_season
+from mlflow_automl.forecasting.timeseries import (
+    TimeGrid,
+    calendar_parts,
+    fixed_step,
+    second_season,
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def resolve_feature_spec(
         window=window,
         feature_lags=tuple(sorted(set(feature_lags or []))),
         fourier_periods=tuple(seasons),
-        calendar=_calendar_parts(freq),
+        calendar=calendar_parts(freq),
         holiday_country=holiday_country,
         reference=reference if reference in seasons else 1,
     )
@@ -121,23 +125,6 @@ def _harmonics(period: int) -> int:
     return max(1, min(3, period // 2))
 
 
-def _calendar_parts(freq: str) -> tuple[str, ...]:
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        delta = pd.Timedelta(offset)
-        if delta < pd.Timedelta(days=1):
-            return ("hour", "dayofweek", "month")
-        if delta < pd.Timedelta(days=7):
-            return ("dayofweek", "month", "dayofyear")
-        return ("month",)
-    name = type(offset).__name__
-    if name.startswith(("Week", "Month", "BusinessMonth", "SemiMonth", "BusinessDay")):
-        return ("month",) if not name.startswith("BusinessDay") else ("dayofweek", "month")
-    if name.startswith(("Quarter", "BQuarter")):
-        return ("quarter",)
-    return ()
-
-
 class HolidayCalendar:
     """Holiday counts per period from the offline ``holidays`` package (no network)."""
 
@@ -162,11 +149,10 @@ class HolidayCalendar:
             return np.zeros(0)
         days = self._dates(int(times.min().year) - 1, int(times.max().year) + 1)
         start = times.values.astype("datetime64[D]")
-        offset = grid.offset
-        fine = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) <= pd.Timedelta(days=1)
-        if fine:
+        step = fixed_step(grid.freq)
+        if step is not None and step <= pd.Timedelta(days=1):
             return np.isin(start, days).astype(float)
-        end = (times + offset).values.astype("datetime64[D]")
+        end = (times + grid.offset).values.astype("datetime64[D]")
         return (np.searchsorted(days, end) - np.searchsorted(days, start)).astype(float)
 
 
