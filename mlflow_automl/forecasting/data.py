@@ -51,6 +51,7 @@ from mlflow_automl.forecasting.features import (
     FeatureSpec,
     choose_reference,
     resolve_feature_spec,
+    stl_feature_names,
 )
 from mlflow_automl.forecasting.forecasters import (
     GlobalRegressionForecaster,
@@ -206,7 +207,8 @@ class ForecastingPlan:
                 "Dropped": "No",
                 "EngineeredFeatureCount": _target_feature_count(spec),
                 "Transformations": f"lags {list(spec.lags)}"
-                + (f", rolling window {spec.window}" if spec.window else ""),
+                + (f", rolling window {spec.window}" if spec.window else "")
+                + (f", STL {spec.stl.replace('_', ' and ')}" if spec.stl else ""),
                 "Reason": "lags relative to the last value, scaled per series",
             },
         ]
@@ -247,7 +249,8 @@ ABSOLUTE_METRICS = frozenset(
 
 
 def _target_feature_count(spec: FeatureSpec) -> int:
-    return len([k for k in spec.lags if k > 1]) + (2 if spec.window else 0)
+    stl = len(stl_feature_names(spec.stl))
+    return len([k for k in spec.lags if k > 1]) + (2 if spec.window else 0) + stl
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,6 +302,11 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     origin = _origin(frame[time_column].min(), freq, params.target_aggregate_function)
     grid = TimeGrid(origin, freq)
     season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
+    if params.use_stl and season < 2:
+        raise AutoMLConfigError(
+            f"use_stl={params.use_stl!r} needs a season of at least 2 periods; frequency "
+            f"{freq!r} has none. Set seasonality to the season length, or leave use_stl unset."
+        )
     clean, repairs = regularize(
         frame, keys, time_column, label, grid, params.target_aggregate_function, ids
     )
@@ -333,6 +341,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         params.country_or_region_for_holidays,
         longest,
         reference,
+        params.use_stl,
     )
     X_clean = clean[[time_column, *ids, *covariates]].reset_index(drop=True)
     y_clean = clean[label].to_numpy(dtype=np.float64)
