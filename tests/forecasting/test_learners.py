@@ -124,20 +124,12 @@ def test_statistical_models_on_a_monthly_series(a10):
     assert np.mean(np.abs(arima.predict(steps) - actual)) < np.mean(np.abs(snaive - actual))
 
 
-def test_exponential_smoothing_first_trial_keeps_the_season(a10):
-    """The search's first ExponentialSmoothing trial is the low-cost form. Without the season
-    it was simple exponential smoothing, which forecasts like Naive on seasonal data (US
-    employment: 0.936 against Naive's 0.934 and a seasonal ETS's 0.37)."""
-    learner = get_learner("ExponentialSmoothing", "forecasting")
-    params = learner.low_cost_params("forecasting", len(a10), 1)
-    y = a10["sales"].to_numpy()
-    history, actual = y[:-12], y[-12:]
-    steps = np.arange(1, 13)
-    model = learner.make_estimator("forecasting", params).set_params(season_length=12)
-    ets_error = np.mean(np.abs(model.fit(history).predict(steps) - actual))
-    naive_error = np.mean(np.abs(history[-1] - actual))
-    assert model.form_[2] == "add"
-    assert ets_error < 0.75 * naive_error  # simple exponential smoothing: about 1.0
+def test_lightgbm_is_queued_before_exponential_smoothing():
+    """ExponentialSmoothing fits one optimiser per series and fold: on 148 monthly series its
+    seasonal trials took 15-25 s of a 60 s search, and LightGBM's default (the best model
+    there) never ran. Portfolio learners are queued cheapest first."""
+    names = [learner.name for learner in learners_for("forecasting")]
+    assert names.index("LightGBM") < names.index("ExponentialSmoothing")
 
 
 def test_exponential_smoothing_seasonal_states_start_from_the_heuristic(a10):
