@@ -161,6 +161,10 @@ class HolidayCalendar:
         return (np.searchsorted(days, end) - np.searchsorted(days, start)).astype(float)
 
 
+# Feature names -> DatetimeIndex attributes: pandas 3 deprecates ``dayofweek``/``dayofyear``.
+_CALENDAR_ATTRIBUTES = {"dayofweek": "day_of_week", "dayofyear": "day_of_year"}
+
+
 def time_features(
     spec: FeatureSpec,
     positions: np.ndarray,
@@ -175,7 +179,8 @@ def time_features(
         for k in range(1, _harmonics(period) + 1):
             columns += [np.sin(k * angle), np.cos(k * angle)]
     for part in spec.calendar:
-        columns.append(np.asarray(getattr(times, part), dtype=float))
+        attribute = _CALENDAR_ATTRIBUTES.get(part, part)
+        columns.append(np.asarray(getattr(times, attribute), dtype=float))
     if holidays is not None:
         columns.append(holidays.counts(times, grid))
     if not columns:

@@ -121,6 +121,8 @@ def test_inferred_frequency_of_a_daily_series_with_gaps_is_daily():
     assert season_length(infer_frequency([weeks], "date")) == 52
 
 
+# pandas 3 deprecates DatetimeIndex.dayofweek / dayofyear (the calendar features' source).
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_daily_series_keeps_its_weekly_season(elecdaily):
     """210 days of Victorian electricity demand (fpp2::elecdaily; working days draw more than
     weekends): seasonal naive must clearly beat naive on the validation windows, and the
@@ -163,3 +165,9 @@ def test_daily_series_keeps_its_weekly_season(elecdaily):
     }
     assert np.ptp(forecasts["SeasonalNaive"]) > 0
     assert not np.allclose(forecasts["SeasonalAverage"], forecasts["Naive"])
+    # A global model builds the day-of-week features without pandas' deprecated attributes.
+    learner = LEARNERS["ElasticNet"]
+    params = learner.low_cost_params("forecasting", data.n_rows, 1)
+    model = plan.make_forecaster(learner, params).fit(data.X.iloc[train], data.y[train])
+    assert model.n_features_ == len(data.spec.names())
+    assert np.isfinite(model.predict(data.X.iloc[valid])).all()
