@@ -319,6 +319,12 @@ SETTINGS: dict[str, Setting] = {
             "forecasting: aggregate duplicate / off-grid timestamps",
         ),
         Setting(
+            "use_stl",
+            None,
+            _one_of("season", "season_trend"),
+            "forecasting: STL components as features (season | season_trend)",
+        ),
+        Setting(
             "forecasting_parameters",
             None,
             _forecasting_parameters,

@@ -52,6 +52,7 @@ from mlflow_automl.forecasting.features import (
     FeatureSpec,
     choose_reference,
     resolve_feature_spec,
+    stl_feature_names,
 )
 from mlflow_automl.forecasting.forecasters import (
     GlobalRegressionForecaster,
@@ -64,7 +65,9 @@ from mlflow_automl.forecasting.timeseries import (
     SINGLE_SERIES,
     TimeGrid,
     detect_series_ids,
+    fixed_step,
     infer_frequency,
+    normalize_frequency,
     parse_times,
     regularize,
     season_length,
@@ -205,7 +208,8 @@ class ForecastingPlan:
                 "Dropped": "No",
                 "EngineeredFeatureCount": _target_feature_count(spec),
                 "Transformations": f"lags {list(spec.lags)}"
-                + (f", rolling window {spec.window}" if spec.window else ""),
+                + (f", rolling window {spec.window}" if spec.window else "")
+                + (f", STL {spec.stl.replace('_', ' and ')}" if spec.stl else ""),
                 "Reason": "lags relative to the last value, scaled per series",
             },
         ]
@@ -246,7 +250,8 @@ ABSOLUTE_METRICS = frozenset(
 
 
 def _target_feature_count(spec: FeatureSpec) -> int:
-    return len([k for k in spec.lags if k > 1]) + (2 if spec.window else 0)
+    stl = len(stl_feature_names(spec.stl))
+    return len([k for k in spec.lags if k > 1]) + (2 if spec.window else 0) + stl
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,10 +300,15 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         [pd.DatetimeIndex(t.sort_values().unique()) for _, t in frame[time_column].groupby(keys)],
         time_column,
     )
-    freq = to_offset(freq).freqstr
+    freq = normalize_frequency(freq)
     origin = _origin(frame[time_column].min(), freq, params.target_aggregate_function)
     grid = TimeGrid(origin, freq)
     season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
+    if params.use_stl and season < 2:
+        raise AutoMLConfigError(
+            f"use_stl={params.use_stl!r} needs a season of at least 2 periods; frequency "
+            f"{freq!r} has none. Set seasonality to the season length, or leave use_stl unset."
+        )
     clean, repairs = regularize(
         frame, keys, time_column, label, grid, params.target_aggregate_function, ids
     )
@@ -333,6 +343,7 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         params.country_or_region_for_holidays,
         longest,
         reference,
+        params.use_stl,
     )
     X_clean = clean[[time_column, *ids, *covariates]].reset_index(drop=True)
     y_clean = clean[label].to_numpy(dtype=np.float64)
@@ -439,10 +450,10 @@ def _origin(first: pd.Timestamp, freq: str, aggregate: str | None) -> pd.Timesta
     timestamps are aggregated onto the grid."""
     if aggregate is None:
         return pd.Timestamp(first)
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        return pd.Timestamp(first).floor(offset)
-    return offset.rollback(pd.Timestamp(first).normalize())
+    step = fixed_step(freq)
+    if step is not None:
+        return pd.Timestamp(first).floor(step)
+    return to_offset(freq).rollback(pd.Timestamp(first).normalize())
 
 
 def _repair_guardrails(repairs: Any, freq: str, params: ForecastingParameters, label: str):
@@ -531,8 +542,8 @@ def validation_cycle(freq: str, season: int) -> int:
     """Periods the validation windows should span together: the week for sub-daily data (its
     second season: a few days of half-hourly windows say nothing about weekends), otherwise
     the season."""
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1):
+    step = fixed_step(freq)
+    if step is not None and step < pd.Timedelta(days=1):
         return second_season(freq) or season
     return season
 

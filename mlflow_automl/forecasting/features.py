@@ -12,14 +12,19 @@ serves series of any level, and each series weighs in by its own noise, as MASE 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
-from mlflow_automl.forecasting.timeseries import TimeGrid, second_season
+from mlflow_automl.forecasting.timeseries import (
+    TimeGrid,
+    calendar_parts,
+    fixed_step,
+    second_season,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class FeatureSpec:
     calendar: tuple[str, ...]
     holiday_country: str | None
     reference: int = 1  # the model learns y[t] - y[t - reference] (1, or the season)
+    stl: str | None = None  # use_stl: "season" | "season_trend" | None
 
     @property
     def memory(self) -> int:
@@ -43,6 +49,7 @@ class FeatureSpec:
         out = [f"lag_{k}" for k in self.lags if k > 1]
         if self.window:
             out += [f"rolling_mean_{self.window}", f"rolling_std_{self.window}"]
+        out += stl_feature_names(self.stl)
         for period in self.fourier_periods:
             for k in range(1, _harmonics(period) + 1):
                 out += [f"sin_{period}_{k}", f"cos_{period}_{k}"]
@@ -61,6 +68,7 @@ def resolve_feature_spec(
     holiday_country: str | None,
     longest_series: int,
     reference: int = 1,
+    stl: str | None = None,
 ) -> FeatureSpec:
     """``'auto'`` lags: 1..max(3, min(season, 12)) and each season's lag +-1 (a season that
     fits three times in the longest series); ``'auto'`` window: the season (>= 3).
@@ -82,9 +90,10 @@ def resolve_feature_spec(
         window=window,
         feature_lags=tuple(sorted(set(feature_lags or []))),
         fourier_periods=tuple(seasons),
-        calendar=_calendar_parts(freq),
+        calendar=calendar_parts(freq),
         holiday_country=holiday_country,
         reference=reference if reference in seasons else 1,
+        stl=stl,
     )
 
 
@@ -121,23 +130,6 @@ def _harmonics(period: int) -> int:
     return max(1, min(3, period // 2))
 
 
-def _calendar_parts(freq: str) -> tuple[str, ...]:
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        delta = pd.Timedelta(offset)
-        if delta < pd.Timedelta(days=1):
-            return ("hour", "dayofweek", "month")
-        if delta < pd.Timedelta(days=7):
-            return ("dayofweek", "month", "dayofyear")
-        return ("month",)
-    name = type(offset).__name__
-    if name.startswith(("Week", "Month", "BusinessMonth", "SemiMonth", "BusinessDay")):
-        return ("month",) if not name.startswith("BusinessDay") else ("dayofweek", "month")
-    if name.startswith(("Quarter", "BQuarter")):
-        return ("quarter",)
-    return ()
-
-
 class HolidayCalendar:
     """Holiday counts per period from the offline ``holidays`` package (no network)."""
 
@@ -162,12 +154,15 @@ class HolidayCalendar:
             return np.zeros(0)
         days = self._dates(int(times.min().year) - 1, int(times.max().year) + 1)
         start = times.values.astype("datetime64[D]")
-        offset = grid.offset
-        fine = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) <= pd.Timedelta(days=1)
-        if fine:
+        step = fixed_step(grid.freq)
+        if step is not None and step <= pd.Timedelta(days=1):
             return np.isin(start, days).astype(float)
-        end = (times + offset).values.astype("datetime64[D]")
+        end = (times + grid.offset).values.astype("datetime64[D]")
         return (np.searchsorted(days, end) - np.searchsorted(days, start)).astype(float)
+
+
+# Feature names -> DatetimeIndex attributes: pandas 3 deprecates ``dayofweek``/``dayofyear``.
+_CALENDAR_ATTRIBUTES = {"dayofweek": "day_of_week", "dayofyear": "day_of_year"}
 
 
 def time_features(
@@ -184,7 +179,8 @@ def time_features(
         for k in range(1, _harmonics(period) + 1):
             columns += [np.sin(k * angle), np.cos(k * angle)]
     for part in spec.calendar:
-        columns.append(np.asarray(getattr(times, part), dtype=float))
+        attribute = _CALENDAR_ATTRIBUTES.get(part, part)
+        columns.append(np.asarray(getattr(times, attribute), dtype=float))
     if holidays is not None:
         columns.append(holidays.counts(times, grid))
     if not columns:
@@ -203,6 +199,77 @@ def target_features(spec: FeatureSpec, history: np.ndarray, scale: np.ndarray) -
     if not columns:
         return np.zeros((len(level), 0))
     return np.column_stack(columns)
+
+
+STL_COMPONENTS = {"season": ("season",), "season_trend": ("season", "trend")}
+
+
+def stl_feature_names(stl: str | None) -> list[str]:
+    return [f"stl_{part}" for part in STL_COMPONENTS.get(stl, ())]
+
+
+@dataclass(frozen=True)
+class STLTail:
+    """What a forecast needs of one series' STL decomposition: the components' latest values
+    (for the reference periods still inside the history), the last seasonal cycle, which
+    repeats over the horizon, and the trend's slope (its mean change over the last cycle),
+    along which it continues."""
+
+    season: np.ndarray  # the latest values, oldest first
+    trend: np.ndarray
+    period: int
+    slope: float
+
+    def at(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Season and trend at ``steps`` periods after the end of the history (0 = its last
+        period, negative = earlier ones still held)."""
+        steps = np.asarray(steps, dtype=np.int64)
+        n = len(self.season)
+        inside = np.clip(n - 1 + steps, 0, n - 1)
+        cycle = self.season[n - self.period :]
+        season = np.where(
+            steps >= 1, cycle[(np.maximum(steps, 1) - 1) % self.period], self.season[inside]
+        )
+        trend = np.where(
+            steps >= 1, self.trend[-1] + self.slope * np.maximum(steps, 0), self.trend[inside]
+        )
+        return season, trend
+
+
+def stl_decompose(
+    values: np.ndarray, period: int, keep: int
+) -> tuple[np.ndarray, np.ndarray, STLTail]:
+    """Seasonal and trend components of one series (statsmodels' STL, as Azure's use_stl) and
+    the :class:`STLTail` holding the last ``keep`` periods. A series shorter than two cycles
+    (or flat) has no season and a straight-line trend."""
+    from statsmodels.tsa.seasonal import STL
+
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    period = max(int(period), 1)
+    if period >= 2 and n >= 2 * period + 1 and np.ptp(values) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = STL(values, period=period, robust=True).fit()
+        seasonal, trend = np.asarray(fit.seasonal, float), np.asarray(fit.trend, float)
+    else:
+        seasonal, period = np.zeros(n), 1
+        trend = np.polyval(np.polyfit(np.arange(n), values, 1), np.arange(n)) if n > 1 else values
+    span = min(period, n - 1)
+    slope = float(trend[-1] - trend[-1 - span]) / span if span > 0 else 0.0
+    keep = max(keep, period)
+    tail = STLTail(seasonal[-keep:].copy(), trend[-keep:].copy(), min(period, n), slope)
+    return seasonal, trend, tail
+
+
+def stl_features(spec: FeatureSpec, now: tuple, reference: tuple, scale) -> np.ndarray:
+    """The STL features of rows: the change of each component (season, trend) from the
+    reference period to the row's, in units of the series' scale, like the target the model
+    learns, ``(y[t] - y[t - reference]) / scale``. ``now`` and ``reference`` are (season,
+    trend) pairs of arrays."""
+    parts = STL_COMPONENTS.get(spec.stl, ())
+    columns = [(now[i] - reference[i]) / scale for i, part in enumerate(("season", "trend"))]
+    return np.column_stack([c for c, part in zip(columns, ("season", "trend")) if part in parts])
 
 
 def series_scale(values: np.ndarray) -> float:

@@ -27,6 +27,8 @@ from mlflow_automl.forecasting.features import (
     FeatureSpec,
     HolidayCalendar,
     series_scale,
+    stl_decompose,
+    stl_features,
     target_features,
     time_features,
 )
@@ -200,10 +202,11 @@ class GlobalRegressionForecaster(_ForecasterBase):
         keys, positions, y = keys[order], positions[order], y[order]
         X = X.iloc[order]
         groups = _groups(keys)
-        self.last_position_, self.scale_, self.tail_ = {}, {}, {}
+        self.last_position_, self.scale_, self.tail_, self.stl_tail_ = {}, {}, {}, {}
         starts = np.zeros(len(y), dtype=np.int64)
         local = np.zeros(len(y), dtype=np.int64)
         scales = np.zeros(len(y))
+        stl = [np.zeros(len(y)) for _ in range(4)] if spec.stl else None  # now, at reference
         for key, rows in groups.items():
             starts[rows], local[rows] = rows[0], np.arange(len(rows))
             values = y[rows]
@@ -212,6 +215,14 @@ class GlobalRegressionForecaster(_ForecasterBase):
             self.scale_[key] = scale
             self.last_position_[key] = int(positions[rows[-1]])
             self.tail_[key] = _padded_tail(values, memory)
+            if stl is not None:
+                # On this fit's history only: a validation fold's STL never sees its window.
+                season, trend, self.stl_tail_[key] = stl_decompose(
+                    values, self.layout.season, spec.reference
+                )
+                back = np.maximum(np.arange(len(rows)) - spec.reference, 0)
+                stl[0][rows], stl[1][rows] = season, trend
+                stl[2][rows], stl[3][rows] = season[back], trend[back]
         # history[i, j] = y[t-1-j], padded with the series' first value before its start
         history = np.column_stack([y[starts + np.maximum(local - 1 - j, 0)] for j in range(memory)])
         reference = spec.reference
@@ -226,6 +237,7 @@ class GlobalRegressionForecaster(_ForecasterBase):
             scales[usable],
             positions[usable],
             covariate_block,
+            None if stl is None else [c[usable] for c in stl],
         )
         target = (y[usable] - history[usable, reference - 1]) / scales[usable]
         estimator = clone(self.regressor)
@@ -289,12 +301,15 @@ class GlobalRegressionForecaster(_ForecasterBase):
         scales: np.ndarray,
         positions: np.ndarray,
         covariates: np.ndarray | None,
+        stl: list[np.ndarray] | None = None,
     ) -> np.ndarray:
+        """The feature rows; ``stl``: season and trend at the rows' times and at their
+        reference times."""
         times = self.layout.grid.times(positions)
-        parts = [
-            target_features(self.spec, history, scales),
-            time_features(self.spec, positions, times, self.layout.grid, self.holidays_),
-        ]
+        parts = [target_features(self.spec, history, scales)]
+        if stl is not None:
+            parts.append(stl_features(self.spec, stl[:2], stl[2:], scales))
+        parts.append(time_features(self.spec, positions, times, self.layout.grid, self.holidays_))
         if covariates is not None:
             parts.append(covariates)
         return np.column_stack(parts)
@@ -311,11 +326,15 @@ class GlobalRegressionForecaster(_ForecasterBase):
         scales = np.array([self.scale_[k] for k in series])
         last = np.array([self.last_position_[k] for k in series])
         covariates = self._future_covariates(X, keys, positions, series, last, n_steps)
+        stl = self._future_stl(series, n_steps)
         forecasts = np.full((len(series), n_steps), np.nan)
         for step in range(1, n_steps + 1):
             active = np.flatnonzero(horizon >= step)
             block = None if covariates is None else covariates[active, step - 1]
-            features = self._design(history[active], scales[active], last[active] + step, block)
+            components = None if stl is None else [c[active, step - 1] for c in stl]
+            features = self._design(
+                history[active], scales[active], last[active] + step, block, components
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 change = np.asarray(self.model_.predict(features), dtype=float)
@@ -327,6 +346,20 @@ class GlobalRegressionForecaster(_ForecasterBase):
             rows = groups[key]
             out[rows] = forecasts[i, steps[rows] - 1]
         return out
+
+    def _future_stl(self, series: list, n_steps: int) -> list[np.ndarray] | None:
+        """(series, step) arrays of the STL season and trend at each forecast step and at its
+        reference period (inside the history for the first ``reference`` steps)."""
+        if not self.spec.stl:
+            return None
+        steps = np.arange(1, n_steps + 1)
+        now = [self.stl_tail_[key].at(steps) for key in series]
+        back = [self.stl_tail_[key].at(steps - self.reference_) for key in series]
+        return [
+            np.array([pair[i] for pair in pairs]).reshape(len(series), n_steps)
+            for pairs in (now, back)
+            for i in (0, 1)
+        ]
 
     def _future_covariates(
         self, X, keys, positions, series: list, last: np.ndarray, n_steps: int

@@ -78,7 +78,10 @@ class ExponentialSmoothingLearner(_StatisticalLearner):
     name = "ExponentialSmoothing"
     portfolio = frozenset({FORECASTING})
     estimators = {FORECASTING: ExponentialSmoothingModel}
-    relative_cost = 0.4
+    # One optimisation per series and fold, so LightGBM's trials are queued first. On 148
+    # monthly series (60 s, busy machine) the seasonal form took 15-25 s and LightGBM's default
+    # never ran: held-out MASE 0.522; queued after LightGBM it ran and scored 0.372.
+    relative_cost = 1.2
     defaults = {"trend": "add", "damped_trend": True, "seasonal": "add"}
     low_cost = {"trend": None, "damped_trend": False, "seasonal": None}
 

@@ -26,6 +26,7 @@ _SETTING_NAMES: tuple[str, ...] = (
     "country_or_region_for_holidays",
     "cv_step_size",
     "target_aggregate_function",
+    "use_stl",
 )
 
 
@@ -50,6 +51,9 @@ class ForecastingParameters:
         cv_step_size: ``'auto'`` (= the horizon) or periods between rolling-origin folds.
         target_aggregate_function: ``'sum' | 'mean' | 'min' | 'max'``: aggregate duplicate or
             off-grid timestamps to the frequency instead of rejecting them.
+        use_stl: ``'season'`` or ``'season_trend'``: the STL decomposition of each series'
+            target gives the global regression models its season (and trend) component as
+            features, extended over the horizon; ``None`` (default): no STL features.
     """
 
     time_column_name: str | None = None
@@ -65,6 +69,7 @@ class ForecastingParameters:
     country_or_region_for_holidays: str | None = None
     cv_step_size: str | int | None = None
     target_aggregate_function: str | None = None
+    use_stl: str | None = None
 
     def as_settings(self) -> dict[str, Any]:
         """The settings this object sets: every field not left at ``None`` (and the short-series

@@ -131,6 +131,13 @@ class ExponentialSmoothingModel(UnivariateModel):
         if seasonal == "mul" and not positive:
             seasonal = "add"
         trend = self.trend if len(y) >= 4 else None
+        # A seasonal model's initial states come from Hyndman & Athanasopoulos' heuristic
+        # (fpp3 7.6) instead of being estimated with the smoothing parameters: 3 to 4
+        # parameters to optimise instead of 15 to 17 for a monthly season. On US employment
+        # (37 series, 3 folds) validation MASE 0.437 instead of 0.426 for a sixth of the CPU;
+        # the estimated form made 148 series x 3 folds overrun the trial timeout. Without a
+        # season, estimating the level (and trend) is cheap and better than y[0].
+        heuristic = seasonal is not None and len(y) >= max(10 + 2 * (m // 2), 2 * m)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ExponentialSmoothing(
@@ -139,10 +146,11 @@ class ExponentialSmoothingModel(UnivariateModel):
                 damped_trend=bool(self.damped_trend and trend),
                 seasonal=seasonal,
                 seasonal_periods=m if seasonal else None,
-                initialization_method="estimated",
+                initialization_method="heuristic" if heuristic else "estimated",
             )
             self.result_ = model.fit()
         self.form_ = (trend, bool(self.damped_trend and trend), seasonal)
+        self.initialization_ = "heuristic" if heuristic else "estimated"
         return self
 
     def predict(self, steps: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ is reported as a guardrail:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -41,37 +42,113 @@ _MAX_ID_CANDIDATES = 8  # columns considered when detecting series ids
 # --------------------------------------------------------------------------------------------
 
 
-def season_length(freq: str) -> int:
-    """The natural season of a frequency: 24 for hourly, 48 for half-hourly, 7 for daily, 52 for
-    weekly, 12 for monthly, 4 for quarterly, 1 for yearly."""
+_DAY = pd.Timedelta(days=1)
+
+# Calendar (non-fixed) frequencies by offset class, with their periods per year. Classes, not
+# names: ``type(offset).__name__`` and ``rule_code`` changed between pandas versions ("M" ->
+# "ME", "Q-DEC" -> "QE-DEC", "A" -> "YE"), the classes did not.
+_PERIODS_PER_YEAR: tuple[tuple[tuple[type, ...], int], ...] = (
+    ((pd.offsets.Week,), 52),
+    ((pd.offsets.SemiMonthBegin, pd.offsets.SemiMonthEnd), 24),
+    (
+        (
+            pd.offsets.MonthBegin,
+            pd.offsets.MonthEnd,
+            pd.offsets.BusinessMonthBegin,
+            pd.offsets.BusinessMonthEnd,
+            pd.offsets.CustomBusinessMonthBegin,
+            pd.offsets.CustomBusinessMonthEnd,
+            pd.offsets.WeekOfMonth,
+            pd.offsets.LastWeekOfMonth,
+        ),
+        12,
+    ),
+    (
+        (
+            pd.offsets.QuarterBegin,
+            pd.offsets.QuarterEnd,
+            pd.offsets.BQuarterBegin,
+            pd.offsets.BQuarterEnd,
+            pd.offsets.FY5253Quarter,
+        ),
+        4,
+    ),
+)
+
+
+def fixed_step(freq: Any) -> pd.Timedelta | None:
+    """The length of one period when it is fixed (seconds up to days); ``None`` for calendar
+    frequencies (anchored weeks, business days, months, quarters, years).
+
+    pandas 3 made ``Day`` a calendar offset, no longer a ``Tick``; on the naive timestamps used
+    here a day is still 24 hours, so days are a fixed step on pandas 2 and 3 alike.
+    """
     offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        delta = pd.Timedelta(offset)
-        if delta < pd.Timedelta(days=1):
-            return max(1, int(round(pd.Timedelta(days=1) / delta)))
-        if delta == pd.Timedelta(days=1):
-            return 7 * offset.n if offset.n == 1 else 1
-        return 1
-    name = type(offset).__name__
-    if name.startswith("Week"):
-        return 52 if offset.n == 1 else 1
-    if name.startswith(("Month", "BusinessMonth", "SemiMonth")):
-        return 12 // offset.n if 12 % offset.n == 0 else 1
-    if name.startswith(("Quarter", "BQuarter")):
-        return 4 if offset.n == 1 else 1
-    if name.startswith("BusinessDay"):
-        return 5
+    if isinstance(offset, (pd.offsets.Tick, pd.offsets.Day)):
+        return pd.Timedelta(offset)
+    return None
+
+
+def normalize_frequency(freq: Any) -> str:
+    """The frequency's canonical alias; a fixed step of whole days is spelled in days ("D",
+    "7D"): pandas 3 spells ``to_offset(Timedelta(days=1))`` "24h", which is not seen as daily
+    by the season rules of pandas 2 users."""
+    step = fixed_step(freq)
+    if step is not None and step >= _DAY and step % _DAY == pd.Timedelta(0):
+        days = step // _DAY
+        return "D" if days == 1 else f"{days}D"
+    return to_offset(freq).freqstr
+
+
+def season_length(freq: Any) -> int:
+    """The natural season of a frequency: 24 for hourly, 48 for half-hourly, 7 for daily, 52 for
+    weekly (also "7D"), 24 for semi-monthly, 12 for monthly, 4 for quarterly, 5 for business
+    days, 1 for yearly. A multiple of a calendar frequency divides the season when it can
+    ("2W" -> 26, "2MS" -> 6), else 1."""
+    step = fixed_step(freq)
+    if step is not None:
+        if step < _DAY:
+            return max(1, int(round(_DAY / step)))
+        if step == _DAY:
+            return 7
+        return 52 if step == 7 * _DAY else 1
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.BusinessDay):  # CustomBusinessDay too: the working week
+        return 5 if offset.n == 1 else 1
+    for classes, per_year in _PERIODS_PER_YEAR:
+        if isinstance(offset, classes):
+            return per_year // offset.n if per_year % offset.n == 0 else 1
     return 1
 
 
-def second_season(freq: str) -> int | None:
-    """A longer season worth a lag and Fourier terms: the week for sub-daily data."""
-    offset = to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1):
+def second_season(freq: Any) -> int | None:
+    """A longer season worth a lag and Fourier terms: the week for sub-daily data, the year
+    for daily data."""
+    step = fixed_step(freq)
+    if step is not None and step < _DAY:
         return 7 * season_length(freq)
-    if isinstance(offset, pd.offsets.Day) and offset.n == 1:
+    if step == _DAY:
         return 365
     return None
+
+
+def calendar_parts(freq: Any) -> tuple[str, ...]:
+    """The ``DatetimeIndex`` attributes that vary within the season of ``freq``: hour, day of
+    week, month, day of year or quarter."""
+    step = fixed_step(freq)
+    if step is not None:
+        if step < _DAY:
+            return ("hour", "dayofweek", "month")
+        if step < 7 * _DAY:
+            return ("dayofweek", "month", "dayofyear")
+        return ("month",)
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.BusinessDay):
+        return ("dayofweek", "month")
+    per_year = next((n for classes, n in _PERIODS_PER_YEAR if isinstance(offset, classes)), 1)
+    if per_year > 4:
+        return ("month",)
+    return ("quarter",) if per_year == 4 else ()
 
 
 @dataclass(frozen=True)
@@ -90,9 +167,9 @@ class TimeGrid:
         index = pd.DatetimeIndex(pd.to_datetime(times))
         if len(index) == 0:
             return np.zeros(0, dtype=np.int64)
-        offset = self.offset
-        if isinstance(offset, pd.offsets.Tick):
-            exact = (index - self.origin) / pd.Timedelta(offset)
+        offset, step = self.offset, fixed_step(self.freq)
+        if step is not None:
+            exact = (index - self.origin) / step
             positions = np.round(np.asarray(exact, dtype=float)).astype(np.int64)
             bad = np.flatnonzero(np.abs(np.asarray(exact, dtype=float) - positions) > 1e-9)
         else:
@@ -115,9 +192,9 @@ class TimeGrid:
     def floor_positions(self, times: Any) -> np.ndarray:
         """The grid period each time falls in (the last grid point at or before it)."""
         index = pd.DatetimeIndex(pd.to_datetime(times))
-        offset = self.offset
-        if isinstance(offset, pd.offsets.Tick):
-            return np.floor((index - self.origin) / pd.Timedelta(offset)).astype(np.int64)
+        offset, step = self.offset, fixed_step(self.freq)
+        if step is not None:
+            return np.floor((index - self.origin) / step).astype(np.int64)
         grid = pd.date_range(start=self.origin, end=index.max() + offset, freq=offset)
         return grid.searchsorted(index, side="right").astype(np.int64) - 1
 
@@ -125,9 +202,9 @@ class TimeGrid:
         positions = np.asarray(positions, dtype=np.int64)
         if positions.size == 0:
             return pd.DatetimeIndex([])
-        offset = self.offset
-        if isinstance(offset, pd.offsets.Tick):
-            return pd.DatetimeIndex(self.origin + positions * pd.Timedelta(offset))
+        offset, step = self.offset, fixed_step(self.freq)
+        if step is not None:
+            return pd.DatetimeIndex(self.origin + positions * step)
         low = int(min(positions.min(), 0))
         grid = pd.date_range(
             start=self.origin + low * offset, periods=int(positions.max()) - low + 1, freq=offset
@@ -141,30 +218,39 @@ def infer_frequency(times_by_series: list[pd.DatetimeIndex], column: str) -> str
     for times in sorted(times_by_series, key=len, reverse=True)[:50]:
         if len(times) < 3:
             continue
-        freq = pd.infer_freq(times)
+        freq = _infer_freq(times)
         if freq:
             votes[freq] = votes.get(freq, 0) + len(times)
             continue
         # A series with gaps: vote over short runs of consecutive timestamps instead.
         for start in np.linspace(0, len(times) - 3, num=min(9, len(times) - 2)).astype(int):
             run = times[start : start + 7]
-            freq = pd.infer_freq(run) if len(run) >= 3 else None
+            freq = _infer_freq(run) if len(run) >= 3 else None
             if freq:
                 votes[freq] = votes.get(freq, 0) + 1
     if votes:
         return max(votes, key=votes.get)
-    steps = np.concatenate([np.diff(t.asi8) for t in times_by_series if len(t) > 1] or [[]])
+    steps = np.concatenate(
+        [np.diff(t.as_unit("ns").asi8) for t in times_by_series if len(t) > 1] or [[]]
+    )
     steps = steps[steps > 0]
     if steps.size:
         values, counts = np.unique(steps, return_counts=True)
         step = pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
-        offset = to_offset(step)
         if step < pd.Timedelta(days=28):  # beyond that, months and years are not fixed lengths
-            return offset.freqstr
+            return normalize_frequency(step)
     raise AutoMLConfigError(
         f"time column {column!r}: cannot infer the frequency of the series (too few or too "
         "irregular timestamps); set frequency (e.g. 'D', 'h', 'W-SUN', 'MS', 'QS')."
     )
+
+
+def _infer_freq(times: pd.DatetimeIndex) -> str | None:
+    """``pd.infer_freq`` as a canonical alias (a future pandas returns an offset)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3's notice that the return type will change
+        freq = pd.infer_freq(times)
+    return normalize_frequency(freq) if freq is not None else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def test_a_configuration_is_not_run_twice_and_a_used_up_space_leaves_the_rotatio
     assert len(forms) == len(set(forms)) == 12
     assert len(seen["LightGBM"]) == 40 - 12
 
-    alone = Proposer(learners[:1], "forecasting", "mean_absolute_scaled_error", 500, 2, seed=0)
+    ets = [learner for learner in learners if learner.name == "ExponentialSmoothing"]
+    alone = Proposer(ets, "forecasting", "mean_absolute_scaled_error", 500, 2, seed=0)
     for _ in range(14):  # nothing else to try: repeats rather than stopping the search
         spec = alone.ask()
         alone.tell(spec, 0.5, 0.1)
