@@ -5,10 +5,12 @@ Kept short on purpose: each step is one call into the module that owns the conce
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,6 @@ from mlflow_automl.data import TrainingData, prepare_training_data
 from mlflow_automl.ensemble_runs import (
     build_ensembles,
     enabled_ensembles,
-    fit_ensemble,
     is_ensemble,
     prefer_combination,
     search_iterations,
@@ -31,17 +32,23 @@ from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.final_fit import fit_final, refit_seconds
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
 from mlflow_automl.search import Budget, Proposer
+from mlflow_automl.search.budget import slowdown
 
 logger = logging.getLogger("mlflow_automl")
 
 # Seconds kept back from the search for logging the best model (signature, input example,
 # code, explicit requirements: 0.1-0.4 s), the tables, registration and closing the run.
 _MODEL_LOGGING_RESERVE_S = 1.5
+_REGISTRATION_RESERVE_S = 0.5
+# The smallest budget: see minimum_timeout_seconds (figures measured, see CHANGELOG).
+_MINIMUM_BUDGET_S = 10.0
+_BASELINE_CELLS_PER_SECOND = 2_000_000
 # ... and for the best model's charts, always drawn.
 _CHARTS_RESERVE_S = SECONDS_PER_CHART_SET
 # Optional work, skipped when its time is not there: the explanation (0.3-0.6 s measured), more
@@ -93,6 +100,7 @@ def submit(
         learners = _choose_learners(config, data, plan)
         guardrails = _guardrails(config, data, plan)
 
+        _check_minimum_budget(config, data)
         console = ConsoleReporter(show_output, config.metric)
         # Trial workers import their libraries while MLflow creates the run (and, for a new
         # store, its tables): both take a second or two of a short budget.
@@ -117,9 +125,8 @@ def submit(
             guardrails,
         )
         status = "FAILED"
+        budget = None
         try:
-            tracker.log_training_dataset(data.raw_training_frame, data.label_column, data.source)
-            tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
             budget = Budget(
                 metric=config.metric,
                 timeout_seconds=config.timeout_seconds,
@@ -130,26 +137,37 @@ def submit(
                 min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
                 started_at=started,
                 reserve_seconds=_fixed_reserve(config),
-                essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
+                essential_reserve_seconds=_essential_reserve(config),
+            )
+            # Written while the first trial runs: nothing optional goes before it.
+            tracker.in_background(
+                tracker.log_training_dataset,
+                data.raw_training_frame,
+                data.label_column,
+                data.source,
+            )
+            tracker.in_background(
+                tracker.log_table, _guardrail_frame(guardrails), tracking.GUARDRAILS_FILE
             )
             result = _search(config, data, plan, learners, budget, tracker, console, executor)
             _ensemble_iterations(config, data, result, tracker, console, budget)
             model, model_uri = _finish(config, data, plan, result, tracker, budget)
             insights = Insights(config.task, data, tracker)
-            insights.log_all(
-                result.leaderboard, model, config.model_explainability, budget.deadline
-            )
             run = AutoMLRun(
                 tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
             )
-            if config.registered_model_name:
+            if config.registered_model_name:  # asked for: before the optional insights
                 run.register_model(config.registered_model_name, config.registered_model_alias)
+            insights.log_all(result.leaderboard, model, config.model_explainability, budget)
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
             raise
         finally:
             executor.shutdown()  # idempotent; the search has shut it down unless it failed
+            if budget is not None and budget.skipped:
+                with suppress(Exception):  # never mask the experiment's own outcome
+                    tracker.set_tags({tracking.TAG_SKIPPED: json.dumps(budget.skipped)})
             tracker.finish(status)
         elapsed = time.time() - started
         console.end(
@@ -286,7 +304,8 @@ def _search(
     with executor:
         while True:
             while executor.n_running < executor.max_concurrency:
-                stop_reason = budget.stop_reason(n_started) or ""
+                # The first trial (a cheap baseline) always starts: a model must come back.
+                stop_reason = (budget.stop_reason(n_started) or "") if n_started else ""
                 if stop_reason:
                     break
                 spec = proposer.ask()
@@ -400,9 +419,13 @@ def _ensemble_iterations(
     if budget.deadline is not None:
         # Ensembles are optional: they must leave the time the refit and logging need.
         refit = _refit_reserve(leaderboard, data, config)
-        deadline = budget.deadline - refit - _MODEL_LOGGING_RESERVE_S - _CHARTS_RESERVE_S
+        deadline = budget.deadline - refit - budget.essential_reserve_seconds - _CHARTS_RESERVE_S
+        if time.time() >= deadline:
+            for kind in enabled_ensembles(config):
+                budget.skip(kind, "time budget: no time left after the search")
+            return
     for kind, spec, predictions, metrics, started, ended in build_ensembles(
-        config, data, leaderboard, deadline
+        config, data, leaderboard, deadline, budget.skipped
     ):
         score = metrics.get(config.metric)
         params = {"learner": kind, **{k: v for k, v in spec.items() if k != "kind"}}
@@ -472,7 +495,7 @@ def _finish(
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
 
-    def refit(entry: LeaderboardEntry) -> Any:
+    def fit(entry: LeaderboardEntry, rows: Any) -> Any:
         learner = get_learner(entry.learner, config.task)
         pipeline = build_pipeline(
             plan, learner, entry.params, config.task, config.random_seed, config.cores_per_iteration
@@ -480,12 +503,12 @@ def _finish(
         weights = None if data.sample_weight is None else data.sample_weight[rows]
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
 
+    final = fit_final(
+        config, data, result.leaderboard, budget, budget.essential_reserve_seconds, fit
+    )
+    best, pipeline = final.entry, final.pipeline
     rows = data.final_rows
-    if is_ensemble(best):
-        deadline = None if budget.deadline is None else budget.deadline - _MODEL_LOGGING_RESERVE_S
-        pipeline = fit_ensemble(config, data, result.leaderboard, best.params, refit, deadline)
-    else:
-        pipeline = refit(best)
+    tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})
     if config.task == FORECASTING:
         plan.record_engineered_counts(pipeline)
     else:
@@ -576,7 +599,7 @@ def _fixed_reserve(config: AutoMLConfig) -> float:
     optional = explain + _ENSEMBLE_RESERVE_S * len(enabled_ensembles(config))
     if config.timeout_seconds is not None:
         optional = min(optional, _OPTIONAL_SHARE * config.timeout_seconds)
-    return _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + optional
+    return _essential_reserve(config) + _CHARTS_RESERVE_S * slowdown() + optional
 
 
 def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
@@ -587,10 +610,40 @@ def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLCon
 def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
     """Time to keep for refitting the final model on all final rows: the best iteration, or,
     when ensembles may win, the best few together (with a 1.5x margin)."""
-    n_fit_rows = max(1, len(data.splits[0][0]))
     n_members = 5 if enabled_ensembles(config) else 1
-    fit_seconds = sum(e.fit_seconds for e in leaderboard.ranked()[:n_members])
-    return 1.5 * fit_seconds * len(data.final_rows) / n_fit_rows
+    return sum(refit_seconds(e, data) for e in leaderboard.ranked()[:n_members])
+
+
+def _essential_reserve(config: AutoMLConfig) -> float:
+    """Time to keep for logging the model (and registering it when asked): measured on a quiet
+    machine, scaled by how busy the machine is now."""
+    seconds = _MODEL_LOGGING_RESERVE_S
+    if config.registered_model_name:
+        seconds += _REGISTRATION_RESERVE_S
+    return seconds * slowdown()
+
+
+def minimum_timeout_seconds(data: TrainingData) -> float:
+    """The smallest time budget that leaves room for one baseline trial and logging its model:
+    starting a trial worker and the MLflow run, the trial, the refit, logging the model (see
+    ``_MINIMUM_BUDGET_S``), plus the first trial's fit on this many rows."""
+    cells = len(data.final_rows) * max(1, data.X.shape[1])
+    return _MINIMUM_BUDGET_S + cells / _BASELINE_CELLS_PER_SECOND
+
+
+def _check_minimum_budget(config: AutoMLConfig, data: TrainingData) -> None:
+    """Refuses, before any MLflow run exists, a time budget too small for even one model."""
+    if config.timeout_seconds is None:
+        return
+    minimum = minimum_timeout_seconds(data)
+    if config.timeout_seconds < minimum:
+        raise AutoMLConfigError(
+            f"The time budget of {config.timeout_seconds:g} s (experiment_timeout_minutes="
+            f"{config.timeout_seconds / 60:g}) is too small: one baseline trial and logging its "
+            f"model need at least {minimum:.0f} s for {len(data.final_rows)} rows x "
+            f"{data.X.shape[1]} columns; set experiment_timeout_minutes to at least "
+            f"{math.ceil(minimum / 6) / 10:g}."
+        )
 
 
 def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import numpy as np
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble import (
     DEFAULT_META_LEARNER,
+    EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
     bagged_greedy_selection,
@@ -67,11 +68,17 @@ def search_iterations(config: Any) -> int | None:
 
 
 def build_ensembles(
-    config: Any, data: TrainingData, leaderboard: Leaderboard, deadline: float | None = None
+    config: Any,
+    data: TrainingData,
+    leaderboard: Leaderboard,
+    deadline: float | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> list[tuple[str, dict[str, Any], np.ndarray, dict[str, float], float, float]]:
     """Scores the enabled ensembles; returns one ``(kind, spec, predictions, metrics, start,
     end)`` per ensemble that could be built (it needs two scored iterations) in time: past
-    ``deadline`` selection stops adding rounds and the stack is not built."""
+    ``deadline`` selection stops adding rounds and the stack is not built, or stops between
+    the folds of its meta-learner; what was left out and why goes into ``skipped``."""
+    skipped = {} if skipped is None else skipped
     kinds = enabled_ensembles(config)
     if config.iterations is not None and search_iterations(config) == config.iterations:
         return []
@@ -105,23 +112,28 @@ def build_ensembles(
         spec = {"kind": VOTING, "members": members, "weights": voting_weights}
         results.append((VOTING, spec, oof, metrics, started, time.time()))
     if STACK in kinds and deadline is not None and time.time() > deadline:
-        logger.info("time budget reached: the StackEnsemble is not built")
+        skipped[STACK] = "time budget reached before it started"
     elif STACK in kinds:
         started = time.time()
         # The voting ensemble's members; if selection kept a single model, the best few.
         stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))
         meta_type = config.stack_meta_learner_type or DEFAULT_META_LEARNER[config.task]
-        oof = stack_oof_predictions(
-            [predictions[i] for i in stacked],
-            data.y,
-            config.task,
-            data.splits,
-            meta_type,
-            config.stack_meta_learner_kwargs,
-            _train_percentage(config, data),
-            data.sample_weight,
-            config.random_seed,
-        )
+        try:
+            oof = stack_oof_predictions(
+                [predictions[i] for i in stacked],
+                data.y,
+                config.task,
+                data.splits,
+                meta_type,
+                config.stack_meta_learner_kwargs,
+                _train_percentage(config, data),
+                data.sample_weight,
+                config.random_seed,
+                deadline,
+            )
+        except EnsembleTimeout as exc:
+            skipped[STACK] = f"time budget: {exc} (stopped after {time.time() - started:.1f} s)"
+            return results
         metrics = _score(config, data, oof)
         stacked_members = [candidates[i].iteration for i in stacked]
         spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
