@@ -319,6 +319,22 @@ def test_fit_stack_stops_at_a_past_deadline():
         stack_oof_predictions(data.oof, data.y, data.task, data.splits, deadline=time.time() - 1)
 
 
+def test_stack_cross_validation_stops_between_folds_at_its_deadline():
+    """The meta-learner's CV is checked fold by fold: a deadline that leaves time for one fold
+    stops it after that fold, not after all five (it was checked once, before the CV)."""
+    data = bundle("wine")
+    started = time.time()
+    full = stack_oof_predictions(data.oof, data.y, data.task, data.splits)
+    full_seconds = time.time() - started
+    assert np.isfinite(full).all()
+    started = time.time()
+    with pytest.raises(EnsembleTimeout, match="fold"):
+        stack_oof_predictions(
+            data.oof, data.y, data.task, data.splits, deadline=time.time() + full_seconds / 20
+        )
+    assert time.time() - started < full_seconds  # stopped early, not after the whole CV
+
+
 # --------------------------------------------------------------------------------------------
 # The ensembles as fitted models
 # --------------------------------------------------------------------------------------------

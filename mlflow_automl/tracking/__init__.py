@@ -144,9 +144,16 @@ def resolve_experiment(
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
         # The kind makes the MLflow UI open the experiment on its training-runs view.
-        experiment_id = client().create_experiment(
-            experiment_name, tags={EXPERIMENT_KIND_TAG: "custom_model_development"}
-        )
+        try:
+            experiment_id = client().create_experiment(
+                experiment_name, tags={EXPERIMENT_KIND_TAG: "custom_model_development"}
+            )
+        except mlflow.exceptions.MlflowException:
+            # Another process created it since we looked (two experiments starting together).
+            experiment = mlflow.get_experiment_by_name(experiment_name)
+            if experiment is None:
+                raise
+            experiment_id = experiment.experiment_id
     elif experiment.lifecycle_stage == "deleted":
         raise ValueError(
             f"experiment {experiment_name!r} is deleted; restore it or choose another name."
