@@ -57,6 +57,7 @@ _CHARTS_RESERVE_S = SECONDS_PER_CHART_SET
 _EXPLANATION_RESERVE_S = 1.0
 _ENSEMBLE_RESERVE_S = 1.0
 _OPTIONAL_SHARE = 0.2
+_ESSENTIAL_SHARE = 0.25
 # Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
 # multiclass target encoding), left out when enable_onnx_compatible_models=True.
 _NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
@@ -620,7 +621,10 @@ def _essential_reserve(config: AutoMLConfig) -> float:
     seconds = _MODEL_LOGGING_RESERVE_S
     if config.registered_model_name:
         seconds += _REGISTRATION_RESERVE_S
-    return seconds * slowdown()
+    seconds *= slowdown()
+    if config.timeout_seconds is not None:  # a short budget must still leave a trial its time
+        seconds = min(seconds, _ESSENTIAL_SHARE * config.timeout_seconds)
+    return seconds
 
 
 def minimum_timeout_seconds(data: TrainingData) -> float:

@@ -150,3 +150,27 @@ def visnights_data(visnights):
     )
     data = prepare_training_data(config)
     return data, plan_forecasting(data, "auto")
+
+
+# Modules whose tests run whole experiments, servers or subprocesses (tens of seconds each):
+# marked `slow`, so `make test-fast` (pytest -m "not slow") stays under 3 minutes.
+_SLOW_MODULES = (
+    "test_automl.py",
+    "test_pipeline.py",
+    "test_cli.py",
+    "test_ui.py",
+    "test_server.py",
+    "test_registry_serving.py",
+    "test_insights.py",
+    "examples/",
+    "benchmarks/test_compare.py",
+    "forecasting/test_automl.py",
+    "tracking/test_history.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path.as_posix()
+        if any(path.endswith(module) or f"/{module}" in path for module in _SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)

@@ -23,15 +23,20 @@ DEFAULT_MAX_ITERATIONS = 1000
 logger = logging.getLogger("mlflow_automl")
 
 
+# The load average is a minute's average (and in a container often the host's): past this
+# factor it says little about the next seconds, and reserves scaled by it would eat the budget.
+MAX_SLOWDOWN = 3.0
+
+
 def slowdown() -> float:
-    """How much slower than on a quiet machine single-threaded work runs now (>= 1): runnable
-    processes per core over the last minute. Two busy neighbours on 2 cores give ~1.5; fixed
-    costs measured on a quiet machine are multiplied by it."""
+    """How much slower than on a quiet machine single-threaded work runs now, from 1 to
+    :data:`MAX_SLOWDOWN`: runnable processes per core over the last minute. Two busy neighbours
+    on 2 cores give ~1.5; fixed costs measured on a quiet machine are multiplied by it."""
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available on this platform
         return 1.0
-    return max(1.0, load / (os.cpu_count() or 1))
+    return min(MAX_SLOWDOWN, max(1.0, load / (os.cpu_count() or 1)))
 
 
 @dataclass
