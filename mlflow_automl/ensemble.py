@@ -599,6 +599,7 @@ def gather_members(
     entries: Sequence[Any],
     fit_member: Callable[[Any], Any],
     deadline: float | None = None,
+    seconds: Callable[[Any], float] | None = None,
 ) -> list[tuple[Any, Any]]:
     """Fits (or loads) members in the given (rank) order until ``deadline``.
 
@@ -606,10 +607,13 @@ def gather_members(
     with the members gathered so far; the first is always gathered. Returns ``(entry, member)``
     pairs, so the caller knows which weights / predictions belong to the gathered members.
     Errors from ``fit_member`` propagate: the caller decides whether a failed refit is fatal.
+    With ``seconds`` (a member's expected fit time) a member that would end past the deadline
+    is not started either.
     """
     gathered: list[tuple[Any, Any]] = []
     for entry in entries:
-        if gathered and deadline is not None and time.time() > deadline:
+        expected = 0.0 if seconds is None else seconds(entry)
+        if gathered and deadline is not None and time.time() + expected > deadline:
             break
         gathered.append((entry, fit_member(entry)))
     return gathered

@@ -148,18 +148,20 @@ def fit_ensemble(
     spec: dict[str, Any],
     fit_member: Any,
     deadline: float | None,
+    member_seconds: Any = None,
 ) -> Any:
     """Refits the members of an ensemble iteration and returns the fitted ensemble estimator.
 
     Members are refit in rank order until ``deadline`` (``ensemble_download_models_timeout_sec``
-    also caps it); the ensemble proceeds with the members gathered so far.
+    also caps it), a member whose expected refit (``member_seconds(entry)``) would pass it
+    included; the ensemble proceeds with the members gathered so far.
     """
     by_iteration = {e.iteration: e for e in leaderboard.entries}
     entries = [by_iteration[i] for i in spec["members"]]
     gather_deadline = time.time() + config.ensemble_download_models_timeout_sec
     if deadline is not None:
         gather_deadline = min(gather_deadline, deadline)
-    gathered = gather_members(entries, fit_member, gather_deadline)
+    gathered = gather_members(entries, fit_member, gather_deadline, member_seconds)
     members = [(entry.learner, pipeline) for entry, pipeline in gathered]
     if spec["kind"] == VOTING:
         weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]

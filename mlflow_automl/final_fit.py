@@ -78,6 +78,7 @@ def fit_final(
                 best.params,
                 lambda entry: fit(entry, final_rows),
                 deadline,
+                lambda entry: refit_seconds(entry, data),
             )
             n_fitted = len(pipeline.members)
             return FinalFit(

@@ -413,6 +413,10 @@ def test_gather_members_stops_at_the_deadline_with_at_least_one():
     everything = gather_members(entries, fit_member, deadline=time.time() + 60)
     assert [member for _, member in everything] == ["BEST", "SECOND", "THIRD"]
     assert len(gather_members(entries, fit_member)) == 3
+    # A member whose expected fit would end past the deadline is not started.
+    expected = {"best": 1.0, "second": 1.0, "third": 120.0}.get
+    gathered = gather_members(entries, fit_member, time.time() + 60, seconds=expected)
+    assert [member for _, member in gathered] == ["BEST", "SECOND"]
 
 
 def test_gather_members_proceeds_with_what_it_has_when_time_runs_out():
