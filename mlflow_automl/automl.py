@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from mlflow_automl import tracking
 from mlflow_automl._version import __version__
@@ -46,7 +47,9 @@ logger = logging.getLogger("mlflow_automl")
 # code, explicit requirements: 0.1-0.4 s), the tables, registration and closing the run.
 _MODEL_LOGGING_RESERVE_S = 1.5
 _REGISTRATION_RESERVE_S = 0.5
-# The smallest budget: see minimum_timeout_seconds (figures measured, see CHANGELOG).
+# The smallest budget (minimum_timeout_seconds). Measured: a whole one-trial experiment on
+# penguins took 6.8-7.6 s at load 4 on 2 cores, ~4 s of it creating a new SQLite store and the
+# run; the baseline's fit then grows with the cells of the table.
 _MINIMUM_BUDGET_S = 10.0
 _BASELINE_CELLS_PER_SECOND = 2_000_000
 # ... and for the best model's charts, always drawn.
@@ -107,8 +110,16 @@ def submit(
         # store, its tables): both take a second or two of a short budget.
         executor = make_executor(config.compute_target, config.max_concurrent_iterations)
         executor.start(_trial_context(config, data, plan))
+        budget = _budget(config, learners, started)
+        proposer = _proposer(config, data, learners)
         try:
-            tracker = _start_tracker(config, data, experiment_name, run_name, parent_run_id, tags)
+            # The first trial, a cheap baseline, starts at once, while MLflow creates the run
+            # (and a new store's tables) on another thread: nothing comes before it.
+            tracker_started = _start_tracker(
+                config, data, experiment_name, run_name, parent_run_id, tags
+            )
+            executor.submit(proposer.ask(), _trial_deadline(budget, config))
+            tracker = tracker_started()
         except BaseException:
             executor.shutdown()
             raise
@@ -126,20 +137,7 @@ def submit(
             guardrails,
         )
         status = "FAILED"
-        budget = None
         try:
-            budget = Budget(
-                metric=config.metric,
-                timeout_seconds=config.timeout_seconds,
-                iterations=search_iterations(config),
-                exit_score=config.experiment_exit_score,
-                early_stopping=config.enable_early_stopping,
-                early_stopping_n_iters=config.early_stopping_n_iters,
-                min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
-                started_at=started,
-                reserve_seconds=_fixed_reserve(config),
-                essential_reserve_seconds=_essential_reserve(config),
-            )
             # Written while the first trial runs: nothing optional goes before it.
             tracker.in_background(
                 tracker.log_training_dataset,
@@ -150,23 +148,30 @@ def submit(
             tracker.in_background(
                 tracker.log_table, _guardrail_frame(guardrails), tracking.GUARDRAILS_FILE
             )
-            result = _search(config, data, plan, learners, budget, tracker, console, executor)
-            _ensemble_iterations(config, data, result, tracker, console, budget)
-            model, model_uri = _finish(config, data, plan, result, tracker, budget)
-            insights = Insights(config.task, data, tracker)
-            run = AutoMLRun(
-                tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
-            )
-            if config.registered_model_name:  # asked for: before the optional insights
-                run.register_model(config.registered_model_name, config.registered_model_alias)
-            insights.log_all(result.leaderboard, model, config.model_explainability, budget)
+            result = _search(config, data, proposer, budget, tracker, console, executor)
+            # One BLAS thread in this process: small meta-learner and refit matrices gain
+            # nothing from more, and next to busy processes spinning BLAS threads made the
+            # stack's 10-fold meta-learner CV on penguins take 33-41 s instead of 3-8 s.
+            with threadpool_limits(limits=1, user_api="blas"):
+                _ensemble_iterations(config, data, result, tracker, console, budget)
+                model, model_uri = _finish(config, data, plan, result, tracker, budget)
+                insights = Insights(config.task, data, tracker)
+                run = AutoMLRun(
+                    tracker.run_id,
+                    best_model=model,
+                    leaderboard=result.leaderboard,
+                    insights=insights,
+                )
+                if config.registered_model_name:  # asked for: before the optional insights
+                    run.register_model(config.registered_model_name, config.registered_model_alias)
+                insights.log_all(result.leaderboard, model, config.model_explainability, budget)
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
             raise
         finally:
             executor.shutdown()  # idempotent; the search has shut it down unless it failed
-            if budget is not None and budget.skipped:
+            if budget.skipped:
                 with suppress(Exception):  # never mask the experiment's own outcome
                     tracker.set_tags({tracking.TAG_SKIPPED: json.dumps(budget.skipped)})
             tracker.finish(status)
@@ -195,9 +200,10 @@ def _start_tracker(
     run_name: str | None,
     parent_run_id: str | None,
     tags: dict[str, Any] | None,
-) -> tracking.ExperimentTracker:
-    """The AutoML (parent) run, with the settings as params."""
-    return tracking.ExperimentTracker.start(
+) -> Any:  # () -> tracking.ExperimentTracker
+    """Starts creating the AutoML (parent) run, with the settings as params, on another
+    thread; returns the function that waits for its tracker."""
+    return tracking.ExperimentTracker.start_in_thread(
         experiment_name,
         settings=config.loggable_settings() | data.strategy.as_params(),
         tags={
@@ -279,17 +285,23 @@ def _guardrails(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Gua
     return rows
 
 
-def _search(
-    config: AutoMLConfig,
-    data: TrainingData,
-    plan: Any,
-    learners: list[Any],
-    budget: Budget,
-    tracker: tracking.ExperimentTracker,
-    console: ConsoleReporter,
-    executor: Any,  # TrialExecutor, already started
-) -> SearchResult:
-    proposer = Proposer(
+def _budget(config: AutoMLConfig, learners: list[Any], started: float) -> Budget:
+    return Budget(
+        metric=config.metric,
+        timeout_seconds=config.timeout_seconds,
+        iterations=search_iterations(config),
+        exit_score=config.experiment_exit_score,
+        early_stopping=config.enable_early_stopping,
+        early_stopping_n_iters=config.early_stopping_n_iters,
+        min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
+        started_at=started,
+        reserve_seconds=_fixed_reserve(config),
+        essential_reserve_seconds=_essential_reserve(config),
+    )
+
+
+def _proposer(config: AutoMLConfig, data: TrainingData, learners: list[Any]) -> Proposer:
+    return Proposer(
         learners,
         config.task,
         config.metric,
@@ -298,15 +310,25 @@ def _search(
         seed=config.random_seed,
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
+
+
+def _search(
+    config: AutoMLConfig,
+    data: TrainingData,
+    proposer: Proposer,
+    budget: Budget,
+    tracker: tracking.ExperimentTracker,
+    console: ConsoleReporter,
+    executor: Any,  # TrialExecutor, already started, running the first trial
+) -> SearchResult:
     leaderboard = Leaderboard(config.task, config.metric)
     run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
-    n_started = 0
+    n_started = executor.n_running  # the baseline, started before the MLflow run existed
     stop_reason = ""
     with executor:
         while True:
             while executor.n_running < executor.max_concurrency:
-                # The first trial (a cheap baseline) always starts: a model must come back.
-                stop_reason = (budget.stop_reason(n_started) or "") if n_started else ""
+                stop_reason = budget.stop_reason(n_started) or ""
                 if stop_reason:
                     break
                 spec = proposer.ask()

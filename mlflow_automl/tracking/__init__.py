@@ -212,6 +212,30 @@ class ExperimentTracker:
         tracker.log_params(run.info.run_id, settings)
         return tracker
 
+    @classmethod
+    def start_in_thread(cls, *args: Any, **kwargs: Any) -> Callable[[], ExperimentTracker]:
+        """:meth:`start` on another thread, so the caller can start the first trial meanwhile
+        (a new SQLite store's tables take 4-7 s to create on a busy machine). Returns a function
+        that waits for the tracker; the start's time then counts on the caller's clock."""
+        clock = dict(seconds_in_mlflow())
+
+        def start() -> tuple[ExperimentTracker, dict[str, float]]:
+            return cls.start(*args, **kwargs), dict(seconds_in_mlflow())
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mlflow-automl-start")
+        future = pool.submit(start)
+        pool.shutdown(wait=False)
+
+        def result() -> ExperimentTracker:
+            tracker, spent = future.result()
+            calls = seconds_in_mlflow()
+            for name, seconds in spent.items():
+                calls[name] = calls.get(name, 0.0) + seconds
+            tracker._clock_at_start = clock
+            return tracker
+
+        return result
+
     # --- parent run -----------------------------------------------------------------------------
     @_timed
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
