@@ -5,7 +5,10 @@ The refit's cost is estimated from measurement: each trial records its mean fit 
 refit cannot end before the deadline, the fallback is the best configuration fitted on its own
 first training split: the very fit its trial measured, so its cost is known, not guessed (an
 ensemble falls back to its best single member the same way). When even that does not fit, the
-best-ranked iteration whose split fit does (the first trial is a cheap baseline) is used.
+best-ranked iteration whose split fit does (the first trial is a cheap baseline) is used, and
+when none does (a train/validation split's training rows are the final rows), the cheapest
+iteration is fitted on a random sample of its split sized to the time left (at least 1,000
+rows).
 Forecasting has no split fallback (a forecaster fitted on an earlier window would forecast from
 the wrong origin): it falls back to the best iteration whose refit on all rows fits.
 
@@ -33,8 +36,8 @@ logger = logging.getLogger("mlflow_automl")
 REFIT_MARGIN = 1.5
 # Margin on a fit of the same rows a trial measured.
 SPLIT_FIT_MARGIN = 1.2
-# Members an ensemble refit is estimated over (as many as the refit reserve counts).
-_ENSEMBLE_MEMBERS = 5
+# The fewest rows the last-resort fallback fits on.
+MIN_SAMPLE_ROWS = 1000
 
 
 @dataclass
@@ -110,12 +113,25 @@ def fit_final(
     chosen = next(
         (e for e in singles if budget.fits(SPLIT_FIT_MARGIN * e.fit_seconds, reserve)), None
     )
-    chosen = chosen or min(singles, key=lambda e: e.fit_seconds)
+    if chosen is not None:
+        return FinalFit(
+            chosen,
+            fit(chosen, split_rows),
+            f"iteration {chosen.iteration} ({chosen.learner}) fitted on its first training "
+            f"split ({len(split_rows)} rows), not refit: {why}",
+        )
+    # Not even a measured split fit fits: the cheapest iteration on a random share of its
+    # split, sized to the time left (fit time taken as linear in rows), so a model comes back.
+    chosen = min(singles, key=lambda e: e.fit_seconds)
+    share = max(0.0, left) / max(SPLIT_FIT_MARGIN * chosen.fit_seconds, 1e-9)
+    n_sample = min(len(split_rows), max(MIN_SAMPLE_ROWS, int(share * len(split_rows))))
+    rng = np.random.default_rng(config.random_seed)
+    sample = np.sort(rng.choice(split_rows, size=n_sample, replace=False))
     return FinalFit(
         chosen,
-        fit(chosen, split_rows),
-        f"iteration {chosen.iteration} ({chosen.learner}) fitted on its first training split "
-        f"({len(split_rows)} rows), not refit: {why}",
+        fit(chosen, sample),
+        f"iteration {chosen.iteration} ({chosen.learner}) fitted on {n_sample} sampled rows of "
+        f"its first training split, not refit: {why}",
     )
 
 

@@ -87,3 +87,13 @@ def test_the_final_fit_is_chosen_by_the_time_left(searched, seconds_left, iterat
     assert how in final.how
     proba = final.pipeline.predict_proba(data.X.iloc[data.validation_rows])
     assert np.isfinite(proba).all()
+
+
+def test_with_no_time_left_the_cheapest_iteration_is_fitted_on_a_sample(searched):
+    config, data, board, fit, fitted_rows = searched
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(-1.0), reserve=0.0, fit=fit)
+    n_sample = min(1000, len(data.splits[0][0]))  # the smallest sample (here: all 379 rows)
+    assert fitted_rows == [(1, n_sample)]  # the baseline
+    assert f"{n_sample} sampled rows" in final.how
+    assert np.isfinite(final.pipeline.predict_proba(data.X.iloc[data.validation_rows])).all()
