@@ -39,6 +39,7 @@ import pandas as pd
 
 import mlflow_automl as automl
 from benchmarks.datasets import get
+from mlflow_automl.config import AutoMLConfigError
 
 HERE = Path(__file__).parent
 LARGE_ROWS = 200_000
@@ -117,9 +118,12 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
             experiment_timeout_minutes=budget_s / 60,
         )
         started = time.time()
+        refused = False
         try:
             run = automl.submit(config, experiment_name=f"budget-{name}")
             error = None
+        except AutoMLConfigError as exc:  # a budget too small: refused before any run
+            run, error, refused = None, f"refused: {exc}", True
         except Exception as exc:  # recorded: a run without a model is a result too
             run, error = None, f"{type(exc).__name__}: {exc}"
         wall = time.time() - started
@@ -127,6 +131,7 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
             wall_s=round(wall, 1),
             wall_over_budget=round(wall / budget_s, 3),
             within_promise=wall <= allowed_seconds(budget_s),
+            refused=refused,
             error=error,
         )
         if run is not None:
@@ -218,7 +223,13 @@ def write_report(results: list[dict], header: dict, note: str) -> str:
             ),
         ]
     kept = sum(r["within_promise"] and r["model"] for r in results)
-    lines += ["", f"Runs within the promise with a model: {kept} of {len(results)}.", ""]
+    refused = sum(r.get("refused", False) for r in results)
+    lines += [
+        "",
+        f"Runs within the promise with a model: {kept} of {len(results)}; refused before any "
+        f"run as too small a budget (the minimum named in the error): {refused}.",
+        "",
+    ]
     (HERE / "TIME_BUDGET.json").write_text(
         json.dumps({**header, "note": note, "results": results, "ratios": ratios}, indent=2)
     )
