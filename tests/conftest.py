@@ -169,6 +169,16 @@ _SLOW_MODULES = (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """One BLAS thread in the test process, as the engine uses after its search: next to busy
+    processes spinning BLAS threads made small meta-learner fits 5-10x slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = item.path.as_posix()
