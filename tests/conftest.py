@@ -166,6 +166,7 @@ _SLOW_MODULES = (
     "benchmarks/test_compare.py",
     "forecasting/test_automl.py",
     "tracking/test_history.py",
+    "plugins/test_evaluator.py",
 )
 
 
