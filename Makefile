@@ -27,7 +27,7 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
-## The suite without the tests marked slow (whole experiments, servers): under 3 minutes.
+## The suite without the tests marked slow (whole experiments, servers, subprocesses).
 test-fast: lint
 	$(BIN)/pytest -m "not slow"
 
