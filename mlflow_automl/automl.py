@@ -119,7 +119,9 @@ def submit(
             tracker_started = _start_tracker(
                 config, data, experiment_name, run_name, parent_run_id, tags
             )
-            executor.submit(proposer.ask(), _trial_deadline(budget, config))
+            executor.submit(
+                proposer.ask(), budget.search_deadline, config.iteration_timeout_seconds
+            )
             tracker = tracker_started()
         except BaseException:
             executor.shutdown()
@@ -333,7 +335,7 @@ def _search(
                 if stop_reason:
                     break
                 spec = proposer.ask()
-                executor.submit(spec, _trial_deadline(budget, config))
+                executor.submit(spec, budget.search_deadline, config.iteration_timeout_seconds)
                 n_started += 1
             if executor.n_running == 0:
                 break
@@ -604,13 +606,6 @@ def _featurization_for(config: AutoMLConfig) -> Any:
 
 
 # --- small helpers --------------------------------------------------------------------------------
-def _trial_deadline(budget: Budget, config: AutoMLConfig) -> float | None:
-    limits = [d for d in (budget.search_deadline,) if d is not None]
-    if config.iteration_timeout_seconds is not None:
-        limits.append(time.time() + config.iteration_timeout_seconds)
-    return min(limits) if limits else None
-
-
 def _seconds_to(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.time())
 

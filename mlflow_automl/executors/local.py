@@ -33,7 +33,7 @@ from mlflow_automl.evaluation.trial import (
     TrialOutcome,
     TrialSpec,
 )
-from mlflow_automl.executors.base import TrialExecutor
+from mlflow_automl.executors.base import TrialExecutor, trial_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +136,10 @@ class LocalProcessExecutor(TrialExecutor):
     def n_running(self) -> int:
         return sum(worker.spec is not None for worker in self._workers)
 
-    def submit(self, spec: TrialSpec, deadline: float | None) -> None:
+    def submit(self, spec: TrialSpec, deadline: float | None, timeout: float | None = None) -> None:
         worker = next(w for w in self._workers if w.spec is None)
         self._connect(worker)
+        deadline = trial_deadline(deadline, timeout)  # the trial starts now
         worker.spec, worker.deadline, worker.started_at = spec, deadline, time.time()
         worker.connection.send((spec, deadline))
 
