@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_MINUTES ?= 1
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-fast lint install clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: install
 ## Lints, then runs the whole test suite against real MLflow stores.
 test: lint
 	$(BIN)/pytest
+
+## The suite without the tests marked slow (whole experiments, servers, subprocesses).
+test-fast: lint
+	$(BIN)/pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) mlruns mlflow.db build *.egg-info

@@ -5,6 +5,8 @@ Kept short on purpose: each step is one call into the module that owns the conce
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from mlflow_automl import tracking
 from mlflow_automl._version import __version__
@@ -23,7 +26,6 @@ from mlflow_automl.data import TrainingData, prepare_training_data
 from mlflow_automl.ensemble_runs import (
     build_ensembles,
     enabled_ensembles,
-    fit_ensemble,
     is_ensemble,
     prefer_combination,
     search_iterations,
@@ -32,12 +34,14 @@ from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.final_fit import fit_final, refit_seconds
 from mlflow_automl.inputs import InputError, check_input, column_kinds, typical_example
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted
 from mlflow_automl.search import Budget, Proposer
+from mlflow_automl.search.budget import slowdown
 from mlflow_automl.stops import STOP_GRACE_SECONDS, StopRequested, StopSignals, cut_budget
 
 logger = logging.getLogger("mlflow_automl")
@@ -45,6 +49,13 @@ logger = logging.getLogger("mlflow_automl")
 # Seconds kept back from the search for logging the best model (signature, input example,
 # code, explicit requirements: 0.1-0.4 s), the tables, registration and closing the run.
 _MODEL_LOGGING_RESERVE_S = 1.5
+_REGISTRATION_RESERVE_S = 0.5
+# The smallest budget (minimum_timeout_seconds). Measured: a whole one-trial experiment on
+# penguins took 6.8-7.6 s at load 4 on 2 cores, ~4 s of it creating a new SQLite store and the
+# run; the baseline's fit grows with the cells of the table: ElasticNet's low-cost point on
+# 180k x 30 (diamonds resampled) fitted in 6-13 s on the busy machine, ~0.5-1M cells/s.
+_MINIMUM_BUDGET_S = 10.0
+_BASELINE_CELLS_PER_SECOND = 500_000
 # ... and for the best model's charts, always drawn.
 _CHARTS_RESERVE_S = SECONDS_PER_CHART_SET
 # Optional work, skipped when its time is not there: the explanation (0.3-0.6 s measured), more
@@ -53,6 +64,7 @@ _CHARTS_RESERVE_S = SECONDS_PER_CHART_SET
 _EXPLANATION_RESERVE_S = 1.0
 _ENSEMBLE_RESERVE_S = 1.0
 _OPTIONAL_SHARE = 0.2
+_ESSENTIAL_SHARE = 0.25
 # Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
 # multiclass target encoding), left out when enable_onnx_compatible_models=True.
 _NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
@@ -131,23 +143,42 @@ def _submit(
         learners = _choose_learners(config, data, plan)
         guardrails = _guardrails(config, data, plan)
 
+        _check_minimum_budget(config, data)
         console = ConsoleReporter(show_output, config.metric)
         # Trial workers import their libraries while MLflow creates the run (and, for a new
         # store, its tables): both take a second or two of a short budget.
         executor = make_executor(config.compute_target, config.max_concurrent_iterations)
         executor.wakeup_fd = stop.wakeup_fd
         executor.start(_trial_context(config, data, plan))
+        budget = _budget(config, learners, started)
+        proposer = _proposer(config, data, learners, resume)
+        tracker_started = None
         try:
             if stop.requested:  # stopped before any run exists: nothing to keep
                 raise StopRequested(stop.reason)
+            # The first trial, a cheap baseline, starts at once, while MLflow creates the run
+            # (and a new store's tables) on another thread: nothing comes before it. A
+            # continued experiment reopens its own run instead.
             if resume is None:
-                tracker = _start_tracker(
+                tracker_started = _start_tracker(
                     config, data, experiment_name, run_name, parent_run_id, tags
                 )
-            else:  # the same parent run, RUNNING again
-                tracker = tracking.ExperimentTracker.reopen(resume.run_id)
+            else:
+                tracker_started = functools.partial(
+                    tracking.ExperimentTracker.reopen, resume.run_id
+                )
+            with stop.interruptible():  # a worker's start, or an in-process trial
+                executor.submit(
+                    proposer.ask(), budget.search_deadline, config.iteration_timeout_seconds
+                )
+            tracker = tracker_started()
         except BaseException:
             executor.shutdown()
+            if resume is None and tracker_started is not None:  # never leave the run RUNNING
+                with suppress(Exception), stop.shielded():
+                    tracker_started().finish(
+                        "KILLED" if stop.requested else "FAILED", stop_reason=stop.reason
+                    )
             raise
         console.start(
             tracker.run_name,
@@ -166,44 +197,46 @@ def _submit(
         model_uri = None
         try:
             if resume is None:  # a continued run has them (its data was checked to be the same)
-                tracker.log_training_dataset(
-                    data.raw_training_frame, data.label_column, data.source
+                # Written while the first trial runs: nothing optional goes before it.
+                tracker.in_background(
+                    tracker.log_training_dataset,
+                    data.raw_training_frame,
+                    data.label_column,
+                    data.source,
                 )
-                tracker.log_table(_guardrail_frame(guardrails), tracking.GUARDRAILS_FILE)
-            budget = Budget(
-                metric=config.metric,
-                timeout_seconds=config.timeout_seconds,
-                iterations=search_iterations(config),
-                exit_score=config.experiment_exit_score,
-                early_stopping=config.enable_early_stopping,
-                early_stopping_n_iters=config.early_stopping_n_iters,
-                min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
-                started_at=started,
-                reserve_seconds=_fixed_reserve(config),
-                essential_reserve_seconds=_MODEL_LOGGING_RESERVE_S,
-            )
+                tracker.in_background(
+                    tracker.log_table, _guardrail_frame(guardrails), tracking.GUARDRAILS_FILE
+                )
             # A stop leaves a few seconds for the best model: every later phase works to this
             # deadline (ensembles, insights and registration are skipped).
             stop.on_stop(lambda: cut_budget(budget, STOP_GRACE_SECONDS))
             result = _search(
-                config, data, plan, learners, budget, tracker, console, executor, stop, resume
+                config, data, proposer, budget, tracker, console, executor, stop, resume
             )
-            if not stop.requested:
-                _ensemble_iterations(config, data, result, tracker, console, budget)
-            if resume is not None and resume.keeps_model(result.best):
-                model, model_uri = resume.keep_model(
-                    tracker, result.leaderboard, result.stop_reason
+            # One BLAS thread in this process: small meta-learner and refit matrices gain
+            # nothing from more, and next to busy processes spinning BLAS threads made the
+            # stack's 10-fold meta-learner CV on penguins take 33-41 s instead of 3-8 s.
+            with threadpool_limits(limits=1, user_api="blas"):
+                if not stop.requested:
+                    _ensemble_iterations(config, data, result, tracker, console, budget)
+                if resume is not None and resume.keeps_model(result.best):
+                    model, model_uri = resume.keep_model(
+                        tracker, result.leaderboard, result.stop_reason
+                    )
+                else:
+                    model, model_uri = _finish(config, data, plan, result, tracker, budget)
+                insights = Insights(config.task, data, tracker)
+                run = AutoMLRun(
+                    tracker.run_id,
+                    best_model=model,
+                    leaderboard=result.leaderboard,
+                    insights=insights,
                 )
-            else:
-                model, model_uri = _finish(config, data, plan, result, tracker, budget)
-            insights = Insights(config.task, data, tracker)
-            if not stop.requested:
-                _log_insights(insights, result, model, config, budget, tracker)
-            run = AutoMLRun(
-                tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
-            )
-            if config.registered_model_name and not stop.requested:
-                run.register_model(config.registered_model_name, config.registered_model_alias)
+                # Asked for, so before the optional insights; a stopped run is not registered.
+                if config.registered_model_name and not stop.requested:
+                    run.register_model(config.registered_model_name, config.registered_model_alias)
+                if not stop.requested:
+                    _log_insights(insights, result, model, config, budget, tracker)
             status = "KILLED" if stop.requested else "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
@@ -215,6 +248,9 @@ def _submit(
             raise
         finally:
             executor.shutdown()  # idempotent; the search has shut it down unless it failed
+            if budget.skipped:
+                with suppress(Exception):  # never mask the experiment's own outcome
+                    tracker.set_tags({tracking.TAG_SKIPPED: json.dumps(budget.skipped)})
             with stop.shielded():  # even a second signal lets the run end
                 tracker.finish(status, stop_reason=stop.reason)
             if stop.requested:
@@ -257,9 +293,10 @@ def _start_tracker(
     run_name: str | None,
     parent_run_id: str | None,
     tags: dict[str, Any] | None,
-) -> tracking.ExperimentTracker:
-    """The AutoML (parent) run, with the settings as params."""
-    return tracking.ExperimentTracker.start(
+) -> Any:  # () -> tracking.ExperimentTracker
+    """Starts creating the AutoML (parent) run, with the settings as params, on another
+    thread; returns the function that waits for its tracker."""
+    return tracking.ExperimentTracker.start_in_thread(
         experiment_name,
         settings=config.loggable_settings() | data.strategy.as_params(),
         tags={
@@ -348,18 +385,26 @@ def _guardrails(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Gua
     return rows
 
 
-def _search(
-    config: AutoMLConfig,
-    data: TrainingData,
-    plan: Any,
-    learners: list[Any],
-    budget: Budget,
-    tracker: tracking.ExperimentTracker,
-    console: ConsoleReporter,
-    executor: Any,  # TrialExecutor, already started
-    stop: StopSignals | None = None,
-    prior: Any = None,  # resume.Prior: a continued experiment's earlier iterations
-) -> SearchResult:
+def _budget(config: AutoMLConfig, learners: list[Any], started: float) -> Budget:
+    return Budget(
+        metric=config.metric,
+        timeout_seconds=config.timeout_seconds,
+        iterations=search_iterations(config),
+        exit_score=config.experiment_exit_score,
+        early_stopping=config.enable_early_stopping,
+        early_stopping_n_iters=config.early_stopping_n_iters,
+        min_iterations_before_early_stop=math.ceil(len(learners) * 1.5),
+        started_at=started,
+        reserve_seconds=_fixed_reserve(config),
+        essential_reserve_seconds=_essential_reserve(config),
+    )
+
+
+def _proposer(
+    config: AutoMLConfig, data: TrainingData, learners: list[Any], prior: Any = None
+) -> Proposer:
+    """The proposer, told a continued experiment's earlier trials (``prior``, a
+    ``resume.Prior``) before its first ask: they are never run again, and numbers go on."""
     proposer = Proposer(
         learners,
         config.task,
@@ -369,12 +414,27 @@ def _search(
         seed=config.random_seed,
         deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
     )
-    leaderboard = Leaderboard(config.task, config.metric)
-    for entry in prior.entries if prior else []:  # known: never run again, numbers go on
-        leaderboard.add(entry)
+    for entry in prior.entries if prior else []:
         proposer.observe(entry.spec(), entry.score, entry.duration)
+    return proposer
+
+
+def _search(
+    config: AutoMLConfig,
+    data: TrainingData,
+    proposer: Proposer,
+    budget: Budget,
+    tracker: tracking.ExperimentTracker,
+    console: ConsoleReporter,
+    executor: Any,  # TrialExecutor, already started, running the first trial
+    stop: StopSignals | None = None,
+    prior: Any = None,  # resume.Prior: a continued experiment's earlier iterations
+) -> SearchResult:
+    leaderboard = Leaderboard(config.task, config.metric)
+    for entry in prior.entries if prior else []:  # known (and told to the proposer)
+        leaderboard.add(entry)
     run_ids: dict[int, Future] = {}  # iteration -> its child run id, written in the background
-    n_started = 0
+    n_started = executor.n_running  # the baseline, started before the MLflow run existed
     stop_reason = ""
     stop = stop or StopSignals()
     with executor:
@@ -386,7 +446,9 @@ def _search(
                 spec = proposer.ask()
                 try:
                     with stop.interruptible():  # a worker's start, or an in-process trial
-                        executor.submit(spec, _trial_deadline(budget, config))
+                        executor.submit(
+                            spec, budget.search_deadline, config.iteration_timeout_seconds
+                        )
                 except StopRequested:
                     continue  # the loop's check above ends it
                 n_started += 1
@@ -501,9 +563,13 @@ def _ensemble_iterations(
     if budget.deadline is not None:
         # Ensembles are optional: they must leave the time the refit and logging need.
         refit = _refit_reserve(leaderboard, data, config)
-        deadline = budget.deadline - refit - _MODEL_LOGGING_RESERVE_S - _CHARTS_RESERVE_S
+        deadline = budget.deadline - refit - budget.essential_reserve_seconds - _CHARTS_RESERVE_S
+        if time.time() >= deadline:
+            for kind in enabled_ensembles(config):
+                budget.skip(kind, "time budget: no time left after the search")
+            return
     for kind, spec, predictions, metrics, started, ended in build_ensembles(
-        config, data, leaderboard, deadline
+        config, data, leaderboard, deadline, budget.skipped
     ):
         score = metrics.get(config.metric)
         params = {"learner": kind, **{k: v for k, v in spec.items() if k != "kind"}}
@@ -573,7 +639,7 @@ def _finish(
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
 
-    def refit(entry: LeaderboardEntry) -> Any:
+    def fit(entry: LeaderboardEntry, rows: Any) -> Any:
         learner = get_learner(entry.learner, config.task)
         pipeline = build_pipeline(
             plan, learner, entry.params, config.task, config.random_seed, config.cores_per_iteration
@@ -581,12 +647,12 @@ def _finish(
         weights = None if data.sample_weight is None else data.sample_weight[rows]
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
 
+    final = fit_final(
+        config, data, result.leaderboard, budget, budget.essential_reserve_seconds, fit
+    )
+    best, pipeline = final.entry, final.pipeline
     rows = data.final_rows
-    if is_ensemble(best):
-        deadline = None if budget.deadline is None else budget.deadline - _MODEL_LOGGING_RESERVE_S
-        pipeline = fit_ensemble(config, data, result.leaderboard, best.params, refit, deadline)
-    else:
-        pipeline = refit(best)
+    tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})
     if config.task == FORECASTING:
         plan.record_engineered_counts(pipeline)
     else:
@@ -639,7 +705,7 @@ def _log_insights(
     """Charts and the explanation come after the model is logged and usable: their failure (a
     full disk, an unwritable artifact store) is a tag and a warning, not a FAILED run."""
     try:
-        insights.log_all(result.leaderboard, model, config.model_explainability, budget.deadline)
+        insights.log_all(result.leaderboard, model, config.model_explainability, budget)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.warning("charts / explanation not logged (the model is): %s", error)
@@ -703,13 +769,6 @@ def _featurization_for(config: AutoMLConfig) -> Any:
 
 
 # --- small helpers --------------------------------------------------------------------------------
-def _trial_deadline(budget: Budget, config: AutoMLConfig) -> float | None:
-    limits = [d for d in (budget.search_deadline,) if d is not None]
-    if config.iteration_timeout_seconds is not None:
-        limits.append(time.time() + config.iteration_timeout_seconds)
-    return min(limits) if limits else None
-
-
 def _seconds_to(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.time())
 
@@ -722,7 +781,7 @@ def _fixed_reserve(config: AutoMLConfig) -> float:
     optional = explain + _ENSEMBLE_RESERVE_S * len(enabled_ensembles(config))
     if config.timeout_seconds is not None:
         optional = min(optional, _OPTIONAL_SHARE * config.timeout_seconds)
-    return _MODEL_LOGGING_RESERVE_S + _CHARTS_RESERVE_S + optional
+    return _essential_reserve(config) + _CHARTS_RESERVE_S * slowdown() + optional
 
 
 def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
@@ -733,10 +792,43 @@ def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLCon
 def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
     """Time to keep for refitting the final model on all final rows: the best iteration, or,
     when ensembles may win, the best few together (with a 1.5x margin)."""
-    n_fit_rows = max(1, len(data.splits[0][0]))
     n_members = 5 if enabled_ensembles(config) else 1
-    fit_seconds = sum(e.fit_seconds for e in leaderboard.ranked()[:n_members])
-    return 1.5 * fit_seconds * len(data.final_rows) / n_fit_rows
+    return sum(refit_seconds(e, data) for e in leaderboard.ranked()[:n_members])
+
+
+def _essential_reserve(config: AutoMLConfig) -> float:
+    """Time to keep for logging the model (and registering it when asked): measured on a quiet
+    machine, scaled by how busy the machine is now."""
+    seconds = _MODEL_LOGGING_RESERVE_S
+    if config.registered_model_name:
+        seconds += _REGISTRATION_RESERVE_S
+    seconds *= slowdown()
+    if config.timeout_seconds is not None:  # a short budget must still leave a trial its time
+        seconds = min(seconds, _ESSENTIAL_SHARE * config.timeout_seconds)
+    return seconds
+
+
+def minimum_timeout_seconds(data: TrainingData) -> float:
+    """The smallest time budget that leaves room for one baseline trial and logging its model:
+    starting a trial worker and the MLflow run, the trial, the refit, logging the model (see
+    ``_MINIMUM_BUDGET_S``), plus the first trial's fit on this many rows."""
+    cells = len(data.final_rows) * max(1, data.X.shape[1])
+    return _MINIMUM_BUDGET_S + cells / _BASELINE_CELLS_PER_SECOND
+
+
+def _check_minimum_budget(config: AutoMLConfig, data: TrainingData) -> None:
+    """Refuses, before any MLflow run exists, a time budget too small for even one model."""
+    if config.timeout_seconds is None:
+        return
+    minimum = minimum_timeout_seconds(data)
+    if config.timeout_seconds < minimum:
+        raise AutoMLConfigError(
+            f"The time budget of {config.timeout_seconds:g} s (experiment_timeout_minutes="
+            f"{config.timeout_seconds / 60:g}) is too small: one baseline trial and logging its "
+            f"model need at least {minimum:.0f} s for {len(data.final_rows)} rows x "
+            f"{data.X.shape[1]} columns; set experiment_timeout_minutes to at least "
+            f"{math.ceil(minimum / 6) / 10:g}."
+        )
 
 
 def _guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:

@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.model_selection import cross_val_predict, train_test_split
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
 
 from mlflow_automl.evaluation.metrics import (
     CLASSIFICATION,
@@ -542,14 +542,25 @@ def stack_oof_predictions(
         return out
     if complete_rows(member_predictions).size != len(y):
         raise ValueError("cross-validated stacking needs every row validated by every member")
-    _check_deadline(deadline, "cross-validating the stack meta-learner")
     features = stack_features(member_predictions, task)
     meta = make_meta_learner(task, meta_type, meta_kwargs, random_state)
-    params = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
-    method = "predict" if n_classes is None else "predict_proba"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out[:] = cross_val_predict(meta, features, y, cv=splits, method=method, params=params)
+    weights = None if sample_weight is None else np.asarray(sample_weight)
+    # Fold by fold (what cross_val_predict does), so that the deadline is checked between
+    # folds and a stack that cannot finish in time stops after its first fold.
+    started = time.time()
+    for done, (train, valid) in enumerate(splits):
+        _check_deadline(deadline, f"stack meta-learner fold {done + 1} of {len(splits)}")
+        if done and deadline is not None:
+            per_fold = (time.time() - started) / done
+            if time.time() + per_fold * (len(splits) - done) > deadline:
+                raise EnsembleTimeout(
+                    f"{len(splits) - done} more fold(s) of {per_fold:.1f} s would end past "
+                    "the deadline"
+                )
+        fitted = _fit_quietly(
+            clone(meta), features[train], y[train], None if weights is None else weights[train]
+        )
+        out[valid] = predict_scores(fitted, features[valid], n_classes)
     return out
 
 
@@ -588,6 +599,7 @@ def gather_members(
     entries: Sequence[Any],
     fit_member: Callable[[Any], Any],
     deadline: float | None = None,
+    seconds: Callable[[Any], float] | None = None,
 ) -> list[tuple[Any, Any]]:
     """Fits (or loads) members in the given (rank) order until ``deadline``.
 
@@ -595,10 +607,13 @@ def gather_members(
     with the members gathered so far; the first is always gathered. Returns ``(entry, member)``
     pairs, so the caller knows which weights / predictions belong to the gathered members.
     Errors from ``fit_member`` propagate: the caller decides whether a failed refit is fatal.
+    With ``seconds`` (a member's expected fit time) a member that would end past the deadline
+    is not started either.
     """
     gathered: list[tuple[Any, Any]] = []
     for entry in entries:
-        if gathered and deadline is not None and time.time() > deadline:
+        expected = 0.0 if seconds is None else seconds(entry)
+        if gathered and deadline is not None and time.time() + expected > deadline:
             break
         gathered.append((entry, fit_member(entry)))
     return gathered

@@ -22,6 +22,7 @@ import numpy as np
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble import (
     DEFAULT_META_LEARNER,
+    EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
     bagged_greedy_selection,
@@ -67,11 +68,17 @@ def search_iterations(config: Any) -> int | None:
 
 
 def build_ensembles(
-    config: Any, data: TrainingData, leaderboard: Leaderboard, deadline: float | None = None
+    config: Any,
+    data: TrainingData,
+    leaderboard: Leaderboard,
+    deadline: float | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> list[tuple[str, dict[str, Any], np.ndarray, dict[str, float], float, float]]:
     """Scores the enabled ensembles; returns one ``(kind, spec, predictions, metrics, start,
     end)`` per ensemble that could be built (it needs two scored iterations) in time: past
-    ``deadline`` selection stops adding rounds and the stack is not built."""
+    ``deadline`` selection stops adding rounds and the stack is not built, or stops between
+    the folds of its meta-learner; what was left out and why goes into ``skipped``."""
+    skipped = {} if skipped is None else skipped
     kinds = enabled_ensembles(config)
     if config.iterations is not None and search_iterations(config) == config.iterations:
         return []
@@ -105,23 +112,28 @@ def build_ensembles(
         spec = {"kind": VOTING, "members": members, "weights": voting_weights}
         results.append((VOTING, spec, oof, metrics, started, time.time()))
     if STACK in kinds and deadline is not None and time.time() > deadline:
-        logger.info("time budget reached: the StackEnsemble is not built")
+        skipped[STACK] = "time budget reached before it started"
     elif STACK in kinds:
         started = time.time()
         # The voting ensemble's members; if selection kept a single model, the best few.
         stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))
         meta_type = config.stack_meta_learner_type or DEFAULT_META_LEARNER[config.task]
-        oof = stack_oof_predictions(
-            [predictions[i] for i in stacked],
-            data.y,
-            config.task,
-            data.splits,
-            meta_type,
-            config.stack_meta_learner_kwargs,
-            _train_percentage(config, data),
-            data.sample_weight,
-            config.random_seed,
-        )
+        try:
+            oof = stack_oof_predictions(
+                [predictions[i] for i in stacked],
+                data.y,
+                config.task,
+                data.splits,
+                meta_type,
+                config.stack_meta_learner_kwargs,
+                _train_percentage(config, data),
+                data.sample_weight,
+                config.random_seed,
+                deadline,
+            )
+        except EnsembleTimeout as exc:
+            skipped[STACK] = f"time budget: {exc} (stopped after {time.time() - started:.1f} s)"
+            return results
         metrics = _score(config, data, oof)
         stacked_members = [candidates[i].iteration for i in stacked]
         spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
@@ -136,18 +148,20 @@ def fit_ensemble(
     spec: dict[str, Any],
     fit_member: Any,
     deadline: float | None,
+    member_seconds: Any = None,
 ) -> Any:
     """Refits the members of an ensemble iteration and returns the fitted ensemble estimator.
 
     Members are refit in rank order until ``deadline`` (``ensemble_download_models_timeout_sec``
-    also caps it); the ensemble proceeds with the members gathered so far.
+    also caps it), a member whose expected refit (``member_seconds(entry)``) would pass it
+    included; the ensemble proceeds with the members gathered so far.
     """
     by_iteration = {e.iteration: e for e in leaderboard.entries}
     entries = [by_iteration[i] for i in spec["members"]]
     gather_deadline = time.time() + config.ensemble_download_models_timeout_sec
     if deadline is not None:
         gather_deadline = min(gather_deadline, deadline)
-    gathered = gather_members(entries, fit_member, gather_deadline)
+    gathered = gather_members(entries, fit_member, gather_deadline, member_seconds)
     members = [(entry.learner, pipeline) for entry, pipeline in gathered]
     if spec["kind"] == VOTING:
         weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]

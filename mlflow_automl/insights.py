@@ -24,6 +24,7 @@ from mlflow_automl import tracking
 from mlflow_automl.charts import Chart, charts_for
 from mlflow_automl.data import TrainingData
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+from mlflow_automl.search.budget import Budget, slowdown
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ EXPLANATION_DIR = "explanation"
 # Measured: one chart set takes 0.4-0.5 s to draw and ~0.1 s to upload to SQLite + files.
 SECONDS_PER_CHART_SET = 0.8
 _MIN_EXPLAIN_SECONDS = 1.0
+# Logging the explanation's two tables and its charts (quiet machine).
+_EXPLANATION_LOGGING_SECONDS = 0.5
 
 
 class Insights:
@@ -67,24 +70,30 @@ class Insights:
         self.chart_seconds.append(time.time() - started)
 
     def log_all(
-        self, leaderboard: Leaderboard, model: Any, explain: bool, deadline: float | None
+        self, leaderboard: Leaderboard, model: Any, explain: bool, budget: Budget | None = None
     ) -> None:
-        """Best model's charts, its explanation, then more charts while time remains."""
+        """Best model's charts, its explanation, then more charts while time remains. Each
+        chart set and the explanation first checks that its time is there; what is left out is
+        recorded in ``budget.skipped``."""
         ranked = [e for e in leaderboard.ranked() if e.predictions is not None]
         if not ranked:
             return
-        self.log_charts(ranked[0], also_on_parent=True)
+        budget = budget or Budget(metric="", iterations=1)  # no time limit
+        if self._chart_set_fits(budget):
+            self.log_charts(ranked[0], also_on_parent=True)
+        else:
+            budget.skip("charts", self._no_time_for("the best model's charts", budget))
         if explain and self.task == "forecasting":
             # Feature importance of forecasters (lags of a recursive model, per-series
             # statistical models) is not computed yet; the tag says so instead of failing.
             self.tracker.set_tags({"automl.explanation_method": "not available for forecasting"})
         elif explain:
-            self.log_explanation(model, deadline)
-        for entry in ranked[1:CHARTED_RUNS]:
-            if deadline is not None and time.time() + SECONDS_PER_CHART_SET > deadline:
-                logger.info(
-                    "time budget reached: charts logged for the best %d runs",
-                    len(self.chart_seconds),
+            self.log_explanation(model, budget)
+        for entry in ranked[1 : CHARTED_RUNS if self.chart_seconds else 1]:
+            if not self._chart_set_fits(budget):
+                budget.skip(
+                    "charts",
+                    self._no_time_for(f"charts beyond the best {len(self.chart_seconds)}", budget),
                 )
                 break
             self.log_charts(entry)
@@ -98,13 +107,36 @@ class Insights:
                 }
             )
 
-    def log_explanation(self, model: Any, deadline: float | None) -> None:
+    def chart_set_seconds(self) -> float:
+        """Expected seconds for one more chart set: the slowest measured in this experiment,
+        else the quiet-machine figure scaled by how busy the machine is."""
+        if self.chart_seconds:
+            return max(self.chart_seconds)
+        return SECONDS_PER_CHART_SET * slowdown()
+
+    def _chart_set_fits(self, budget: Budget) -> bool:
+        return budget.fits(self.chart_set_seconds())
+
+    def _no_time_for(self, what: str, budget: Budget) -> str:
+        return (
+            f"time budget: {what} need ~{self.chart_set_seconds():.1f} s per set, "
+            f"{max(0.0, budget.seconds_left() or 0.0):.1f} s left"
+        )
+
+    def log_explanation(self, model: Any, budget: Budget | None = None) -> None:
         from mlflow_automl.explain import explain_model, importance_charts
 
-        time_limit = None if deadline is None else deadline - time.time() - 0.5
-        if time_limit is not None and time_limit < _MIN_EXPLAIN_SECONDS:
-            logger.info("no time left in the budget to explain the best model")
+        # Its tables and charts are logged after the computation, within the budget too.
+        logging_seconds = _EXPLANATION_LOGGING_SECONDS * slowdown()
+        left = None if budget is None else budget.seconds_left(logging_seconds)
+        if left is not None and left < _MIN_EXPLAIN_SECONDS * slowdown():
+            budget.skip(
+                "explanation",
+                f"time budget: {max(0.0, left):.1f} s left, the explanation needs "
+                f"~{_MIN_EXPLAIN_SECONDS * slowdown() + logging_seconds:.1f} s",
+            )
             return
+        time_limit = left
         data = self.data
         rows = data.validation_rows if data.strategy.kind != "cross_validation" else data.final_rows
         weights = None if data.sample_weight is None else data.sample_weight[rows]

@@ -210,7 +210,7 @@ def test_time_budget_is_honoured(sqlite_store, breast_cancer):
     started = time.time()
     run = automl.submit(config, experiment_name="budget")
     elapsed = time.time() - started
-    assert elapsed <= budget_s * 1.1 + 10, elapsed
+    assert elapsed <= budget_s * 1.05 + 5, elapsed  # the promise, on a busy machine too
     assert elapsed >= budget_s * 0.6, elapsed  # the budget was used, not abandoned
     assert "timeout" in run.tags["automl.stop_reason"]
     assert run.get_status() == "FINISHED"

@@ -319,6 +319,22 @@ def test_fit_stack_stops_at_a_past_deadline():
         stack_oof_predictions(data.oof, data.y, data.task, data.splits, deadline=time.time() - 1)
 
 
+def test_stack_cross_validation_stops_between_folds_at_its_deadline():
+    """The meta-learner's CV is checked fold by fold: a deadline that leaves time for one fold
+    stops it after that fold, not after all five (it was checked once, before the CV)."""
+    data = bundle("wine")
+    started = time.time()
+    full = stack_oof_predictions(data.oof, data.y, data.task, data.splits)
+    full_seconds = time.time() - started
+    assert np.isfinite(full).all()
+    started = time.time()
+    with pytest.raises(EnsembleTimeout, match="fold"):
+        stack_oof_predictions(
+            data.oof, data.y, data.task, data.splits, deadline=time.time() + full_seconds / 20
+        )
+    assert time.time() - started < full_seconds  # stopped early, not after the whole CV
+
+
 # --------------------------------------------------------------------------------------------
 # The ensembles as fitted models
 # --------------------------------------------------------------------------------------------
@@ -397,6 +413,10 @@ def test_gather_members_stops_at_the_deadline_with_at_least_one():
     everything = gather_members(entries, fit_member, deadline=time.time() + 60)
     assert [member for _, member in everything] == ["BEST", "SECOND", "THIRD"]
     assert len(gather_members(entries, fit_member)) == 3
+    # A member whose expected fit would end past the deadline is not started.
+    expected = {"best": 1.0, "second": 1.0, "third": 120.0}.get
+    gathered = gather_members(entries, fit_member, time.time() + 60, seconds=expected)
+    assert [member for _, member in gathered] == ["BEST", "SECOND"]
 
 
 def test_gather_members_proceeds_with_what_it_has_when_time_runs_out():

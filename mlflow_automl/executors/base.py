@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome, TrialSpec
+
+
+def trial_deadline(deadline: float | None, timeout: float | None) -> float | None:
+    """The earlier of ``deadline`` and ``timeout`` seconds from now."""
+    limits = [d for d in (deadline, None if timeout is None else time.time() + timeout) if d]
+    return min(limits) if limits else None
 
 
 class TrialExecutor(ABC):
@@ -25,8 +32,10 @@ class TrialExecutor(ABC):
         """Makes the data available to the workers; called once before any submit."""
 
     @abstractmethod
-    def submit(self, spec: TrialSpec, deadline: float | None) -> None:
-        """Starts ``spec``; only called while ``n_running < max_concurrency``."""
+    def submit(self, spec: TrialSpec, deadline: float | None, timeout: float | None = None) -> None:
+        """Starts ``spec``; only called while ``n_running < max_concurrency``. ``timeout``
+        (seconds) counts from when the trial actually starts (a worker may still be importing),
+        and whichever of it and ``deadline`` comes first ends the trial."""
 
     @abstractmethod
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:

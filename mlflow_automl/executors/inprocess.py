@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome, TrialSpec, evaluate_trial
-from mlflow_automl.executors.base import TrialExecutor
+from mlflow_automl.executors.base import TrialExecutor, trial_deadline
 
 
 class InProcessExecutor(TrialExecutor):
@@ -15,7 +15,8 @@ class InProcessExecutor(TrialExecutor):
     def start(self, context: TrialContext) -> None:
         self._context = context
 
-    def submit(self, spec: TrialSpec, deadline: float | None) -> None:
+    def submit(self, spec: TrialSpec, deadline: float | None, timeout: float | None = None) -> None:
+        deadline = trial_deadline(deadline, timeout)
         self._pending.append(evaluate_trial(self._context, spec, deadline))
 
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:

@@ -1,12 +1,16 @@
 """When the search stops: time, iterations, exit score, or no more improvement.
 
 The clock includes everything after the search (final refit, model logging), so the search
-stops early enough to leave ``reserve_seconds`` for that work.
+stops early enough to leave ``reserve_seconds`` for that work. Each later phase checks
+:attr:`Budget.deadline` itself; optional work that no longer fits is recorded with
+:meth:`Budget.skip`, and the whole record goes to the AutoML run.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -15,6 +19,24 @@ from mlflow_automl.evaluation.metrics import greater_is_better, is_better
 # Without any limit the search would run until it stops improving; this caps it like Azure's
 # default of 1000 iterations.
 DEFAULT_MAX_ITERATIONS = 1000
+
+logger = logging.getLogger("mlflow_automl")
+
+
+# The load average is a minute's average (and in a container often the host's): past this
+# factor it says little about the next seconds, and reserves scaled by it would eat the budget.
+MAX_SLOWDOWN = 3.0
+
+
+def slowdown() -> float:
+    """How much slower than on a quiet machine single-threaded work runs now, from 1 to
+    :data:`MAX_SLOWDOWN`: runnable processes per core over the last minute. Two busy neighbours
+    on 2 cores give ~1.5; fixed costs measured on a quiet machine are multiplied by it."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 1.0
+    return min(MAX_SLOWDOWN, max(1.0, load / (os.cpu_count() or 1)))
 
 
 @dataclass
@@ -43,6 +65,23 @@ class Budget:
         self._last_improvement = 0
         self._last_improvement_at = self.started_at
         self._completed = 0
+        self.skipped: dict[str, str] = {}
+
+    def skip(self, what: str, why: str) -> None:
+        """Records optional work left out (``what``) and the reason, for the AutoML run's tag."""
+        self.skipped[what] = why
+        logger.info("skipped %s: %s", what, why)
+
+    def seconds_left(self, margin: float = 0.0) -> float | None:
+        """Seconds until the deadline minus ``margin`` (None without a time budget)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - margin - time.time()
+
+    def fits(self, seconds: float, margin: float = 0.0) -> bool:
+        """Whether work of ``seconds`` ends by the deadline with ``margin`` to spare."""
+        left = self.seconds_left(margin)
+        return left is None or seconds <= left
 
     @property
     def deadline(self) -> float | None:

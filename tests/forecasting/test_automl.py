@@ -103,5 +103,6 @@ def test_time_budget_is_honoured(a10, sqlite_store):
         model_explainability=False,
     )
     run = automl.submit(config, experiment_name="budget")
-    assert time.time() - started < 0.4 * 60 + 8  # worker start-up and model logging included
+    # Everything included (worker start-up, model logging): the promise, on a busy machine too.
+    assert time.time() - started <= 0.4 * 60 * 1.05 + 5
     assert run.get_output()[1].forecast().shape == (12, 2)
