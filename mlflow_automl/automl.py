@@ -813,7 +813,8 @@ def minimum_timeout_seconds(data: TrainingData) -> float:
     starting a trial worker and the MLflow run, the trial, the refit, logging the model (see
     ``_MINIMUM_BUDGET_S``), plus the first trial's fit on this many rows."""
     cells = len(data.final_rows) * max(1, data.X.shape[1])
-    return _MINIMUM_BUDGET_S + cells / _BASELINE_CELLS_PER_SECOND
+    # To a tenth of a second: a 10 s budget on a small table is not refused by 0.0002 s.
+    return round(_MINIMUM_BUDGET_S + cells / _BASELINE_CELLS_PER_SECOND, 1)
 
 
 def _check_minimum_budget(config: AutoMLConfig, data: TrainingData) -> None:

@@ -131,3 +131,19 @@ def test_a_budget_too_small_for_one_model_is_refused_before_any_run(sqlite_store
         automl.submit(config, experiment_name="tiny")
     assert "experiment_timeout_minutes" in str(error.value)
     assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
+
+
+def test_the_minimum_budget_of_a_small_table_is_the_documented_ten_seconds(penguins):
+    """The smallest accepted budget is accepted: 10 s on penguins was refused by 0.0002 s."""
+    from mlflow_automl.automl import _check_minimum_budget, minimum_timeout_seconds
+    from mlflow_automl.data import prepare_training_data
+
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=penguins,
+        label_column_name="species",
+        experiment_timeout_minutes=10 / 60,
+    )
+    data = prepare_training_data(config)
+    assert minimum_timeout_seconds(data) == 10.0
+    _check_minimum_budget(config, data)  # does not raise

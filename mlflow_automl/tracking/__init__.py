@@ -146,17 +146,24 @@ def tracking_uri() -> str:
     return mlflow.get_tracking_uri()
 
 
+_CALLERS_ACTIVE_RUN = object()  # look the active run up in this thread
+
+
 def resolve_experiment(
-    experiment_name: str | None, parent_run_id: str | None = None
+    experiment_name: str | None,
+    parent_run_id: str | None = None,
+    active: Any = _CALLERS_ACTIVE_RUN,
 ) -> tuple[str, str | None]:
     """The experiment to log into, and the run to nest under.
 
     That run is ``parent_run_id`` when given (its experiment wins), else the active run (if the
-    user has one in that experiment).
+    user has one in that experiment). MLflow's active run is per thread: code running for the
+    caller on another thread passes the caller's as ``active``.
     """
     if parent_run_id is not None:
         return get_run(parent_run_id).info.experiment_id, parent_run_id
-    active = mlflow.active_run()
+    if active is _CALLERS_ACTIVE_RUN:
+        active = mlflow.active_run()
     if experiment_name is None:
         if active is not None:
             return active.info.experiment_id, active.info.run_id
@@ -228,10 +235,11 @@ class ExperimentTracker:
         tags: dict[str, str],
         run_name: str | None = None,
         parent_run_id: str | None = None,
+        active_run: Any = _CALLERS_ACTIVE_RUN,
     ) -> ExperimentTracker:
         started, clock = time.perf_counter(), dict(seconds_in_mlflow())
         sync_journal(quiet=True)  # what an earlier outage kept back, now that we are here
-        experiment_id, nest_under = resolve_experiment(experiment_name, parent_run_id)
+        experiment_id, nest_under = resolve_experiment(experiment_name, parent_run_id, active_run)
         run_name = run_name or f"AutoML_{time.strftime('%Y%m%d_%H%M%S')}"
         all_tags = {MLFLOW_RUN_NAME: run_name, TAG_KIND: "experiment", **tags}
         if nest_under:
@@ -263,6 +271,7 @@ class ExperimentTracker:
         (a new SQLite store's tables take 4-7 s to create on a busy machine). Returns a function
         that waits for the tracker; the start's time then counts on the caller's clock."""
         clock = dict(seconds_in_mlflow())
+        kwargs.setdefault("active_run", mlflow.active_run())  # per thread: the caller's
 
         def start() -> tuple[ExperimentTracker, dict[str, float]]:
             return cls.start(*args, **kwargs), dict(seconds_in_mlflow())

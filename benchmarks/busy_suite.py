@@ -1,0 +1,63 @@
+"""Does the whole test suite pass on a busy machine? Run it before resolving a change that
+touches timing, not in CI (it takes as long as the suite, slowed by the load).
+
+    python -m benchmarks.busy_suite                 # two busy processes, the whole suite
+    python -m benchmarks.busy_suite --busy 2 -- -m "not slow"
+
+The harness starts ``--busy`` processes that each keep a core busy (``python -c "while True:
+pass"``), runs pytest with the remaining arguments, stops them, and appends one line per call
+to ``benchmarks/BUSY_SUITE.md``: date, load, the pytest arguments, wall time and pytest's
+closing summary. Its exit code is pytest's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks.time_budget import busy_processes
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "BUSY_SUITE.md"
+_HEADER = (
+    "# The test suite on a busy machine\n\n"
+    "`python -m benchmarks.busy_suite`: pytest while `busy` processes keep cores busy.\n\n"
+    "| date (UTC) | cores | busy | pytest arguments | wall (s) | result |\n"
+    "|---|---|---|---|---|---|\n"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--busy", type=int, default=2, help="busy processes (default 2)")
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    args = parser.parse_args(argv)
+    started = time.time()
+    with busy_processes(args.busy):
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.pytest_args],
+            capture_output=True,
+            text=True,
+        )
+    wall = time.time() - started
+    sys.stdout.write(completed.stdout[-5000:])
+    sys.stderr.write(completed.stderr[-5000:])
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    summary = lines[-1].strip("= ") if lines else f"exit {completed.returncode}"
+    if not RESULTS.exists():
+        RESULTS.write_text(_HEADER)
+    with RESULTS.open("a") as out:
+        out.write(
+            f"| {datetime.now(timezone.utc):%Y-%m-%d %H:%M} | {os.cpu_count()} | {args.busy} "
+            f"| `{' '.join(args.pytest_args) or '(all)'}` | {wall:.0f} | {summary} |\n"
+        )
+    return completed.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
