@@ -8,7 +8,7 @@ applied) to the forecasting code either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import InitVar, dataclass, fields
 from typing import Any
 
 # Setting names of AutoMLConfig; the object's fields are spelled the same way.
@@ -70,6 +70,38 @@ class ForecastingParameters:
     cv_step_size: str | int | None = None
     target_aggregate_function: str | None = None
     use_stl: str | None = None
+    # Azure's names for the fields above (``config.ALIASES``), accepted as keywords as well;
+    # the same setting under both names with different values is an error.
+    freq: InitVar[str | None] = None
+    max_horizon: InitVar[int | None] = None
+    target_aggregation_function: InitVar[str | None] = None
+    short_series_handling_configuration: InitVar[str | None] = "auto"
+    grain_column_names: InitVar[list[str] | str | None] = None
+
+    def __post_init__(
+        self,
+        freq: str | None,
+        max_horizon: int | None,
+        target_aggregation_function: str | None,
+        short_series_handling_configuration: str | None,
+        grain_column_names: list[str] | str | None,
+    ) -> None:
+        from mlflow_automl.config import ALIASES, resolve_aliases
+
+        given = {
+            "freq": freq,
+            "max_horizon": max_horizon,
+            "target_aggregation_function": target_aggregation_function,
+            "grain_column_names": grain_column_names,
+        }
+        given = {alias: value for alias, value in given.items() if value is not None}
+        if short_series_handling_configuration != "auto":  # None is a choice: raise
+            given["short_series_handling_configuration"] = short_series_handling_configuration
+        ours = {ALIASES[alias]: getattr(self, ALIASES[alias]) for alias in given}
+        if ours.get("short_series_handling_config") == "auto":  # the default, not a choice
+            ours["short_series_handling_config"] = None
+        for name, value in resolve_aliases({**ours, **given}).items():
+            setattr(self, name, value)
 
     def as_settings(self) -> dict[str, Any]:
         """The settings this object sets: every field not left at ``None`` (and the short-series
