@@ -42,52 +42,77 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory):
-    """A real `mlflow server` on 127.0.0.1 with its own SQLite store and artifact root."""
-    root = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'server.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
+class MlflowServers:
+    """Starts real `mlflow server` processes on 127.0.0.1 (store and artifacts under a folder of
+    the test's) and stops them; whatever is still running at the end of the session is stopped."""
+
+    def __init__(self) -> None:
+        self._processes: list[subprocess.Popen] = []
+
+    def start(
+        self, root, port: int, *extra: str, env: dict | None = None, timeout: float = 180
+    ) -> subprocess.Popen:
+        """Returns once the server answers ``/health``; ``extra`` are more server arguments
+        (``--app-name basic-auth``). The same root and port start the same server again."""
+        command = [sys.executable, "-m", "mlflow", "server", *extra]
+        command += ["--backend-store-uri", f"sqlite:///{root / 'server.db'}"]
+        command += ["--artifacts-destination", str(root / "artifacts")]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        with open(root / "server.log", "a") as log:  # the server keeps its own descriptor
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env
+            )
+        self._processes.append(process)
+        deadline = time.time() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return process
             except OSError:
                 pass
             if process.poll() is not None or time.time() > deadline:
+                self.stop(process)
                 raise RuntimeError(
                     f"mlflow server did not start:\n{(root / 'server.log').read_text()}"
                 )
             time.sleep(0.5)
-        yield url
-    finally:
+
+    @staticmethod
+    def stop(process: subprocess.Popen) -> None:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                self.stop(process)
+
+
+@pytest.fixture(scope="session")
+def mlflow_servers():
+    servers = MlflowServers()
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory, mlflow_servers):
+    """A real `mlflow server` on 127.0.0.1 with its own SQLite store and artifact root."""
+    root = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    process = mlflow_servers.start(root, port, timeout=120)
+    yield f"http://127.0.0.1:{port}"
+    mlflow_servers.stop(process)
 
 
 @pytest.fixture

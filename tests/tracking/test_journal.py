@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,54 +22,21 @@ from mlflow_automl.cli import main
 from mlflow_automl.tracking import journal
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(root: Path, port: int) -> subprocess.Popen:
-    """`mlflow server` on a fixed port and store, so that it can be stopped and started again."""
-    command = [sys.executable, "-m", "mlflow", "server"]
-    command += ["--backend-store-uri", f"sqlite:///{root / 'server.db'}"]
-    command += ["--artifacts-destination", str(root / "artifacts")]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    log = open(root / "server.log", "a")  # noqa: SIM115 - the process keeps it
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    deadline = time.time() + 180
-    while not journal.reachable(f"http://127.0.0.1:{port}"):
-        if process.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"mlflow server did not start:\n{(root / 'server.log').read_text()}")
-        time.sleep(0.5)
-    return process
-
-
-def _stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
-def restartable_server(tmp_path, monkeypatch):
+def restartable_server(tmp_path, monkeypatch, mlflow_servers, free_port):
     root = tmp_path / "server"
     root.mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     monkeypatch.setenv(journal.JOURNAL_DIR_ENV, str(tmp_path / "journal"))
     mlflow.set_tracking_uri(url)
-    state = {"process": _start_server(root, port)}
+    state = {"process": mlflow_servers.start(root, port), "servers": mlflow_servers}
     yield url, root, port, state
     mlflow.set_tracking_uri(None)
     if state["process"].poll() is None:
-        _stop_server(state["process"])
+        mlflow_servers.stop(state["process"])
 
 
 def _finished_children(url: str) -> int:
@@ -108,7 +73,7 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
         deadline = time.time() + 120
         while _finished_children(url) < 2 and time.time() < deadline:
             time.sleep(0.3)
-        _stop_server(state["process"])
+        state["servers"].stop(state["process"])
 
     killer = threading.Thread(target=stop_the_server_mid_search, daemon=True)
     killer.start()
@@ -130,7 +95,7 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
     files = list((Path(journal.journal_dir())).glob("*.jsonl"))
     assert len(files) == 1
 
-    state["process"] = _start_server(root, port)
+    state["process"] = state["servers"].start(root, port)
     result = CliRunner().invoke(main, ["sync", "--tracking-uri", url])
     assert result.exit_code == 0, result.output
     assert not files[0].exists()  # all written
@@ -146,9 +111,9 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
     assert parent.info.status == "FAILED" and parent.info.end_time is not None
 
 
-def test_sync_with_the_server_still_down_keeps_the_journal(tmp_path, monkeypatch):
+def test_sync_with_the_server_still_down_keeps_the_journal(tmp_path, monkeypatch, free_port):
     monkeypatch.setenv(journal.JOURNAL_DIR_ENV, str(tmp_path / "journal"))
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     record = journal.Journal(url, "1", "abc", "AutoML_x")
     record.append("log_metrics", ({"best_score": 0.9},), {"step": 0})
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -162,8 +127,8 @@ def test_sync_with_the_server_still_down_keeps_the_journal(tmp_path, monkeypatch
     assert journal.pending(url) == [record.path]
 
 
-def test_an_unreachable_server_is_probed_once_without_retries():
-    url = f"http://127.0.0.1:{_free_port()}"
+def test_an_unreachable_server_is_probed_once_without_retries(free_port):
+    url = f"http://127.0.0.1:{free_port()}"
     started = time.time()
     assert not journal.reachable(url)
     assert time.time() - started < 2

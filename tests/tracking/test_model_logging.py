@@ -4,11 +4,6 @@ artifact location, its permissions), on SQLite and on a real basic-auth `mlflow 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -83,14 +78,8 @@ ADMIN, ADMIN_PASSWORD = "admin", "admin-password-1234"
 USER, USER_PASSWORD = "alice", "alice-password-1234"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory):
+def auth_server(tmp_path_factory, mlflow_servers, free_port):
     """`mlflow server --app-name basic-auth` on 127.0.0.1; users have no permission unless
     granted (default_permission NO_PERMISSIONS), so the test sees every right it needs."""
     root = tmp_path_factory.mktemp("auth-server")
@@ -102,42 +91,15 @@ def auth_server(tmp_path_factory):
         f"admin_password = {ADMIN_PASSWORD}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MLFLOW_AUTH_CONFIG_PATH": str(root / "auth.ini"),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret",
     }
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
-        "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-        "--artifacts-destination", str(root / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.time() > deadline:
-                log_text = (root / "server.log").read_text()
-                raise RuntimeError(f"auth server did not start:\n{log_text}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    process = mlflow_servers.start(root, port, "--app-name", "basic-auth", env=env)
+    yield f"http://127.0.0.1:{port}"
+    mlflow_servers.stop(process)
 
 
 def test_user_with_edit_on_one_experiment_runs_and_registers(
