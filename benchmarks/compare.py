@@ -3,6 +3,8 @@
     pip install -e '.[bench]'
     python -m benchmarks.compare --budget 60 --frameworks mlflow_automl,flaml
     python -m benchmarks.compare --budget 10,60,300 --datasets iris,credit --out benchmarks/RESULTS
+    python -m benchmarks.compare --frameworks mlflow_automl,flaml,autogluon \
+        --python autogluon=/work/venvs/autogluon/bin/python --datasets regression
 
 For every budget, dataset and framework: the dataset (``benchmarks/datasets.py``, all offline) is
 split once with a fixed seed, 25 % held out (stratified for classification); the framework fits
@@ -13,6 +15,10 @@ this process:
 - binary: ROC AUC; multiclass: ROC AUC one-vs-rest, weighted by class frequency (Azure's
   ``AUC_weighted``); regression: R². Higher is better for all three. Accuracy, balanced
   accuracy and log loss (or RMSE and MAE) are kept in the JSON file as well.
+
+Each framework runs in this interpreter unless ``--python NAME=PATH`` names another one (a
+virtualenv of its own: AutoGluon pins pandas < 3); data passes as parquet files, so that
+interpreter needs the framework, numpy, pandas and pyarrow, not mlflow_automl.
 
 A crash or a run past ``2 x budget + 120 s`` is recorded as a failed row; the run goes on.
 mlflow_automl logs to a SQLite store in a temporary folder (what users get) and reports the wall
@@ -76,6 +82,18 @@ t2 = time.perf_counter(); mlflow_automl.AutoMLConfig, mlflow_automl.submit
 t3 = time.perf_counter()
 print(json.dumps({"mlflow": t1 - t0, "mlflow_automl": t2 - t1, "mlflow_automl_submit": t3 - t2}))
 """
+# Run with ``python -I -c`` in another interpreter: its versions of _PACKAGES, as JSON.
+_VERSION_PROBE = """
+import json, platform, sys
+from importlib.metadata import PackageNotFoundError, version
+found = {"python": platform.python_version()}
+for package in sys.argv[1:]:
+    try:
+        found[package] = version(package)
+    except PackageNotFoundError:
+        found[package] = None
+print(json.dumps(found))
+"""
 
 
 # --- one framework on one split -------------------------------------------------------------------
@@ -86,10 +104,12 @@ def run_framework(
     test: pd.DataFrame,
     budget: float,
     seed: int,
+    python: str | None = None,
 ) -> dict[str, Any]:
-    """Fits ``framework`` in a fresh interpreter; returns its row (scored), failed or not."""
+    """Fits ``framework`` in a fresh interpreter (``python``, default this one); returns its row
+    (scored), failed or not."""
     row: dict[str, Any] = {"framework": framework, "status": "ok"}
-    if not FRAMEWORKS[framework].installed():
+    if not FRAMEWORKS[framework].installed(python):
         return {**row, "status": "not installed"}
     with tempfile.TemporaryDirectory(prefix=f"bench-{framework}-") as tmp:
         work = Path(tmp)
@@ -103,7 +123,7 @@ def run_framework(
             "seed": seed,
         }
         (work / "spec.json").write_text(json.dumps(spec))
-        status, error, process_s = _run_worker(work, budget)
+        status, error, process_s = _run_worker(work, budget, python)
         row["process_s"] = round(process_s, 1)
         if status != "ok":
             return {**row, "status": status, "error": error}
@@ -123,18 +143,23 @@ def run_framework(
     return row
 
 
-def _run_worker(work: Path, budget: float) -> tuple[str, str, float]:
-    """Runs ``benchmarks.frameworks`` on ``work`` in its own process group; (status, error, s)."""
+def _run_worker(work: Path, budget: float, python: str | None = None) -> tuple[str, str, float]:
+    """Runs ``benchmarks.frameworks`` on ``work`` in its own process group; (status, error, s).
+
+    In this interpreter with this checkout on the path (mlflow_automl as checked out); in
+    another one isolated (``-I``: its own packages only, the worker module run by its path).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}",
-        MPLBACKEND="Agg",
-    )
+    env.update(MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}", MPLBACKEND="Agg")
+    if python is None or python == sys.executable:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "benchmarks.frameworks", str(work)]
+    else:
+        command = [python, "-I", str(REPO / "benchmarks" / "frameworks.py"), str(work)]
     started = time.perf_counter()
     with open(work / "worker.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.frameworks", str(work)],
+            command,
             cwd=work,  # artifacts (./mlruns, AutoGluon's folder) stay in the temporary folder
             env=env,
             stdout=log,
@@ -219,7 +244,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str | None]:
+def versions(python: str | None = None) -> dict[str, str | None]:
+    """Versions of the packages that matter, in this interpreter or in ``python``."""
+    if python is not None and python != sys.executable:
+        command = [python, "-I", "-c", _VERSION_PROBE, *_PACKAGES]
+        output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+        return json.loads(output.stdout.strip().splitlines()[-1])
     found: dict[str, str | None] = {"python": platform.python_version()}
     for package in _PACKAGES:
         try:
@@ -258,7 +288,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--budget", default="60", help="seconds; several: 10,60,300")
     parser.add_argument("--frameworks", default="mlflow_automl,flaml", help=", ".join(FRAMEWORKS))
-    parser.add_argument("--datasets", default=None, help="default: the whole suite")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the interpreter of a framework (repeatable), e.g. "
+        "autogluon=/work/venvs/autogluon/bin/python; default: this one",
+    )
+    parser.add_argument(
+        "--datasets",
+        default=None,
+        help="names, or a task (binary, multiclass, regression); default: the whole suite",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "RESULTS"))
     parser.add_argument("--append", action="store_true", help="add to the existing record")
     parser.add_argument("--seed", type=int, default=0)
@@ -270,9 +312,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [f for f in args.framework_list if f not in FRAMEWORKS]
     if unknown:
         parser.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
+    args.interpreters = {}
+    for item in args.python:
+        name, _, path = item.partition("=")
+        if name not in FRAMEWORKS or not path:
+            parser.error(
+                f"--python {item!r}: expected NAME=PATH with NAME in {', '.join(FRAMEWORKS)}"
+            )
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            parser.error(f"--python {item!r}: {path} is not an executable file")
+        args.interpreters[name] = path
     names = args.datasets.split(",") if args.datasets else [d.name for d in suite.SUITE]
+    tasks = {suite.BINARY, suite.MULTICLASS, suite.REGRESSION}
     try:
-        args.dataset_list = [suite.get(name.strip()) for name in names]
+        args.dataset_list = [
+            dataset
+            for name in (n.strip() for n in names)
+            for dataset in (
+                [d for d in suite.SUITE if d.task == name] if name in tasks else [suite.get(name)]
+            )
+        ]
     except KeyError as exc:
         parser.error(str(exc.args[0]))
     return args
@@ -292,6 +351,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "note": args.note,
         "machine": machine(),
         "versions": versions(),
+        "interpreters": {
+            name: {"python": path, "versions": versions(path)}
+            for name, path in args.interpreters.items()
+            if name in args.framework_list
+        },
         "import_seconds": import_seconds(args.import_repeats) if args.import_repeats else None,
         "settings": {"seed": args.seed, "test_size": TEST_SIZE, "frameworks": args.frameworks},
         "metrics": {task: name for task, name in METRICS.items()},
@@ -318,7 +382,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for dataset in args.dataset_list:
             train, test = splits[dataset.name]
             for framework in args.framework_list:
-                row = run_framework(framework, dataset, train, test, budget, args.seed)
+                python = args.interpreters.get(framework)
+                row = run_framework(framework, dataset, train, test, budget, args.seed, python)
                 row = {"budget_s": budget, "dataset": dataset.name, "task": dataset.task, **row}
                 run["results"].append(row)
                 _print_row(row)
@@ -347,7 +412,7 @@ def _print_row(row: dict[str, Any]) -> None:
         f"{row['budget_s']:>6g} s  {row['dataset']:<14} {row['framework']:<14} "
         f"{row['status']:<8} score={'-' if score is None else f'{score:.4f}'} "
         f"wall={row.get('wall_s', '-')} s trials={row.get('trials', '-')} "
-        f"best={row.get('best_learner', '-')}",
+        f"best={row.get('best_learner', '-')} at {row.get('best_reached_s', '-')} s",
         flush=True,
     )
 
