@@ -146,12 +146,13 @@ def run_framework(
 def _run_worker(work: Path, budget: float, python: str | None = None) -> tuple[str, str, float]:
     """Runs ``benchmarks.frameworks`` on ``work`` in its own process group; (status, error, s).
 
-    In this interpreter with this checkout on the path (mlflow_automl as checked out); in
-    another one isolated (``-I``: its own packages only, the worker module run by its path).
+    By default in this interpreter with this checkout on the path (mlflow_automl as checked
+    out); in a given one isolated (``-I``: its own installed packages only, the worker module
+    run by its path).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}", MPLBACKEND="Agg")
-    if python is None or python == sys.executable:
+    if python is None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         command = [sys.executable, "-m", "benchmarks.frameworks", str(work)]
     else:
@@ -246,7 +247,7 @@ def machine() -> dict[str, Any]:
 
 def versions(python: str | None = None) -> dict[str, str | None]:
     """Versions of the packages that matter, in this interpreter or in ``python``."""
-    if python is not None and python != sys.executable:
+    if python is not None:
         command = [python, "-I", "-c", _VERSION_PROBE, *_PACKAGES]
         output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
         return json.loads(output.stdout.strip().splitlines()[-1])

@@ -149,7 +149,7 @@ def run_flaml(
         fitted = Fitted(predictions, list(automl.classes_), automl.best_estimator, trials)
     # FLAML minimizes 1 - metric for r2 and the AUCs.
     fitted.val_score = 1 - float(automl.best_loss)
-    fitted.best_reached_s = float(automl.time_to_find_best_model)
+    fitted.best_reached_s = round(float(automl.time_to_find_best_model), 2)
     return fitted, wall
 
 
@@ -200,7 +200,7 @@ class Framework:
 
     def installed(self, python: str | None = None) -> bool:
         """Whether ``python`` (default: this interpreter) can import the framework."""
-        if python is not None and python != sys.executable:
+        if python is not None:
             probe = (
                 f"import importlib.util as u, sys; sys.exit(u.find_spec({self.module!r}) is None)"
             )
