@@ -126,8 +126,10 @@ def run_mlflow_automl(
 def run_flaml(
     train: pd.DataFrame, test: pd.DataFrame, label: str, task: str, budget: float, seed: int
 ) -> tuple[Fitted, float]:
-    """``AutoML().fit(X, y, task=..., time_budget=...)`` with FLAML's defaults."""
+    """``AutoML().fit(X, y, task=..., time_budget=...)`` with FLAML's defaults (and its search log
+    written, for the best-so-far curve)."""
     from flaml import AutoML
+    from flaml.automl.data import get_output_from_log
 
     automl = AutoML()
     started = time.perf_counter()
@@ -139,6 +141,7 @@ def run_flaml(
         time_budget=budget,
         seed=seed,
         verbose=0,
+        log_file_name="flaml.log",  # in the work directory
     )
     wall = time.perf_counter() - started
     trials = len(automl.config_history)
@@ -150,6 +153,8 @@ def run_flaml(
     # FLAML minimizes 1 - metric for r2 and the AUCs.
     fitted.val_score = 1 - float(automl.best_loss)
     fitted.best_reached_s = round(float(automl.time_to_find_best_model), 2)
+    times, _, losses, _, _ = get_output_from_log("flaml.log", np.inf)
+    fitted.curve = best_so_far([(t, 1 - loss) for t, loss in zip(times, losses)])
     return fitted, wall
 
 
@@ -181,7 +186,12 @@ def run_autogluon(
     fitted.curve = best_so_far([(saved[m], v) for m, v in zip(board["model"], board["score_val"])])
     best = board.set_index("model").loc[predictor.model_best]
     fitted.val_score = float(best["score_val"])
-    fitted.best_reached_s = round(saved[predictor.model_best], 2)
+    # When its final score was first reached: a weighted ensemble of one model repeats the
+    # score of the model it wraps, which was saved earlier.
+    fitted.best_reached_s = next(
+        (t for t, score in fitted.curve if score >= fitted.val_score),
+        round(saved[predictor.model_best], 2),
+    )
     fitted.extra = {"fit_time_s": float(best["fit_time"])}  # its own and its base models' fits
     return fitted, wall
 

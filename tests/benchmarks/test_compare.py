@@ -50,6 +50,8 @@ def test_compare_writes_scored_results(tmp_path):
     assert list(times) == sorted(times) and list(scores) == sorted(set(scores))
     assert times[0] > 0 and times[-1] <= ours["wall_s"] + 1
     assert [ours["best_reached_s"], ours["val_score"]] == ours["curve"][-1]
+    flaml = rows["flaml"]  # from its search log
+    assert flaml["curve"] and abs(flaml["curve"][-1][1] - flaml["val_score"]) < 1e-9
 
     summary = run["summary"]["10.0"]
     assert set(summary["mean_rank"]) == {"mlflow_automl", "flaml"}
