@@ -75,8 +75,15 @@ def test_dataset_groups_and_interpreters_are_parsed():
     assert len(names) - 1 == len(classification)  # regression weighs as much as classification
 
 
-@pytest.mark.parametrize("item", ["flaml", "nosuch=/usr/bin/python3", "autogluon=/no/such/python"])
-def test_a_bad_interpreter_is_refused_before_anything_runs(item, capsys):
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("flaml", "expected NAME=PATH"),
+        ("nosuch=/usr/bin/python3", "expected NAME=PATH"),
+        ("autogluon=/no/such/python", "/no/such/python is not an executable file"),
+    ],
+)
+def test_a_bad_interpreter_is_refused_before_anything_runs(item, message, capsys):
     with pytest.raises(SystemExit):
         compare.parse_args(["--python", item])
-    assert "--python" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
