@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -307,6 +307,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--import-repeats", type=int, default=3)
     parser.add_argument("--note", default="", help="written to the results (e.g. machine load)")
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="processes that each keep a core busy throughout (issue 19's goals: 0 and 1)",
+    )
     args = parser.parse_args(argv)
     args.budgets = [float(b) for b in args.budget.split(",")]
     args.framework_list = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -358,7 +364,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if name in args.framework_list
         },
         "import_seconds": import_seconds(args.import_repeats) if args.import_repeats else None,
-        "settings": {"seed": args.seed, "test_size": TEST_SIZE, "frameworks": args.frameworks},
+        "settings": {
+            "seed": args.seed,
+            "test_size": TEST_SIZE,
+            "frameworks": args.frameworks,
+            "busy_processes": args.busy,
+        },
         "metrics": {task: name for task, name in METRICS.items()},
         "budgets": args.budgets,
         "datasets": [],
@@ -379,6 +390,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 **suite.traits(dataset, frame),
             }
         )
+    with _busy(args.busy):
+        _measure(args, run, splits, document, json_path, md_path)
+    print(f"\nwrote {md_path} and {json_path}")
+    return run
+
+
+def _busy(n: int) -> AbstractContextManager[None]:
+    if not n:
+        return nullcontext()
+    from benchmarks.time_budget import busy_processes  # imports mlflow_automl: only when asked
+
+    return busy_processes(n)
+
+
+def _measure(
+    args: argparse.Namespace,
+    run: dict[str, Any],
+    splits: dict[str, tuple[pd.DataFrame, ...]],
+    document: dict[str, Any],
+    json_path: Path,
+    md_path: Path,
+) -> None:
+    """Every (budget, dataset, framework) in turn; the files are rewritten after each row."""
     for budget in args.budgets:
         for dataset in args.dataset_list:
             train, test = splits[dataset.name]
@@ -392,8 +426,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 run["summary"][str(budget)] = report.summarize(rows, args.framework_list)
                 run["machine"]["load_at_end"] = _load()
                 _write(document, json_path, md_path)
-    print(f"\nwrote {md_path} and {json_path}")
-    return run
 
 
 def _write(document: dict[str, Any], json_path: Path, md_path: Path) -> None:

@@ -174,6 +174,9 @@ def _run_lines(run: dict[str, Any], title: str) -> list[str]:
     ]
     if run.get("note"):
         lines.append(f"- note: {run['note']}")
+    busy = run.get("settings", {}).get("busy_processes")
+    if busy:
+        lines.append(f"- {busy} busy process(es) started by the harness kept cores busy throughout")
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v))
     for name, interpreter in (run.get("interpreters") or {}).items():
         packages = ", ".join(f"{k} {v}" for k, v in interpreter["versions"].items() if v)
