@@ -21,8 +21,9 @@ virtualenv of its own: AutoGluon pins pandas < 3); data passes as parquet files,
 interpreter needs the framework, numpy, pandas and pyarrow, not mlflow_automl.
 
 A crash or a run past ``2 x budget + 120 s`` is recorded as a failed row; the run goes on.
-mlflow_automl logs to a SQLite store in a temporary folder (what users get) and reports the wall
-seconds it spent in MLflow calls (``tracking %``). Results go to ``<out>.json`` (the record) and
+mlflow_automl logs to a SQLite store in a temporary folder (what users get; a copy of one whose
+tables exist, unless ``--store fresh``) and reports the wall seconds it spent in MLflow calls
+(``tracking %``). Results go to ``<out>.json`` (the record) and
 ``<out>.md`` after every row; ``--append`` adds this call to an existing record.
 """
 
@@ -34,6 +35,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -57,6 +59,7 @@ from benchmarks.frameworks import FRAMEWORKS
 
 TEST_SIZE = 0.25
 REPO = Path(__file__).resolve().parent.parent
+OURS = "mlflow_automl"
 METRICS = {
     suite.BINARY: "roc_auc",
     suite.MULTICLASS: "roc_auc_ovr_weighted",
@@ -105,9 +108,11 @@ def run_framework(
     budget: float,
     seed: int,
     python: str | None = None,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Fits ``framework`` in a fresh interpreter (``python``, default this one); returns its row
-    (scored), failed or not."""
+    (scored), failed or not. ``store``: an existing SQLite MLflow store, copied for this run
+    (otherwise the run creates its own)."""
     row: dict[str, Any] = {"framework": framework, "status": "ok"}
     if not FRAMEWORKS[framework].installed(python):
         return {**row, "status": "not installed"}
@@ -123,6 +128,8 @@ def run_framework(
             "seed": seed,
         }
         (work / "spec.json").write_text(json.dumps(spec))
+        if store is not None:
+            shutil.copyfile(store, work / "mlflow.db")
         status, error, process_s = _run_worker(work, budget, python)
         row["process_s"] = round(process_s, 1)
         if status != "ok":
@@ -220,6 +227,20 @@ def score_predictions(
     }
 
 
+def make_store(path: Path, python: str | None = None) -> Path:
+    """An empty SQLite MLflow store at ``path``, its tables created by the MLflow of ``python``
+    (the interpreter that will log to it), as after a user's first run."""
+    create = "import sys, mlflow; mlflow.MlflowClient(sys.argv[1]).search_experiments()"
+    command = [python, "-I"] if python else [sys.executable]
+    subprocess.run(
+        [*command, "-c", create, f"sqlite:///{path}"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return path
+
+
 def split(dataset: suite.Dataset, frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, ...]:
     frame = frame[frame[dataset.label].notna()].reset_index(drop=True)
     stratify = frame[dataset.label] if dataset.is_classification else None
@@ -308,6 +329,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--import-repeats", type=int, default=3)
     parser.add_argument("--note", default="", help="written to the results (e.g. machine load)")
     parser.add_argument(
+        "--store",
+        choices=("existing", "fresh"),
+        default="existing",
+        help="mlflow_automl logs to a copy of an existing SQLite store (default), or creates a "
+        "fresh one inside its budget, as a user's very first run does",
+    )
+    parser.add_argument(
         "--busy",
         type=int,
         default=0,
@@ -369,6 +397,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "test_size": TEST_SIZE,
             "frameworks": args.frameworks,
             "busy_processes": args.busy,
+            "store": args.store,
         },
         "metrics": {task: name for task, name in METRICS.items()},
         "budgets": args.budgets,
@@ -390,8 +419,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 **suite.traits(dataset, frame),
             }
         )
-    with _busy(args.busy):
-        _measure(args, run, splits, document, json_path, md_path)
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp, _busy(args.busy):
+        store = None
+        if args.store == "existing" and OURS in args.framework_list:
+            store = make_store(Path(tmp) / "mlflow.db", args.interpreters.get(OURS))
+        _measure(args, run, splits, document, json_path, md_path, store)
     print(f"\nwrote {md_path} and {json_path}")
     return run
 
@@ -411,6 +443,7 @@ def _measure(
     document: dict[str, Any],
     json_path: Path,
     md_path: Path,
+    store: Path | None,
 ) -> None:
     """Every (budget, dataset, framework) in turn; the files are rewritten after each row."""
     for budget in args.budgets:
@@ -418,7 +451,16 @@ def _measure(
             train, test = splits[dataset.name]
             for framework in args.framework_list:
                 python = args.interpreters.get(framework)
-                row = run_framework(framework, dataset, train, test, budget, args.seed, python)
+                row = run_framework(
+                    framework,
+                    dataset,
+                    train,
+                    test,
+                    budget,
+                    args.seed,
+                    python,
+                    store if framework == OURS else None,
+                )
                 row = {"budget_s": budget, "dataset": dataset.name, "task": dataset.task, **row}
                 run["results"].append(row)
                 _print_row(row)

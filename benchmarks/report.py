@@ -174,6 +174,15 @@ def _run_lines(run: dict[str, Any], title: str) -> list[str]:
     ]
     if run.get("note"):
         lines.append(f"- note: {run['note']}")
+    store = run.get("settings", {}).get("store", "fresh")
+    lines.append(
+        "- mlflow_automl's SQLite store: "
+        + (
+            "a copy of an existing one (tables created before the clock starts)"
+            if store == "existing"
+            else "created by the run, inside its budget (a user's very first run)"
+        )
+    )
     busy = run.get("settings", {}).get("busy_processes")
     if busy:
         lines.append(f"- {busy} busy process(es) started by the harness kept cores busy throughout")

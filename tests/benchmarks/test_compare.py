@@ -6,6 +6,7 @@ AutoGluon itself is not installed in CI."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_compare_writes_scored_results(tmp_path):
     run = json.loads(out.with_suffix(".json").read_text())["runs"][0]
     assert run["versions"]["mlflow"] and run["versions"]["flaml"]
     assert run["interpreters"]["flaml"]["python"] == sys.executable
+    assert run["settings"]["store"] == "existing"
     assert run["interpreters"]["flaml"]["versions"]["flaml"] == run["versions"]["flaml"]
     assert run["machine"]["cores"] >= 1 and run["machine"]["ram_gb"] > 0
     assert 0 < run["import_seconds"]["mlflow"] < 60
@@ -62,6 +64,17 @@ def test_compare_writes_scored_results(tmp_path):
     markdown = out.with_suffix(".md").read_text()
     assert "| iris | mlflow_automl |" in markdown and "mean rank" in markdown
     assert f"flaml runs in `{sys.executable}`" in markdown
+
+
+def test_store_has_mlflows_tables_before_a_run_copies_it(tmp_path):
+    """The store a run copies is MLflow's schema, created by the interpreter that logs to it, so
+    table creation (seconds on a busy machine) stays outside the budget."""
+    store = compare.make_store(tmp_path / "mlflow.db")
+    with sqlite3.connect(store) as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master")}
+        experiments = db.execute("select count(*) from experiments").fetchone()[0]
+    assert {"alembic_version", "experiments", "runs", "metrics"} <= tables
+    assert experiments == 1  # Default only: the run makes its own
 
 
 def test_dataset_groups_and_interpreters_are_parsed():
