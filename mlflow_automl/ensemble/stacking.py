@@ -28,7 +28,7 @@ from mlflow_automl.ensemble.selection import (
     voting_oof_predictions,
 )
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
-from mlflow_automl.model import predict_scores
+from mlflow_automl.model_base import predict_scores
 
 DEFAULT_TRAIN_PERCENTAGE = 0.2
 
