@@ -118,8 +118,13 @@ class AutoMLModelBase(BaseEstimator):
             raise ValueError(f"{type(self).__name__}(pipeline=None) has nothing to fit")
         validate_data(self, X, y, skip_check_array=True)  # y given; n_features_in_
         frame = as_frame(X)
-        columns = list(self.feature_columns or frame.columns)
-        kinds = self.input_kinds if self.input_kinds is not None else column_kinds(frame)
+        columns = [str(c) for c in (self.feature_columns or frame.columns)]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"X is missing the feature column(s) {missing}")
+        kinds = self.input_kinds
+        if kinds is None:
+            kinds = column_kinds(frame[columns])
         self._set_inputs(columns, kinds)
         frame = check_input(frame, self.feature_columns_, kinds)
         target = fit_target(self, y, is_classifier(self))
