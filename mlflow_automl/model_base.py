@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlflow_automl.inputs import check_input, column_kinds
 
@@ -172,6 +172,7 @@ class AutoMLModelBase(BaseEstimator):
     def _frame(self, X: Any) -> pd.DataFrame:
         """The one input check (``mlflow_automl.inputs``), for fit, predict, predict_proba and
         the pyfunc alike."""
+        check_is_fitted(self)
         if hasattr(X, "__array__") and not isinstance(X, pd.DataFrame | pd.Series | np.ndarray):
             X = np.asarray(X)  # array-likes that are not arrays
         return check_input(X, list(self.feature_columns_), self.input_kinds_)
