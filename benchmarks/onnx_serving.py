@@ -86,12 +86,12 @@ def build_models(frame: pd.DataFrame, label: str, task: str) -> dict[str, Any]:
     else:
         classes, y, n_classes = None, frame[label].to_numpy(dtype=np.float64), None
     members = [_fit(X, y, task, name, classes) for name in MEMBERS[task]]
-    pairs = [(m.learner_name, m.pipeline) for m in members]
-    predictions = [predict_scores(m.pipeline, X, n_classes) for m in members]
+    pairs = [(m.learner_name, m.pipeline_) for m in members]
+    predictions = [predict_scores(m.pipeline_, X, n_classes) for m in members]
     meta = fit_stack(predictions, y, task).meta_learner
     ensembles = {
-        "VotingEnsemble": VotingEnsemble(pairs, [0.4, 0.2, 0.2, 0.2], task, n_classes),
-        "StackEnsemble": StackEnsemble(pairs, meta, task, n_classes),
+        "VotingEnsemble": VotingEnsemble.from_fitted(pairs, [0.4, 0.2, 0.2, 0.2], task, n_classes),
+        "StackEnsemble": StackEnsemble.from_fitted(pairs, meta, task, n_classes),
     }
     models = {"LightGBM": members[0], "KNN": _fit(X, y, task, "KNN", classes)}
     for name, ensemble in ensembles.items():

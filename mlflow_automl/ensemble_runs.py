@@ -165,7 +165,7 @@ def fit_ensemble(
     members = [(entry.learner, pipeline) for entry, pipeline in gathered]
     if spec["kind"] == VOTING:
         weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]
-        return VotingEnsemble(members, weights, config.task, data.n_classes)
+        return VotingEnsemble.from_fitted(members, weights, config.task, data.n_classes)
     stack = fit_stack(
         [entry.predictions for entry, _ in gathered],
         data.y,
@@ -176,7 +176,7 @@ def fit_ensemble(
         data.sample_weight,
         config.random_seed,
     )
-    return StackEnsemble(members, stack.meta_learner, config.task, data.n_classes)
+    return StackEnsemble.from_fitted(members, stack.meta_learner, config.task, data.n_classes)
 
 
 def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard) -> bool:

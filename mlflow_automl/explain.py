@@ -100,11 +100,11 @@ def explain_model(
     """
     start = time.perf_counter()
     deadline = None if time_limit is None else start + max(0.0, float(time_limit))
-    pipeline = model.pipeline
+    pipeline = model.pipeline_
     featurizer = pipeline.named_steps["featurize"]
     estimator = pipeline.steps[-1][1]
     classification = task == CLASSIFICATION
-    n_classes = len(model.classes) if classification else None
+    n_classes = len(model.classes_) if classification else None
 
     X = model._frame(X)
     y = np.asarray(y)
@@ -131,7 +131,7 @@ def explain_model(
     overall = native if native is not None else permutation.overall
     per_class = {} if permutation is None else permutation.per_class
 
-    labels = [str(label) for label in model.classes] if classification else []
+    labels = [str(label) for label in model.classes_] if classification else []
     engineered = pd.DataFrame({"feature": names, "raw_feature": sources, "importance": overall})
     for code, values in sorted(per_class.items()):
         engineered[CLASS_PREFIX + labels[code]] = values

@@ -159,9 +159,10 @@ def _explainable(model: Any) -> tuple[Any, str]:
     """The model to explain: an ensemble is explained through its heaviest member."""
     from mlflow_automl.model import wrap_fitted
 
-    ensemble = model.pipeline
+    ensemble = model.pipeline_
     if not hasattr(ensemble, "members"):
         return model, model.learner_name
     name, member = ensemble.members[int(np.argmax(ensemble.weights_))]
-    member_model = wrap_fitted(member, model.task, model.classes, model.feature_columns, name, {})
+    classes = getattr(model, "classes_", None)
+    member_model = wrap_fitted(member, model.task, classes, model.feature_columns_, name, {})
     return member_model, f"{name} (heaviest member of {model.learner_name})"

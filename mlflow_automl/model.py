@@ -1,8 +1,10 @@
-"""The fitted model a user gets back: featurization + scaler + learner, raw rows in.
+"""The model a user gets back: featurization + scaler + learner, raw rows in.
 
 ``build_pipeline`` is the one place that assembles a trial's sklearn Pipeline, so a trial, the
-final refit and (later) ensembles all build the same thing. ``AutoMLModel`` wraps the fitted
-pipeline, maps integer class codes back to the user's labels, and is what MLflow logs.
+final refit and the ensembles' members all build the same thing. ``AutoMLClassifier`` /
+``AutoMLRegressor`` (base: :class:`mlflow_automl.model_base.AutoMLModelBase`) wrap a pipeline,
+check the input, map class codes back to the user's labels, and are what MLflow logs;
+:func:`wrap_fitted` builds the one of a task around an already fitted pipeline.
 """
 
 from __future__ import annotations
@@ -12,11 +14,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
-from mlflow_automl.inputs import check_input
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
+from mlflow_automl.model_base import AutoMLModelBase, predict_scores
+
+__all__ = [
+    "AutoMLClassifier",
+    "AutoMLRegressor",
+    "build_pipeline",
+    "describe_pipeline",
+    "fit_pipeline",
+    "predict_scores",
+    "wrap_fitted",
+]
 
 
 def build_pipeline(
@@ -60,99 +73,61 @@ def fit_pipeline(
         return pipeline.fit(X, y, **fit_params)
 
 
-def predict_scores(pipeline: Pipeline, X: pd.DataFrame, n_classes: int | None) -> np.ndarray:
-    """Class probabilities with one column per class code (classification) or predictions.
+class AutoMLClassifier(ClassifierMixin, AutoMLModelBase):
+    """A classification pipeline; predicts the user's original labels.
 
-    A fold may miss a rare class; its column is then zero, so every fold's output lines up.
+    ``fit(X, y)`` encodes ``y`` as class codes 0..K-1 (``classes_``: the sorted labels) and fits a
+    clone of ``pipeline`` on them; ``predict_proba`` has one column per class in ``classes_``.
     """
-    if n_classes is None:
-        return np.asarray(pipeline.predict(X), dtype=np.float64)
-    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
-    seen = np.asarray(pipeline.classes_, dtype=np.int64)
-    if len(seen) == n_classes:
-        return proba
-    full = np.zeros((len(X), n_classes))
-    full[:, seen] = proba
-    return full
 
-
-class _AutoMLModelBase(BaseEstimator):
-    def __init__(
-        self,
-        pipeline: Pipeline | None = None,
-        task: str = CLASSIFICATION,
-        classes: np.ndarray | None = None,
-        feature_columns: list[str] | None = None,
-        learner_name: str | None = None,
-        params: dict[str, Any] | None = None,
-        input_kinds: dict[str, str] | None = None,
-    ) -> None:
-        self.pipeline = pipeline
-        self.task = task
-        self.classes = classes
-        self.feature_columns = feature_columns
-        self.learner_name = learner_name
-        self.params = params
-        self.input_kinds = input_kinds  # column -> kind, see mlflow_automl.inputs
-
-    def _frame(self, X: Any) -> pd.DataFrame:
-        """The one input check (``mlflow_automl.inputs``), for predict, predict_proba and the
-        pyfunc alike. Models pickled before ``input_kinds`` existed check column names only."""
-        return check_input(X, list(self.feature_columns or []), getattr(self, "input_kinds", None))
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return self.pipeline is not None
-
-
-class AutoMLClassifier(ClassifierMixin, _AutoMLModelBase):
-    """The best classification pipeline; predicts the user's original labels."""
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.classes
+    task = CLASSIFICATION
 
     def predict(self, X: Any) -> np.ndarray:
         codes = np.argmax(self.predict_proba(X), axis=1)
-        return self.classes[codes]
+        return self.classes_[codes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
         frame = self._frame(X)
         if frame.empty:  # an empty batch: scikit-learn refuses 0 rows
-            return np.empty((0, len(self.classes)), dtype=np.float64)
-        return predict_scores(self.pipeline, frame, len(self.classes))
+            return np.empty((0, len(self.classes_)), dtype=np.float64)
+        return predict_scores(self.pipeline_, frame, len(self.classes_))
 
 
-class AutoMLRegressor(RegressorMixin, _AutoMLModelBase):
-    """The best regression pipeline."""
+class AutoMLRegressor(RegressorMixin, AutoMLModelBase):
+    """A regression pipeline."""
+
+    task = REGRESSION
 
     def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
         frame = self._frame(X)
         if frame.empty:  # an empty batch: scikit-learn refuses 0 rows
             return np.empty(0, dtype=np.float64)
-        return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
+        return np.asarray(self.pipeline_.predict(frame), dtype=np.float64)
 
 
 def wrap_fitted(
-    pipeline: Pipeline,
+    pipeline: Any,
     task: str,
     classes: np.ndarray | None,
     feature_columns: list[str],
     learner_name: str,
     params: dict[str, Any],
     input_kinds: dict[str, str] | None = None,
-) -> _AutoMLModelBase:
+) -> AutoMLModelBase:
+    """The model class of ``task`` around an already fitted pipeline (``from_fitted``)."""
     if task == FORECASTING:
         from mlflow_automl.forecasting.model import AutoMLForecaster
 
-        model_class = AutoMLForecaster
+        model_class: type[AutoMLModelBase] = AutoMLForecaster
     else:
         model_class = AutoMLClassifier if task == CLASSIFICATION else AutoMLRegressor
-    return model_class(
-        pipeline=pipeline,
-        task=task,
+    return model_class.from_fitted(
+        pipeline,
+        feature_columns,
         classes=classes,
-        feature_columns=list(feature_columns),
         learner_name=learner_name,
-        params=dict(params),
+        params=params,
         input_kinds=input_kinds,
     )

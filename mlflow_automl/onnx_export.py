@@ -4,7 +4,7 @@ The graph has one input per raw column the featurizer uses, named after the raw 
 MLflow's onnx pyfunc scores a raw DataFrame: numeric / bool columns are ``float32 [N, 1]``
 tensors (NaN = missing), categorical and text columns ``string [N, 1]`` tensors. Classifiers
 output ``label`` (the user's labels: int64 for integer labels, else strings) and
-``probabilities`` (float ``[N, K]``, columns in the order of ``model.classes``, no ZipMap),
+``probabilities`` (float ``[N, K]``, columns in the order of ``model.classes_``, no ZipMap),
 regressors ``variable`` (``[N, 1]``).
 
 What converts (skl2onnx + the onnxmltools LightGBM/XGBoost converters registered by
@@ -93,12 +93,12 @@ def convert_model(model: Any, X: pd.DataFrame, tolerance: float = 1e-5) -> OnnxE
     Never raises: an unconvertible part or a parity miss is reported in ``error``.
     """
     try:
-        if isinstance(model.pipeline, VotingEnsemble | StackEnsemble):
-            onnx_model, input_names, string_columns = _convert_ensemble(model.pipeline)
+        if isinstance(model.pipeline_, VotingEnsemble | StackEnsemble):
+            onnx_model, input_names, string_columns = _convert_ensemble(model.pipeline_)
         else:
-            onnx_model, input_names, string_columns = _convert(model.pipeline)
-        if getattr(model, "classes", None) is not None:
-            _label_output(onnx_model, list(model.classes))
+            onnx_model, input_names, string_columns = _convert(model.pipeline_)
+        if getattr(model, "classes_", None) is not None:
+            _label_output(onnx_model, list(model.classes_))
     except Unconvertible as exc:
         return OnnxExport(None, {}, None, str(exc))
     except Exception as exc:  # skl2onnx / onnxmltools raise anything
@@ -243,7 +243,7 @@ def _convert_ensemble(
     output = "probabilities" if classification else "variable"
     voting = isinstance(ensemble, VotingEnsemble)
     weights = ensemble.weights_ if voting else None
-    used = [i for i in range(len(ensemble.members)) if not voting or weights[i] > 0]
+    used = [i for i in range(len(ensemble.estimators_)) if not voting or weights[i] > 0]
 
     parts: list[onnx.ModelProto] = []
     inputs: dict[str, onnx.ValueInfoProto] = {}
@@ -251,7 +251,7 @@ def _convert_ensemble(
     string_columns: set[Hashable] = set()
     member_outputs = []
     for i in used:
-        name, pipeline = ensemble.members[i]
+        name, pipeline = ensemble.estimators_[i]
         if classification and len(pipeline.classes_) != ensemble.n_classes:
             raise Unconvertible(f"member {name} was fitted on a subset of the classes")
         member, names, strings = _convert(pipeline)
@@ -365,7 +365,7 @@ def _meta_learner_graph(
     from skl2onnx.common.data_types import FloatTensorType
 
     register_onnx_converters()
-    meta = ensemble.meta_learner
+    meta = ensemble.meta_learner_
     if ensemble.n_classes is not None and len(meta.classes_) != ensemble.n_classes:
         raise Unconvertible("the stack meta-learner was fitted on a subset of the classes")
     width = int(meta.n_features_in_)

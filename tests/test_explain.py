@@ -162,9 +162,9 @@ def test_elasticnet_native_coefficients_times_std(diabetes_xy):
     explanation = explain_model(model, X, y, REGRESSION)
     assert explanation.method == "native" and explanation.classes is None
     assert_consistent(explanation)
-    scaled = model.pipeline[:-1].transform(X)
-    coef = model.pipeline.named_steps["model"].coef_
-    expected = dict(zip(model.pipeline.named_steps["featurize"].get_feature_names_out(), coef))
+    scaled = model.pipeline_[:-1].transform(X)
+    coef = model.pipeline_.named_steps["model"].coef_
+    expected = dict(zip(model.pipeline_.named_steps["featurize"].get_feature_names_out(), coef))
     engineered = explanation.engineered.set_index("feature")
     for feature, value in expected.items():
         column = list(expected).index(feature)
@@ -180,10 +180,10 @@ def test_logistic_regression_multiclass_mean_abs_coef(penguin_knn):
     explanation = explain_model(model, X, y, CLASSIFICATION, n_repeats=1)
     assert explanation.method == "native"
     assert_consistent(explanation)
-    coef = model.pipeline.named_steps["model"].coef_
+    coef = model.pipeline_.named_steps["model"].coef_
     assert coef.shape[0] == 3
-    scaled = model.pipeline[:-1].transform(X)
-    names = list(model.pipeline.named_steps["featurize"].get_feature_names_out())
+    scaled = model.pipeline_[:-1].transform(X)
+    names = list(model.pipeline_.named_steps["featurize"].get_feature_names_out())
     expected = np.abs(coef).mean(axis=0) * scaled.std(axis=0)
     got = explanation.engineered.set_index("feature").loc[names, "importance"].to_numpy()
     np.testing.assert_allclose(got, expected)

@@ -90,7 +90,7 @@ def test_numeric_pipeline_converts_with_parity(task, name, breast_cancer, diabet
         proba = model.predict_proba(float32_rows(X_valid))
         np.testing.assert_allclose(outputs[1], proba, atol=1e-5)
         clear = np.abs(proba[:, 1] - 0.5) > 1e-5
-        labels = model.classes[proba.argmax(axis=1)]  # the label output holds user labels
+        labels = model.classes_[proba.argmax(axis=1)]  # the label output holds user labels
         np.testing.assert_array_equal(outputs[0][clear], labels[clear])
     else:
         predicted = model.predict(float32_rows(X_valid))
@@ -222,7 +222,7 @@ def test_mlflow_onnx_pyfunc_scores_a_raw_dataframe(penguins, tmp_path):
     assert raw["sex?"].isna().any()
     np.testing.assert_allclose(predicted["probabilities"], proba, atol=1e-4)
     # the label output carries the user's labels, not class codes
-    np.testing.assert_array_equal(predicted["label"].ravel(), model.classes[proba.argmax(axis=1)])
+    np.testing.assert_array_equal(predicted["label"].ravel(), model.classes_[proba.argmax(axis=1)])
 
 
 # -- ensembles ------------------------------------------------------------------------------------
@@ -247,7 +247,9 @@ def ensemble_case(frame: pd.DataFrame, label: str, task: str):
 
 
 def wrap_ensemble(ensemble, task: str, members, X_fit):
-    return wrap_fitted(ensemble, task, members[0].classes, list(X_fit.columns), "Ensemble", {})
+    return wrap_fitted(
+        ensemble, task, getattr(members[0], "classes_", None), list(X_fit.columns), "Ensemble", {}
+    )
 
 
 def check_onnx_matches(model, export, X_valid, string_columns):
@@ -257,7 +259,7 @@ def check_onnx_matches(model, export, X_valid, string_columns):
         assert export.max_abs_diff <= 1e-5
         proba = model.predict_proba(float32_rows(X_valid))
         np.testing.assert_allclose(outputs[1], proba, atol=1e-5)
-        np.testing.assert_array_equal(outputs[0], model.classes[proba.argmax(axis=1)])
+        np.testing.assert_array_equal(outputs[0], model.classes_[proba.argmax(axis=1)])
     else:
         predicted = model.predict(float32_rows(X_valid))
         assert export.max_abs_diff <= 1e-5 * max(1.0, np.abs(predicted).max())
@@ -283,11 +285,11 @@ def cancer_binary(breast_cancer):
 def test_voting_ensemble_converts_with_parity(case, request):
     X_fit, _, X_valid, members = request.getfixturevalue(case)
     task = members[0].task
-    n_classes = None if task == REGRESSION else len(members[0].classes)
+    n_classes = None if task == REGRESSION else len(members[0].classes_)
     # A zero weight leaves that member out of the graph altogether.
     weights = [0.4, 0.3, 0.0, 0.3]
-    ensemble = VotingEnsemble(
-        [(m.learner_name, m.pipeline) for m in members], weights, task, n_classes
+    ensemble = VotingEnsemble.from_fitted(
+        [(m.learner_name, m.pipeline_) for m in members], weights, task, n_classes
     )
     model = wrap_ensemble(ensemble, task, members, X_fit)
 
@@ -318,12 +320,14 @@ def stack_cases() -> list[tuple[str, str]]:
 def test_stack_ensemble_converts_with_parity(case, meta_type, request):
     X_fit, codes, X_valid, members = request.getfixturevalue(case)
     task = members[0].task
-    n_classes = None if task == REGRESSION else len(members[0].classes)
+    n_classes = None if task == REGRESSION else len(members[0].classes_)
     # The meta-learner learns from the members' predictions, as fit_stack does in the engine.
-    predictions = [predict_scores(m.pipeline, X_fit, n_classes) for m in members]
+    predictions = [predict_scores(m.pipeline_, X_fit, n_classes) for m in members]
     meta = fit_stack(predictions, codes, task, meta_type).meta_learner
-    pairs = [(m.learner_name, m.pipeline) for m in members]
-    model = wrap_ensemble(StackEnsemble(pairs, meta, task, n_classes), task, members, X_fit)
+    pairs = [(m.learner_name, m.pipeline_) for m in members]
+    model = wrap_ensemble(
+        StackEnsemble.from_fitted(pairs, meta, task, n_classes), task, members, X_fit
+    )
 
     export = convert_model(model, X_valid)
 

@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import RegressorMixin
 
+from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.forecasting.forecasters import SeriesLayout
 from mlflow_automl.forecasting.timeseries import SINGLE_SERIES, series_keys
-from mlflow_automl.model import _AutoMLModelBase
+from mlflow_automl.model_base import AutoMLModelBase
 
 FORECAST_COLUMN = "forecast"
 
 
-class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
+class AutoMLForecaster(RegressorMixin, AutoMLModelBase):
     """The best forecasting pipeline (or voting ensemble of forecasters), refit on all rows.
 
     Example:
@@ -30,11 +31,13 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
         >>> mlflow.pyfunc.load_model(uri).predict(future)  # the same numbers
     """
 
+    task = FORECASTING
+
     # --- what the model knows -------------------------------------------------------------------
     @property
     def _forecasters(self) -> list[Any]:
-        members = getattr(self.pipeline, "members", None)
-        return [m for _, m in members] if members else [self.pipeline]
+        members = getattr(self.pipeline_, "estimators_", None)
+        return [m for _, m in members] if members else [self.pipeline_]
 
     @property
     def layout(self) -> SeriesLayout:
@@ -90,14 +93,14 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
         frame = self._frame(X)
         if frame.empty:  # an empty batch
             return np.empty(0, dtype=np.float64)
-        return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
+        return np.asarray(self.pipeline_.predict(frame), dtype=np.float64)
 
     def forecast(self, X_future: pd.DataFrame | None = None) -> pd.DataFrame:
         """The future frame's time and series id columns with a ``forecast`` column (same
         index as ``X_future``). Without ``X_future``: the next forecast horizon of every series
         (only for models without known feature columns)."""
         if X_future is None:
-            covariates = [c for c in self.feature_columns or [] if c not in self._index_columns]
+            covariates = [c for c in self.feature_columns_ if c not in self._index_columns]
             if covariates:
                 raise ValueError(
                     f"this model uses the known feature column(s) {covariates}; pass a future "
@@ -106,18 +109,16 @@ class AutoMLForecaster(RegressorMixin, _AutoMLModelBase):
             X_future = self.future_frame()
         frame = self._frame(X_future)
         out = frame[self._index_columns].copy()
-        out[FORECAST_COLUMN] = np.empty(0) if frame.empty else self.pipeline.predict(frame)
+        out[FORECAST_COLUMN] = np.empty(0) if frame.empty else self.pipeline_.predict(frame)
         return out
 
     def example_input(self, n_rows: int = 5) -> pd.DataFrame:
         """A valid future frame for the model's signature: the next periods of the first
         series, known features set to their last training values."""
         future = self.future_frame(min(n_rows, self.horizon)).head(n_rows)
-        for column, value in (self.last_features or {}).items():
+        for column, value in (getattr(self, "last_features_", None) or {}).items():
             future[column] = value
-        return future[[c for c in self.feature_columns or [] if c in future.columns]]
-
-    last_features: dict[str, Any] | None = None  # set by the orchestrator for the example
+        return future[[c for c in self.feature_columns_ if c in future.columns]]
 
     def mase_scale(self, X: pd.DataFrame) -> np.ndarray:
         """Per row of ``X``: the MASE denominator of its series, from its training history."""
@@ -152,5 +153,5 @@ def prepare_for_logging(model: AutoMLForecaster, data: Any) -> pd.DataFrame:
         for key, group in history.groupby("series", sort=False)
     }
     original = data.X.iloc[: data.n_original]
-    model.last_features = {c: original[c].iloc[-1] for c in data.covariates}
+    model.last_features_ = {c: original[c].iloc[-1] for c in data.covariates}
     return model.example_input()

@@ -345,9 +345,9 @@ def _ensembles(data: Bundle) -> list[Any]:
     weights = greedy_selection(data.oof, data.y, data.task, metric)
     used = [i for i, w in enumerate(weights) if w > 0]
     members = _final_members(data, tuple(data.names[i] for i in used))
-    voting = VotingEnsemble(members, weights[used], data.task, data.n_classes)
+    voting = VotingEnsemble.from_fitted(members, weights[used], data.task, data.n_classes)
     meta, _ = fit_stack([data.oof[i] for i in used], data.y, data.task)
-    stack = StackEnsemble(members, meta, data.task, data.n_classes)
+    stack = StackEnsemble.from_fitted(members, meta, data.task, data.n_classes)
     return [voting, stack]
 
 
@@ -384,7 +384,7 @@ def test_ensembles_predict_pickle_and_serve_inside_wrap_fitted(name):
 def test_voting_ensemble_is_the_weighted_average_of_its_members():
     data = bundle("iris")
     members = _final_members(data, ("LogisticRegression", "KNN"))
-    ensemble = VotingEnsemble(members, [3, 1], data.task, data.n_classes)
+    ensemble = VotingEnsemble.from_fitted(members, [3, 1], data.task, data.n_classes)
     np.testing.assert_allclose(ensemble.weights_, [0.75, 0.25])
     scores = [predict_scores(p, data.X, 3) for _, p in members]
     np.testing.assert_allclose(ensemble.predict_proba(data.X), 0.75 * scores[0] + 0.25 * scores[1])
@@ -392,7 +392,7 @@ def test_voting_ensemble_is_the_weighted_average_of_its_members():
         ensemble.predict(data.X), np.argmax(ensemble.predict_proba(data.X), 1)
     )
     with pytest.raises(ValueError, match="weights"):
-        VotingEnsemble(members, [1], data.task, 3).predict(data.X)
+        VotingEnsemble.from_fitted(members, [1], data.task, 3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ def test_gather_members_proceeds_with_what_it_has_when_time_runs_out():
 
     gathered = gather_members(data.names, fit_member, deadline=deadline)
     assert [name for name, _ in gathered] == list(data.names[:2])
-    ensemble = VotingEnsemble(gathered, [0.6, 0.2], data.task, data.n_classes)
+    ensemble = VotingEnsemble.from_fitted(gathered, [0.6, 0.2], data.task, data.n_classes)
     np.testing.assert_allclose(ensemble.weights_, [0.75, 0.25])
     assert (ensemble.predict(data.X) == data.y).mean() > 0.95
 

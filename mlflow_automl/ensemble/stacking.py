@@ -1,0 +1,289 @@
+"""Stacking: meta-learners trained on the members' out-of-fold / validation predictions.
+
+Stacking features are the members' predictions side by side: for binary classification only
+P(class 1) per member (the other column is redundant), for multiclass all K probabilities (the
+sum-to-one collinearity is mild and regularised away; dropping an arbitrary class would make the
+features asymmetric), for regression the point predictions. Default meta-learners:
+``LogisticRegressionCV`` (classification) and ``ElasticNetCV`` (regression / forecasting).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
+
+from mlflow_automl.ensemble.selection import (
+    STACK,
+    VOTING,
+    EnsembleTimeout,
+    _base_task,
+    _check_deadline,
+    complete_rows,
+    voting_oof_predictions,
+)
+from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
+from mlflow_automl.model_base import predict_scores
+
+DEFAULT_TRAIN_PERCENTAGE = 0.2
+
+META_LEARNERS: tuple[str, ...] = (
+    "LogisticRegression",
+    "LogisticRegressionCV",
+    "LightGBMClassifier",
+    "ElasticNet",
+    "ElasticNetCV",
+    "LightGBMRegressor",
+    "LinearRegression",
+)
+DEFAULT_META_LEARNER: dict[str, str] = {
+    CLASSIFICATION: "LogisticRegressionCV",
+    REGRESSION: "ElasticNetCV",
+    FORECASTING: "ElasticNetCV",
+}
+_META_TASK: dict[str, str] = {
+    "LogisticRegression": CLASSIFICATION,
+    "LogisticRegressionCV": CLASSIFICATION,
+    "LightGBMClassifier": CLASSIFICATION,
+    "ElasticNet": REGRESSION,
+    "ElasticNetCV": REGRESSION,
+    "LightGBMRegressor": REGRESSION,
+    "LinearRegression": REGRESSION,
+}
+
+
+def _meta_defaults(type_name: str, random_state: int) -> tuple[type, dict[str, Any]]:
+    """The estimator class of a meta-learner type and our defaults for it."""
+    import lightgbm
+    from sklearn import linear_model
+
+    # LightGBM: deterministic and quiet, like the LightGBM learner; one thread (shared cores).
+    lgbm = {"verbosity": -1, "deterministic": True, "force_col_wise": True, "n_jobs": 1}
+    table: dict[str, tuple[type, dict[str, Any]]] = {
+        "LogisticRegression": (linear_model.LogisticRegression, {"max_iter": 1000}),
+        # Log-loss picks C by probability quality, which AUC / log_loss metrics depend on;
+        # explicit l1_ratios / legacy flags keep sklearn 1.9's transition warnings quiet.
+        "LogisticRegressionCV": (
+            linear_model.LogisticRegressionCV,
+            {
+                "max_iter": 1000,
+                "scoring": "neg_log_loss",
+                "l1_ratios": (0.0,),
+                "use_legacy_attributes": False,
+            },
+        ),
+        "LightGBMClassifier": (lightgbm.LGBMClassifier, lgbm),
+        "ElasticNet": (linear_model.ElasticNet, {}),
+        "ElasticNetCV": (linear_model.ElasticNetCV, {}),
+        "LightGBMRegressor": (lightgbm.LGBMRegressor, lgbm),
+        "LinearRegression": (linear_model.LinearRegression, {}),
+    }
+    cls, defaults = table[type_name]
+    if "random_state" in cls().get_params():
+        defaults = {**defaults, "random_state": random_state}
+    return cls, defaults
+
+
+def make_meta_learner(
+    task: str,
+    type_name: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    random_state: int = 0,
+) -> BaseEstimator:
+    """An unfitted meta-learner of ``type_name`` (default by task) built with ``kwargs``.
+
+    Raises ``ValueError`` for a type that does not fit the task (listing the valid ones) and for
+    a keyword the estimator does not accept (naming it).
+    """
+    base = _base_task(task)
+    valid = [name for name in META_LEARNERS if _META_TASK[name] == base]
+    type_name = type_name or DEFAULT_META_LEARNER[task]
+    if type_name not in valid:
+        raise ValueError(
+            f"stack_meta_learner_type {type_name!r} is not a meta-learner for task {task!r}; "
+            f"valid types: {', '.join(valid)}"
+        )
+    cls, defaults = _meta_defaults(type_name, random_state)
+    accepted = cls().get_params()
+    unknown = sorted(set(kwargs or {}) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"stack_meta_learner_kwargs: {type_name} has no parameter(s) {unknown}; "
+            f"valid: {', '.join(sorted(accepted))}"
+        )
+    return cls(**{**defaults, **(kwargs or {})})
+
+
+def stack_features(predictions: Sequence[np.ndarray], task: str) -> np.ndarray:
+    """Members' predictions side by side: the meta-learner's input matrix."""
+    columns = []
+    for prediction in predictions:
+        p = np.asarray(prediction, dtype=np.float64)
+        if p.ndim == 1:
+            columns.append(p[:, None])
+        elif _base_task(task) == CLASSIFICATION and p.shape[1] == 2:
+            columns.append(p[:, 1:])  # binary: P(class 0) = 1 - P(class 1) adds nothing
+        else:
+            columns.append(p)
+    return np.hstack(columns)
+
+
+def _fit_quietly(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, sample_weight) -> Any:
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+    # Convergence chatter from meta-learner fits would drown the console, as for trials.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y, **fit_params)
+
+
+def _split_for_meta(
+    rows: np.ndarray, y: np.ndarray, task: str, train_percentage: float, random_state: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Meta-training rows and held-out scoring rows, stratified when the classes allow it."""
+    if not 0 < train_percentage < 1:
+        raise ValueError(f"train_percentage must be in (0, 1), got {train_percentage}")
+    stratify = y[rows] if _base_task(task) == CLASSIFICATION else None
+    try:
+        train, held_out = train_test_split(
+            rows, train_size=train_percentage, random_state=random_state, stratify=stratify
+        )
+    except ValueError:  # a class too rare to stratify: a plain shuffled split still works
+        train, held_out = train_test_split(
+            rows, train_size=train_percentage, random_state=random_state
+        )
+    return np.sort(train), np.sort(held_out)
+
+
+class StackFit(NamedTuple):
+    """A fitted meta-learner and the rows the stack is to be scored on.
+
+    ``score_rows`` is ``None`` when the meta-learner saw every validated row (cross-validation):
+    score the stack with :func:`ensemble_oof_predictions` instead.
+    """
+
+    meta_learner: BaseEstimator
+    score_rows: np.ndarray | None
+
+
+def fit_stack(
+    member_oof_predictions: list[np.ndarray],
+    y: np.ndarray,
+    task: str,
+    meta_type: str | None = None,
+    meta_kwargs: dict[str, Any] | None = None,
+    train_percentage: float | None = None,
+    sample_weight: np.ndarray | None = None,
+    random_state: int = 0,
+    deadline: float | None = None,
+) -> StackFit:
+    """Trains the meta-learner on the members' out-of-fold / validation predictions.
+
+    With ``train_percentage`` (train/validation strategies) it is trained on that fraction of the
+    validated rows, and the rest are returned as ``score_rows``; otherwise on all of them.
+    """
+    meta = make_meta_learner(task, meta_type, meta_kwargs, random_state)
+    rows = complete_rows(member_oof_predictions)
+    score_rows = None
+    if train_percentage is not None:
+        rows, score_rows = _split_for_meta(
+            rows, np.asarray(y), task, train_percentage, random_state
+        )
+    _check_deadline(deadline, "fitting the stack meta-learner")
+    features = stack_features([np.asarray(p)[rows] for p in member_oof_predictions], task)
+    weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+    return StackFit(_fit_quietly(meta, features, np.asarray(y)[rows], weights), score_rows)
+
+
+def stack_oof_predictions(
+    member_predictions: list[np.ndarray],
+    y: np.ndarray,
+    task: str,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    meta_type: str | None = None,
+    meta_kwargs: dict[str, Any] | None = None,
+    train_percentage: float | None = None,
+    sample_weight: np.ndarray | None = None,
+    random_state: int = 0,
+    deadline: float | None = None,
+) -> np.ndarray:
+    """The stack's own out-of-fold / validation predictions, row-aligned, NaN where unscored.
+
+    Cross-validation (several splits, no ``train_percentage``): the meta-learner is
+    cross-validated over the members' out-of-fold predictions with the same folds, so each row
+    is predicted by a meta-learner that never saw it. One split: the meta-learner is trained on
+    ``train_percentage`` (default 0.2) of the validation rows and predicts the rest.
+    """
+    y = np.asarray(y)
+    first = np.asarray(member_predictions[0])
+    n_classes = first.shape[1] if _base_task(task) == CLASSIFICATION else None
+    out = np.full(first.shape, np.nan)
+    if train_percentage is None and len(splits) == 1:
+        train_percentage = DEFAULT_TRAIN_PERCENTAGE
+    if train_percentage is not None:
+        meta, rows = fit_stack(
+            member_predictions,
+            y,
+            task,
+            meta_type,
+            meta_kwargs,
+            train_percentage,
+            sample_weight,
+            random_state,
+            deadline,
+        )
+        held_out = [np.asarray(p)[rows] for p in member_predictions]
+        out[rows] = predict_scores(meta, stack_features(held_out, task), n_classes)
+        return out
+    if complete_rows(member_predictions).size != len(y):
+        raise ValueError("cross-validated stacking needs every row validated by every member")
+    features = stack_features(member_predictions, task)
+    meta = make_meta_learner(task, meta_type, meta_kwargs, random_state)
+    weights = None if sample_weight is None else np.asarray(sample_weight)
+    # Fold by fold (what cross_val_predict does), so that the deadline is checked between
+    # folds and a stack that cannot finish in time stops after its first fold.
+    started = time.time()
+    for done, (train, valid) in enumerate(splits):
+        _check_deadline(deadline, f"stack meta-learner fold {done + 1} of {len(splits)}")
+        if done and deadline is not None:
+            per_fold = (time.time() - started) / done
+            if time.time() + per_fold * (len(splits) - done) > deadline:
+                raise EnsembleTimeout(
+                    f"{len(splits) - done} more fold(s) of {per_fold:.1f} s would end past "
+                    "the deadline"
+                )
+        fitted = _fit_quietly(
+            clone(meta), features[train], y[train], None if weights is None else weights[train]
+        )
+        out[valid] = predict_scores(fitted, features[valid], n_classes)
+    return out
+
+
+def ensemble_oof_predictions(
+    kind: str,
+    member_predictions: list[np.ndarray],
+    *,
+    weights: Sequence[float] | None = None,
+    y: np.ndarray | None = None,
+    task: str | None = None,
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    **stack_options: Any,
+) -> np.ndarray:
+    """An ensemble's out-of-fold / validation predictions, scored like any iteration's.
+
+    ``kind="voting"`` needs ``weights``; ``kind="stack"`` needs ``y``, ``task`` and ``splits``
+    plus the options of :func:`stack_oof_predictions`.
+    """
+    if kind == VOTING:
+        if weights is None:
+            raise ValueError("voting ensemble predictions need the members' weights")
+        return voting_oof_predictions(member_predictions, weights)
+    if kind == STACK:
+        if y is None or task is None or splits is None:
+            raise ValueError("stack ensemble predictions need y, task and splits")
+        return stack_oof_predictions(member_predictions, y, task, splits, **stack_options)
+    raise ValueError(f"unknown ensemble kind {kind!r}; expected {VOTING!r} or {STACK!r}")
