@@ -22,7 +22,7 @@ from mlflow_automl import tracking
 from mlflow_automl._version import __version__
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.console import ConsoleReporter
-from mlflow_automl.data import TrainingData, prepare_training_data
+from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble_runs import (
     build_ensembles,
     enabled_ensembles,
@@ -30,12 +30,11 @@ from mlflow_automl.ensemble_runs import (
     prefer_combination,
     search_iterations,
 )
-from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
-from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
+from mlflow_automl.featurize import Guardrail
 from mlflow_automl.final_fit import fit_final, refit_seconds
-from mlflow_automl.inputs import InputError, check_input, column_kinds, typical_example
+from mlflow_automl.inputs import InputError, check_input, column_kinds
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
@@ -43,6 +42,7 @@ from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline,
 from mlflow_automl.search import Budget, Proposer
 from mlflow_automl.search.budget import slowdown
 from mlflow_automl.stops import STOP_GRACE_SECONDS, StopRequested, StopSignals, cut_budget
+from mlflow_automl.tasks import Task, get_task
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -65,9 +65,6 @@ _EXPLANATION_RESERVE_S = 1.0
 _ENSEMBLE_RESERVE_S = 1.0
 _OPTIONAL_SHARE = 0.2
 _ESSENTIAL_SHARE = 0.25
-# Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
-# multiclass target encoding), left out when enable_onnx_compatible_models=True.
-_NOT_ONNX_CONVERTIBLE = ["DateTimeFeaturizer", "HashOneHotEncoder", "TargetEncoder"]
 _ONNX_PARITY_ROWS = 2000
 
 
@@ -137,11 +134,12 @@ def _submit(
     log_handler = _configure_logging(config)
     try:
         # Everything that can reject the input runs before an MLflow run exists.
-        data = prepare_training_data(config)
-        plan = _plan(config, data)
+        task = get_task(config.task)
+        data = task.prepare_data(config)
+        plan = task.plan(config, data)
         _user_input_example(config, data, _input_kinds(config, data, plan))
         learners = _choose_learners(config, data, plan)
-        guardrails = _guardrails(config, data, plan)
+        guardrails = _guardrails(task, data, plan)
 
         _check_minimum_budget(config, data)
         console = ConsoleReporter(show_output, config.metric)
@@ -358,21 +356,8 @@ def _choose_learners(config: AutoMLConfig, data: TrainingData, plan: Any) -> lis
     return learners
 
 
-def _plan(config: AutoMLConfig, data: TrainingData) -> Any:
-    """The featurization plan, or for forecasting the plan that builds forecasters."""
-    if config.task == FORECASTING:
-        from mlflow_automl.forecasting.data import plan_forecasting
-
-        return plan_forecasting(data, _featurization_for(config))
-    return plan_featurization(data.X, _featurization_for(config), config.task)
-
-
-def _guardrails(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Guardrail]:
-    if config.task == FORECASTING:
-        rows = list(data.guardrails)  # time-series checks and repairs, from data preparation
-    else:
-        y = pd.Series(data.decode(data.y) if data.classes is not None else data.y)
-        rows = check_guardrails(data.X, y, config.task, plan, data.n_dropped_label_rows)
+def _guardrails(task: Task, data: TrainingData, plan: Any) -> list[Guardrail]:
+    rows = task.guardrails(data, plan)
     rows.insert(
         0,
         Guardrail(
@@ -652,23 +637,15 @@ def _finish(
     )
     best, pipeline = final.entry, final.pipeline
     rows = data.final_rows
+    task = get_task(config.task)
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})
-    if config.task == FORECASTING:
-        plan.record_engineered_counts(pipeline)
-    else:
-        first = pipeline.members[0][1] if is_ensemble(best) else pipeline
-        plan.record_engineered_counts(first.named_steps["featurize"])
+    task.record_engineered_counts(plan, pipeline, is_ensemble(best))
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
     kinds = _input_kinds(config, data, plan)
     model = wrap_fitted(
         pipeline, config.task, data.classes, list(data.X.columns), best.learner, best.params, kinds
     )
-    if config.task == FORECASTING:
-        from mlflow_automl.forecasting.model import prepare_for_logging
-
-        example = prepare_for_logging(model, data)
-    else:
-        example = typical_example(data.X.iloc[rows], kinds)  # not a real training record
+    example = task.input_example(model, data, kinds, rows)
     user_example = _user_input_example(config, data, kinds)
     example = example if user_example is None else user_example
     model_uri = tracker.log_model(
@@ -715,8 +692,7 @@ def _log_insights(
 
 def _input_kinds(config: AutoMLConfig, data: TrainingData, plan: Any) -> dict[str, str]:
     """Each training column's kind for the model's input check (``inputs.py``)."""
-    parsed_dates = () if config.task == FORECASTING else plan.columns_of_type("DateTime")
-    return column_kinds(data.X, parsed_dates)
+    return column_kinds(data.X, get_task(config.task).parsed_date_columns(plan))
 
 
 def _user_input_example(
@@ -752,20 +728,6 @@ def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTra
     else:
         logger.warning("the best model stays in Python: %s", export.error)
     tracker.set_tags(tags)
-
-
-def _featurization_for(config: AutoMLConfig) -> Any:
-    """The featurization setting, limited to steps that convert when ONNX models are asked for."""
-    featurization = config.featurization
-    if not config.enable_onnx_compatible_models or featurization == "off":
-        return featurization
-    from copy import deepcopy
-
-    from mlflow_automl.featurize import FeaturizationConfig
-
-    custom = FeaturizationConfig() if featurization == "auto" else deepcopy(featurization)
-    custom.add_blocked_transformers(_NOT_ONNX_CONVERTIBLE)
-    return custom
 
 
 # --- small helpers --------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from mlflow_automl.evaluation.metrics import (
     _prepare_classification,
     _prepare_regression,
 )
+from mlflow_automl.tasks import get_task
 
 CLASSIFICATION_CHARTS: tuple[str, ...] = (
     "confusion_matrix",
@@ -586,11 +587,9 @@ def charts_for(
     """The charts of ``task``: ``prediction`` is the (n, K) probability matrix for
     classification (``classes`` defaults to the codes 0..K-1) and point predictions for
     regression / forecasting."""
-    if task == "classification":
+    if get_task(task).predicts_classes:  # ValueError for an unknown task
         proba = np.asarray(prediction, dtype=float)
         if classes is None:
             classes = list(range(proba.shape[1] if proba.ndim == 2 else 2))
         return classification_charts(y_true, proba, classes, sample_weight)
-    if task in ("regression", "forecasting"):
-        return regression_charts(y_true, prediction, sample_weight)
-    raise ValueError(f"Unknown task {task!r}; expected classification, regression or forecasting")
+    return regression_charts(y_true, prediction, sample_weight)

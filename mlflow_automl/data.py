@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
+from mlflow_automl.tasks import get_task
 
 HOLDOUT_ABOVE_ROWS = 20_000
 TEN_FOLDS_BELOW_ROWS = 1_000
@@ -144,16 +144,9 @@ def label_column_of(config: AutoMLConfig) -> str:
     return config.label_column_name or config.training_data.targets
 
 
-def prepare_training_data(config: AutoMLConfig) -> TrainingData:
-    """Loads and checks the data of ``config`` and fixes the validation splits.
-
-    Forecasting data (time series, rolling-origin splits) is prepared by
-    :func:`mlflow_automl.forecasting.data.prepare_forecasting_data`.
-    """
-    if config.task == FORECASTING:
-        from mlflow_automl.forecasting.data import prepare_forecasting_data
-
-        return prepare_forecasting_data(config)
+def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
+    """Loads and checks the table of ``config`` (classification, regression) and fixes the
+    validation splits; ``mlflow_automl.tasks.prepare_training_data`` picks the task's way."""
     frame, source = load_frame(config.training_data)
     label = label_column_of(config)
     weight = config.weight_column_name
@@ -266,7 +259,7 @@ def make_splits(
     rows = np.arange(len(y))
     if strategy.kind == "user_validation_data":
         return [(rows[is_train], rows[~is_train])]
-    classification = task == CLASSIFICATION
+    classification = get_task(task).predicts_classes
     if classification:
         _check_class_counts(y, strategy, label, classes)
     if strategy.kind == "train_validation_split":
@@ -314,12 +307,13 @@ def _check_split_sizes(strategy: ValidationStrategy, n_rows: int, y: np.ndarray,
     if strategy.kind == "train_validation_split":
         n_valid = int(np.ceil(strategy.validation_fraction * n_rows))
         # One row per class, and two at least: scores of a single row are undefined.
-        needed = max(2, len(np.unique(y)) if task == CLASSIFICATION else 2)
+        classification = get_task(task).predicts_classes
+        needed = max(2, len(np.unique(y)) if classification else 2)
         if n_valid < needed or n_rows - n_valid < needed:
             raise AutoMLConfigError(
                 f"validation_size={strategy.validation_fraction} leaves {n_valid} of {n_rows} "
                 f"rows for validation and {n_rows - n_valid} for training; each needs at least "
-                f"{needed}" + (" (one per class)." if task == CLASSIFICATION else ".")
+                f"{needed}" + (" (one per class)." if classification else ".")
             )
 
 
@@ -453,7 +447,7 @@ def _plain(value: Any) -> Any:
 def _encode_label(
     label: pd.Series, task: str, name: str, positive_label: Any = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    if task == CLASSIFICATION:
+    if get_task(task).predicts_classes:
         values = label.to_numpy(dtype=object) if _is_text(label) else label.to_numpy()
         classes, codes = np.unique(
             values.astype(str) if _mixed(values) else values, return_inverse=True

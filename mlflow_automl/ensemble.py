@@ -42,6 +42,7 @@ from mlflow_automl.evaluation.metrics import (
     worst_score,
 )
 from mlflow_automl.model import predict_scores
+from mlflow_automl.tasks import get_task
 
 VOTING, STACK = "voting", "stack"
 DEFAULT_ROUNDS = 15
@@ -85,7 +86,7 @@ def _base_task(task: str) -> str:
     """Forecasting is scored and stacked as regression."""
     if task not in DEFAULT_META_LEARNER:
         raise ValueError(f"Unknown task {task!r}; expected one of {sorted(DEFAULT_META_LEARNER)}")
-    return CLASSIFICATION if task == CLASSIFICATION else REGRESSION
+    return CLASSIFICATION if get_task(task).predicts_classes else REGRESSION
 
 
 def _check_deadline(deadline: float | None, what: str) -> None:
@@ -301,7 +302,7 @@ def stack_features(predictions: Sequence[np.ndarray], task: str) -> np.ndarray:
         p = np.asarray(prediction, dtype=np.float64)
         if p.ndim == 1:
             columns.append(p[:, None])
-        elif _base_task(task) == CLASSIFICATION and p.shape[1] == 2:
+        elif get_task(task).predicts_classes and p.shape[1] == 2:
             columns.append(p[:, 1:])  # binary: P(class 0) = 1 - P(class 1) adds nothing
         else:
             columns.append(p)
@@ -322,7 +323,7 @@ def _split_for_meta(
     """Meta-training rows and held-out scoring rows, stratified when the classes allow it."""
     if not 0 < train_percentage < 1:
         raise ValueError(f"train_percentage must be in (0, 1), got {train_percentage}")
-    stratify = y[rows] if _base_task(task) == CLASSIFICATION else None
+    stratify = y[rows] if get_task(task).predicts_classes else None
     try:
         train, held_out = train_test_split(
             rows, train_size=train_percentage, random_state=random_state, stratify=stratify
@@ -521,7 +522,7 @@ def stack_oof_predictions(
     """
     y = np.asarray(y)
     first = np.asarray(member_predictions[0])
-    n_classes = first.shape[1] if _base_task(task) == CLASSIFICATION else None
+    n_classes = first.shape[1] if get_task(task).predicts_classes else None
     out = np.full(first.shape, np.nan)
     if train_percentage is None and len(splits) == 1:
         train_percentage = DEFAULT_TRAIN_PERCENTAGE

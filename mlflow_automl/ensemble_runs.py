@@ -12,7 +12,6 @@ built.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import Any
@@ -25,23 +24,19 @@ from mlflow_automl.ensemble import (
     EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
-    bagged_greedy_selection,
     fit_stack,
     gather_members,
-    greedy_selection,
-    score_predictions,
     stack_oof_predictions,
     voting_oof_predictions,
 )
 from mlflow_automl.evaluation.metrics import (
-    FORECASTING,
     REGRESSION,
     compute_metric,
-    compute_metrics,
     loss,
 )
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search.proposer import config_key
+from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -90,13 +85,7 @@ def build_ensembles(
     predictions = [e.predictions for e in candidates]
     results = []
     started = time.time()
-    # Forecasting validates on a few correlated windows, where plain selection overfits: bagged
-    # selection, recent windows weighing more (it refuses weight_column_name).
-    if config.task == FORECASTING:
-        select = functools.partial(bagged_greedy_selection, seed=config.random_seed)
-        row_weights = data.recency_weights()
-    else:
-        select, row_weights = greedy_selection, data.sample_weight
+    select, row_weights = get_task(config.task).ensemble_selection(config, data)
     weights = select(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
@@ -189,7 +178,7 @@ def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard
     voting = next((e for e in leaderboard.entries if e.learner == VOTING), None)
     windows = getattr(data, "windows", None)
     if (
-        config.task != FORECASTING
+        not get_task(config.task).prefers_combination
         or windows is None
         or voting is None
         or voting.predictions is None
@@ -207,7 +196,7 @@ def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard
         single, combined = (
             loss(
                 config.metric,
-                compute_metric(FORECASTING, config.metric, data.y[where], p[where], scale=scale),
+                compute_metric(config.task, config.metric, data.y[where], p[where], scale=scale),
             )
             for p in (best.predictions, voting.predictions)
         )
@@ -243,12 +232,8 @@ def _distinct(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
 
 
 def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str, float]:
-    """Every metric of the task; forecasting adds each row's MASE denominator."""
-    scale = getattr(data, "metric_scale", None)
-    if config.task != FORECASTING or scale is None:
-        return score_predictions(config.task, data.y, predictions, data.sample_weight)
-    rows = np.flatnonzero(np.isfinite(predictions))
-    return compute_metrics(FORECASTING, data.y[rows], predictions[rows], scale=scale[rows])
+    """Every metric of the task (forecasting adds each row's MASE denominator)."""
+    return get_task(config.task).score_ensemble(data, predictions)
 
 
 def _selection_problem(

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from mlflow_automl import tracking
-from mlflow_automl.charts import Chart, charts_for
+from mlflow_automl.charts import Chart
 from mlflow_automl.data import TrainingData
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search.budget import Budget, slowdown
+from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +53,7 @@ class Insights:
                 f"iteration {entry.iteration}'s validation predictions are no longer in memory "
                 "(only the best iterations' are kept, in the process that ran the experiment)."
             )
-        if self.task == "forecasting":
-            from mlflow_automl.forecasting.charts import forecasting_charts
-
-            return forecasting_charts(self.data, entry.predictions)
-        rows = self.data.validation_rows
-        weights = None if self.data.sample_weight is None else self.data.sample_weight[rows]
-        classes = None if self.data.classes is None else list(self.data.classes)
-        return charts_for(self.task, self.data.y[rows], entry.predictions[rows], classes, weights)
+        return get_task(self.task).charts(self.data, entry.predictions)
 
     def log_charts(self, entry: LeaderboardEntry, also_on_parent: bool = False) -> None:
         started = time.time()
@@ -83,7 +77,7 @@ class Insights:
             self.log_charts(ranked[0], also_on_parent=True)
         else:
             budget.skip("charts", self._no_time_for("the best model's charts", budget))
-        if explain and self.task == "forecasting":
+        if explain and not get_task(self.task).explainable:
             # Feature importance of forecasters (lags of a recursive model, per-series
             # statistical models) is not computed yet; the tag says so instead of failing.
             self.tracker.set_tags({"automl.explanation_method": "not available for forecasting"})

@@ -15,8 +15,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
 from mlflow_automl.inputs import check_input
+from mlflow_automl.tasks import get_task
+from mlflow_automl.tasks.names import CLASSIFICATION
 
 
 def build_pipeline(
@@ -27,13 +28,21 @@ def build_pipeline(
     random_state: int,
     n_jobs: int = 1,
 ) -> Pipeline:
-    """An unfitted Pipeline: featurize -> (scale) -> estimator.
+    """An unfitted estimator for one configuration, as the task builds it: the tabular
+    Pipeline below, or for forecasting a forecaster (``fit(X, y)`` on history frames,
+    ``predict`` on future frames), which every caller uses the same way."""
+    return get_task(task).build_pipeline(plan, learner, params, random_state, n_jobs)
 
-    Forecasting: the plan is a ``ForecastingPlan`` and the result a forecaster (``fit(X, y)``
-    on history frames, ``predict`` on future frames), which every caller uses the same way.
-    """
-    if task == FORECASTING:
-        return plan.make_forecaster(learner, params, random_state, n_jobs)
+
+def tabular_pipeline(
+    plan: Any,  # FeaturizationPlan
+    learner: Any,  # Learner
+    params: dict[str, Any],
+    task: str,
+    random_state: int,
+    n_jobs: int = 1,
+) -> Pipeline:
+    """An unfitted Pipeline: featurize -> (scale) -> estimator."""
     steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
     scaler = learner.make_scaler()
     if scaler is not None:
@@ -141,12 +150,7 @@ def wrap_fitted(
     params: dict[str, Any],
     input_kinds: dict[str, str] | None = None,
 ) -> _AutoMLModelBase:
-    if task == FORECASTING:
-        from mlflow_automl.forecasting.model import AutoMLForecaster
-
-        model_class = AutoMLForecaster
-    else:
-        model_class = AutoMLClassifier if task == CLASSIFICATION else AutoMLRegressor
+    model_class = get_task(task).model_class  # classifier, regressor or forecaster
     return model_class(
         pipeline=pipeline,
         task=task,

@@ -47,12 +47,13 @@ class AutoMLEvaluator(ModelEvaluator):
         from mlflow_automl import tracking
         from mlflow_automl.charts import charts_for
         from mlflow_automl.evaluation.metrics import compute_metrics
+        from mlflow_automl.tasks import get_task
 
         task = _MODEL_TYPES[model_type]
         features = dataset.features_data
         labels = np.asarray(dataset.labels_data)
         weights = evaluator_config.get("sample_weight")
-        if task == "classification":
+        if get_task(task).predicts_classes:
             classes, truth, prediction = _classification_inputs(model, features, labels, dataset)
         else:
             classes, truth = None, labels.astype(np.float64)

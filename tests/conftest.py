@@ -162,8 +162,8 @@ def visnights() -> pd.DataFrame:
 def visnights_data(visnights):
     """visnights prepared for an 8-quarter forecast: (ForecastingData, ForecastingPlan)."""
     import mlflow_automl as automl
-    from mlflow_automl.data import prepare_training_data
     from mlflow_automl.forecasting.data import plan_forecasting
+    from mlflow_automl.tasks import prepare_training_data
 
     config = automl.AutoMLConfig(
         task="forecasting",

@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 import mlflow_automl as automl
-from mlflow_automl.data import prepare_training_data
 from mlflow_automl.ensemble_runs import STACK, VOTING, build_ensembles
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+from mlflow_automl.tasks import prepare_training_data
 
 
 def _oof(data, seed: int) -> np.ndarray:
