@@ -16,13 +16,19 @@ Splits are stratified for classification and shuffled with the experiment's seed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
+from mlflow_automl.frames import (
+    check_finite,
+    clean_column_names,
+    label_column_of,
+    load_frame,
+    require_columns,
+)
 from mlflow_automl.tasks import get_task
 
 HOLDOUT_ABOVE_ROWS = 20_000
@@ -98,52 +104,6 @@ class TrainingData:
         return codes if self.classes is None else self.classes[codes]
 
 
-def load_frame(data: Any, setting: str = "training_data") -> tuple[pd.DataFrame, str]:
-    """Returns a DataFrame and a description of its source, from any accepted form of data."""
-    if isinstance(data, pd.DataFrame):
-        return _nonempty(data, setting), "pandas.DataFrame"
-    if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.exists():
-            raise AutoMLConfigError(f"{setting}: file {str(path)!r} does not exist.")
-        suffix = path.suffix.lower()
-        readers = {".csv": pd.read_csv, ".txt": pd.read_csv}
-        readers |= {".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-        if suffix not in readers:
-            raise AutoMLConfigError(
-                f"{setting}: cannot read {str(path)!r}; use a .csv or .parquet file or a DataFrame."
-            )
-        try:
-            frame = readers[suffix](path)
-        except Exception as exc:  # pyarrow, the CSV parser and the OS each have their own
-            raise AutoMLConfigError(
-                f"{setting}: cannot read {str(path)!r} ({type(exc).__name__}: {exc})."
-            ) from exc
-        return _nonempty(frame, f"{setting} {str(path)!r}"), str(path.resolve())
-    frame = getattr(data, "df", None)  # mlflow.data.pandas_dataset.PandasDataset and friends
-    if isinstance(frame, pd.DataFrame):
-        source = getattr(getattr(data, "source", None), "uri", None) or getattr(data, "name", "")
-        return frame, f"mlflow dataset {source}".strip()
-    if hasattr(data, "to_pandas"):
-        return data.to_pandas(), type(data).__name__
-    raise AutoMLConfigError(
-        f"{setting} must be a pandas DataFrame, a CSV/Parquet path or an MLflow dataset, "
-        f"not {type(data).__name__}."
-    )
-
-
-def _nonempty(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    if len(frame) == 0 or frame.shape[1] == 0:
-        raise AutoMLConfigError(
-            f"{what} is empty ({frame.shape[0]} rows x {frame.shape[1]} columns)."
-        )
-    return frame
-
-
-def label_column_of(config: AutoMLConfig) -> str:
-    return config.label_column_name or config.training_data.targets
-
-
 def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
     """Loads and checks the table of ``config`` (classification, regression) and fixes the
     validation splits; ``mlflow_automl.tasks.prepare_training_data`` picks the task's way."""
@@ -152,14 +112,14 @@ def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
     weight = config.weight_column_name
     folds = list(config.cv_split_column_names or [])
     special = [label] + ([weight] if weight else []) + folds
-    _require_columns(frame, special, "training_data")
+    require_columns(frame, special, "training_data")
     string_column_names = all(isinstance(c, str) for c in frame.columns)
-    frame = _clean_column_names(frame)
+    frame = clean_column_names(frame)
     valid_frame = None
     if config.validation_data is not None:
         valid_frame, _ = load_frame(config.validation_data, "validation_data")
-        valid_frame = _clean_column_names(valid_frame)
-        _require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
+        valid_frame = clean_column_names(valid_frame)
+        require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
         valid_frame = _align_validation(frame, valid_frame, label)
 
     combined = frame if valid_frame is None else pd.concat([frame, valid_frame], ignore_index=True)
@@ -188,7 +148,7 @@ def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
     X = combined.drop(columns=special)
     if X.shape[1] == 0:
         raise AutoMLConfigError("training_data has no feature columns besides the label.")
-    _check_finite(X)
+    check_finite(X)
 
     if folds:
         strategy = ValidationStrategy(
@@ -358,17 +318,6 @@ def _user_folds(
     return splits
 
 
-def _check_finite(X: pd.DataFrame) -> None:
-    """inf is no value any learner can use: every trial would fail after the runs exist."""
-    numeric = X.select_dtypes(include="number")
-    infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float)).any()]
-    if infinite:
-        raise AutoMLConfigError(
-            f"column(s) {infinite} hold infinite values (inf / -inf); replace them by a number or "
-            "leave them missing (NaN)."
-        )
-
-
 def _kind(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "bool"
@@ -524,26 +473,6 @@ def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
     if weights.sum() <= 0:
         raise AutoMLConfigError(f"weight column {column!r} is 0 in every row.")
     return weights.to_numpy(dtype=np.float64)
-
-
-def _require_columns(frame: pd.DataFrame, columns: list[str], setting: str) -> None:
-    for column in columns:
-        if column not in frame.columns:
-            shown = ", ".join(map(str, list(frame.columns)[:20]))
-            raise AutoMLConfigError(
-                f"{setting} has no column {column!r}. Its columns are: {shown}."
-            )
-
-
-def _clean_column_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column names must be unique strings: sklearn and MLflow signatures rely on it."""
-    names = [str(c) for c in frame.columns]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise AutoMLConfigError(f"training data has duplicated column names: {duplicated}.")
-    if names != list(frame.columns):
-        frame = frame.set_axis(names, axis=1)
-    return frame
 
 
 def _is_text(series: pd.Series) -> bool:

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl import tracking
-from mlflow_automl.data import load_frame
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
+from mlflow_automl.frames import load_frame
 from mlflow_automl.tasks import get_task
 
 

@@ -37,15 +37,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.data import (
-    TrainingData,
-    ValidationStrategy,
-    _check_finite,
-    _clean_column_names,
-    _require_columns,
-    label_column_of,
-    load_frame,
-)
+from mlflow_automl.data import TrainingData, ValidationStrategy
 from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION
 from mlflow_automl.featurize.guardrails import Guardrail
 from mlflow_automl.forecasting.features import (
@@ -73,6 +65,13 @@ from mlflow_automl.forecasting.timeseries import (
     season_length,
     second_season,
     series_keys,
+)
+from mlflow_automl.frames import (
+    check_finite,
+    clean_column_names,
+    label_column_of,
+    load_frame,
+    require_columns,
 )
 
 DEFAULT_FOLDS = 3
@@ -263,11 +262,11 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     """Loads, checks and repairs the series of ``config`` and fixes the rolling-origin folds."""
     params = ForecastingParameters.from_config(config)
     frame, source = load_frame(config.training_data)
-    frame = _clean_column_names(frame)
+    frame = clean_column_names(frame)
     label, time_column = label_column_of(config), params.time_column_name
     ids = list(params.time_series_id_column_names)
-    _require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
-    _check_finite(frame)  # the target and the features: inf fails every trial
+    require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
+    check_finite(frame)  # the target and the features: inf fails every trial
     guardrails: list[Guardrail] = []
     frame = frame.drop(columns=[c for c in params.drop_column_names if c not in (label,)])
     raw_frame = frame
