@@ -23,7 +23,7 @@ from mlflow_automl._version import __version__
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.console import ConsoleReporter
 from mlflow_automl.data import TrainingData
-from mlflow_automl.ensemble_runs import (
+from mlflow_automl.ensemble.iterations import (
     build_ensembles,
     enabled_ensembles,
     is_ensemble,
@@ -35,7 +35,7 @@ from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail
 from mlflow_automl.final_fit import fit_final, refit_seconds
 from mlflow_automl.inputs import InputError, check_input, column_kinds
-from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
+from mlflow_automl.insights.selection import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner, learners_for
 from mlflow_automl.model import build_pipeline, describe_pipeline, fit_pipeline, wrap_fitted

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from mlflow_automl.data import TrainingData
-from mlflow_automl.ensemble_runs import fit_ensemble, is_ensemble
+from mlflow_automl.ensemble.iterations import fit_ensemble, is_ensemble
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search import Budget
 from mlflow_automl.tasks import get_task

@@ -6,7 +6,7 @@
 * ``error_by_horizon``: mean absolute error (and MASE) per horizon step, over series and folds;
 
 plus the regression charts (``predicted_vs_true``, ``residuals_histogram``). Same conventions as
-:mod:`mlflow_automl.charts`: PNG + the JSON data the figure was drawn from.
+:mod:`mlflow_automl.insights.charts`: PNG + the JSON data the figure was drawn from.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_automl.charts import (
+from mlflow_automl.forecasting.timeseries import SINGLE_SERIES
+from mlflow_automl.insights.charts import (
     Chart,
     _finish,
     _num,
@@ -26,7 +27,6 @@ from mlflow_automl.charts import (
     new_figure,
     regression_charts,
 )
-from mlflow_automl.forecasting.timeseries import SINGLE_SERIES
 
 FORECASTING_CHARTS: tuple[str, ...] = ("forecast_vs_actual", "error_by_horizon")
 MAX_SERIES = 4

@@ -16,10 +16,10 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlflow_automl.charts import Chart
     from mlflow_automl.config import AutoMLConfig
     from mlflow_automl.data import TrainingData
     from mlflow_automl.featurize import Guardrail
+    from mlflow_automl.insights.charts import Chart
 
 # Featurization steps with no ONNX equivalent (date parsing, sklearn's feature hashing,
 # multiclass target encoding), left out when enable_onnx_compatible_models=True.

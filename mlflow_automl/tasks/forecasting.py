@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_automl.charts import Chart
 from mlflow_automl.config import AutoMLConfig
 from mlflow_automl.ensemble import bagged_greedy_selection, score_predictions
 from mlflow_automl.evaluation.metrics import compute_metrics
@@ -22,6 +21,7 @@ from mlflow_automl.forecasting.data import (
     prepare_forecasting_data,
 )
 from mlflow_automl.forecasting.model import AutoMLForecaster, prepare_for_logging
+from mlflow_automl.insights.charts import Chart
 from mlflow_automl.tasks.base import Task, featurization_for
 from mlflow_automl.tasks.names import FORECASTING
 

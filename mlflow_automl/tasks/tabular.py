@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_automl.charts import Chart, charts_for
 from mlflow_automl.config import AutoMLConfig
 from mlflow_automl.data import TrainingData, prepare_tabular_data
 from mlflow_automl.ensemble import greedy_selection, score_predictions
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
 from mlflow_automl.inputs import typical_example
+from mlflow_automl.insights.charts import Chart, charts_for
 from mlflow_automl.model import tabular_pipeline
 from mlflow_automl.tasks.base import Task, featurization_for
 

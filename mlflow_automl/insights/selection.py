@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from mlflow_automl import tracking
-from mlflow_automl.charts import Chart
 from mlflow_automl.data import TrainingData
+from mlflow_automl.insights.charts import Chart
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search.budget import Budget, slowdown
 from mlflow_automl.tasks import get_task
@@ -118,7 +118,7 @@ class Insights:
         )
 
     def log_explanation(self, model: Any, budget: Budget | None = None) -> None:
-        from mlflow_automl.explain import explain_model, importance_charts
+        from mlflow_automl.insights.explain import explain_model, importance_charts
 
         # Its tables and charts are logged after the computation, within the budget too.
         logging_seconds = _EXPLANATION_LOGGING_SECONDS * slowdown()

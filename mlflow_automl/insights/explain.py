@@ -50,7 +50,7 @@ import pandas as pd
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from mlflow_automl.charts import Chart, figure_to_png, new_figure
+from mlflow_automl.insights.charts import Chart, figure_to_png, new_figure
 from mlflow_automl.tasks import get_task
 
 NATIVE = "native"

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 import mlflow_automl as automl
-from mlflow_automl.ensemble_runs import STACK, VOTING, build_ensembles
+from mlflow_automl.ensemble.iterations import STACK, VOTING, build_ensembles
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.tasks import prepare_training_data
 
