@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import mlflow_automl
 
 PACKAGE = Path(mlflow_automl.__file__).parent
@@ -97,13 +99,14 @@ def test_tasks_and_data_preparation_are_in_no_import_cycle():
     assert involved == []
 
 
-def test_forecasting_data_uses_only_public_helpers_of_the_tabular_data_modules():
-    tree = ast.parse((PACKAGE / "forecasting" / "data.py").read_text())
+@pytest.mark.parametrize("module", ["forecasting/data.py", "forecasting/charts.py"])
+def test_forecasting_builds_on_public_helpers_only(module):
+    """Forecasting's data preparation and charts import no private name of another module."""
+    tree = ast.parse((PACKAGE / module).read_text())
     private = [
         f"{node.module}.{a.name}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        and node.module in ("mlflow_automl.data", "mlflow_automl.frames")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlflow_automl")
         for a in node.names
         if a.name.startswith("_")
     ]
