@@ -160,3 +160,11 @@ def check_guardrails(
         _memory(X, plan),
     ]
     return guardrails
+
+
+def guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:
+    """The guardrails as the table logged with the AutoML run."""
+    columns = ["name", "status", "description", "details"]
+    return pd.DataFrame(
+        [[r.name, r.status, r.description, str(r.details)] for r in rows], columns=columns
+    )

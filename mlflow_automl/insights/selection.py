@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,19 @@ class Insights:
         if also_on_parent:
             tracking.log_charts(self.tracker.run_id, charts)
         self.chart_seconds.append(time.time() - started)
+
+    def log_all_or_tag(
+        self, leaderboard: Leaderboard, model: Any, explain: bool, budget: Budget | None = None
+    ) -> None:
+        """:meth:`log_all` after the model is logged and usable: a failure (a full disk, an
+        unwritable artifact store) is a tag and a warning, not a FAILED run."""
+        try:
+            self.log_all(leaderboard, model, explain, budget)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.warning("charts / explanation not logged (the model is): %s", error)
+            with suppress(Exception):  # the store that refused the charts may refuse this too
+                self.tracker.set_tags({tracking.TAG_INSIGHTS_ERROR: error[:5000]})
 
     def log_all(
         self, leaderboard: Leaderboard, model: Any, explain: bool, budget: Budget | None = None

@@ -111,7 +111,8 @@ class Task(ABC):
     def input_example(
         self, model: Any, data: TrainingData, kinds: dict[str, str], rows: np.ndarray
     ) -> pd.DataFrame:
-        """The logged model's input example."""
+        """The logged model's input example; first readies ``model`` for logging where the
+        task needs it (a forecaster keeps each series' MASE scale and last known features)."""
 
     # --- ensembles and insights --------------------------------------------------------------
     @abstractmethod

@@ -520,6 +520,7 @@ def test_forecasting_selection_follows_the_recent_windows(visnights_data):
         ensemble_iterations=15,
         random_seed=0,
     )
-    [(kind, spec, *_)] = build_ensembles(config, data, board)
+    [built] = build_ensembles(config, data, board)
+    kind, spec = built.kind, built.spec
     assert kind == VOTING
     assert spec["members"] == [1] and spec["weights"] == [1.0]
