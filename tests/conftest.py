@@ -187,7 +187,7 @@ _SLOW_MODULES = (
     "test_ui.py",
     "test_server.py",
     "test_registry_serving.py",
-    "test_insights.py",
+    "insights/test_selection.py",
     "examples/",
     "benchmarks/test_compare.py",
     "forecasting/test_automl.py",
