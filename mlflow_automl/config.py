@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_automl.evaluation.metrics import (
-    CLASSIFICATION,
     DEFAULT_PRIMARY_METRIC,
     FORECASTING,
     PRIMARY_METRICS,
-    REGRESSION,
     greater_is_better,
 )
+from mlflow_automl.tasks import TASKS, get_task
 
-TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
-SUPPORTED_TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
 COMPUTE_TARGETS = ("local", "inprocess")
 
 
@@ -454,11 +451,6 @@ class AutoMLConfig:
         v = self._values
         if v["task"] is None:
             raise AutoMLConfigError(f"task is required: one of {', '.join(TASKS)}.")
-        if v["task"] not in SUPPORTED_TASKS:
-            raise AutoMLConfigError(
-                f"task={v['task']!r} is not supported by this version; "
-                f"supported tasks: {', '.join(SUPPORTED_TASKS)}."
-            )
         metric = v["primary_metric"]
         if metric is not None and metric not in PRIMARY_METRICS[v["task"]]:
             raise AutoMLConfigError(
@@ -466,12 +458,12 @@ class AutoMLConfig:
                 f"choose one of: {', '.join(PRIMARY_METRICS[v['task']])}."
             )
         self._check_exit_score()
-        if v["enable_onnx_compatible_models"] and v["task"] == FORECASTING:
+        if v["enable_onnx_compatible_models"] and not get_task(v["task"]).onnx_export:
             raise AutoMLConfigError(
                 "enable_onnx_compatible_models=True is not available for task='forecasting': "
                 "ONNX models are made for classification and regression only."
             )
-        if v["positive_label"] is not None and v["task"] != CLASSIFICATION:
+        if v["positive_label"] is not None and not get_task(v["task"]).predicts_classes:
             raise AutoMLConfigError(
                 f"positive_label only applies to task='classification' (task={v['task']!r})."
             )
@@ -513,7 +505,7 @@ class AutoMLConfig:
 
     def _check_forecasting(self) -> None:
         v = self._values
-        if v["task"] != FORECASTING:
+        if not get_task(v["task"]).takes_forecasting_settings:
             given = [name for name in FORECASTING_ONLY if v[name] is not None]
             if given:
                 raise AutoMLConfigError(

@@ -16,14 +16,20 @@ Splits are stratified for classification and shuffled with the experiment's seed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING
+from mlflow_automl.frames import (
+    check_finite,
+    clean_column_names,
+    label_column_of,
+    load_frame,
+    require_columns,
+)
+from mlflow_automl.tasks import get_task
 
 HOLDOUT_ABOVE_ROWS = 20_000
 TEN_FOLDS_BELOW_ROWS = 1_000
@@ -98,75 +104,22 @@ class TrainingData:
         return codes if self.classes is None else self.classes[codes]
 
 
-def load_frame(data: Any, setting: str = "training_data") -> tuple[pd.DataFrame, str]:
-    """Returns a DataFrame and a description of its source, from any accepted form of data."""
-    if isinstance(data, pd.DataFrame):
-        return _nonempty(data, setting), "pandas.DataFrame"
-    if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.exists():
-            raise AutoMLConfigError(f"{setting}: file {str(path)!r} does not exist.")
-        suffix = path.suffix.lower()
-        readers = {".csv": pd.read_csv, ".txt": pd.read_csv}
-        readers |= {".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-        if suffix not in readers:
-            raise AutoMLConfigError(
-                f"{setting}: cannot read {str(path)!r}; use a .csv or .parquet file or a DataFrame."
-            )
-        try:
-            frame = readers[suffix](path)
-        except Exception as exc:  # pyarrow, the CSV parser and the OS each have their own
-            raise AutoMLConfigError(
-                f"{setting}: cannot read {str(path)!r} ({type(exc).__name__}: {exc})."
-            ) from exc
-        return _nonempty(frame, f"{setting} {str(path)!r}"), str(path.resolve())
-    frame = getattr(data, "df", None)  # mlflow.data.pandas_dataset.PandasDataset and friends
-    if isinstance(frame, pd.DataFrame):
-        source = getattr(getattr(data, "source", None), "uri", None) or getattr(data, "name", "")
-        return frame, f"mlflow dataset {source}".strip()
-    if hasattr(data, "to_pandas"):
-        return data.to_pandas(), type(data).__name__
-    raise AutoMLConfigError(
-        f"{setting} must be a pandas DataFrame, a CSV/Parquet path or an MLflow dataset, "
-        f"not {type(data).__name__}."
-    )
-
-
-def _nonempty(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    if len(frame) == 0 or frame.shape[1] == 0:
-        raise AutoMLConfigError(
-            f"{what} is empty ({frame.shape[0]} rows x {frame.shape[1]} columns)."
-        )
-    return frame
-
-
-def label_column_of(config: AutoMLConfig) -> str:
-    return config.label_column_name or config.training_data.targets
-
-
-def prepare_training_data(config: AutoMLConfig) -> TrainingData:
-    """Loads and checks the data of ``config`` and fixes the validation splits.
-
-    Forecasting data (time series, rolling-origin splits) is prepared by
-    :func:`mlflow_automl.forecasting.data.prepare_forecasting_data`.
-    """
-    if config.task == FORECASTING:
-        from mlflow_automl.forecasting.data import prepare_forecasting_data
-
-        return prepare_forecasting_data(config)
+def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
+    """Loads and checks the table of ``config`` (classification, regression) and fixes the
+    validation splits; ``mlflow_automl.tasks.prepare_training_data`` picks the task's way."""
     frame, source = load_frame(config.training_data)
     label = label_column_of(config)
     weight = config.weight_column_name
     folds = list(config.cv_split_column_names or [])
     special = [label] + ([weight] if weight else []) + folds
-    _require_columns(frame, special, "training_data")
+    require_columns(frame, special, "training_data")
     string_column_names = all(isinstance(c, str) for c in frame.columns)
-    frame = _clean_column_names(frame)
+    frame = clean_column_names(frame)
     valid_frame = None
     if config.validation_data is not None:
         valid_frame, _ = load_frame(config.validation_data, "validation_data")
-        valid_frame = _clean_column_names(valid_frame)
-        _require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
+        valid_frame = clean_column_names(valid_frame)
+        require_columns(valid_frame, [label] + ([weight] if weight else []), "validation_data")
         valid_frame = _align_validation(frame, valid_frame, label)
 
     combined = frame if valid_frame is None else pd.concat([frame, valid_frame], ignore_index=True)
@@ -195,7 +148,7 @@ def prepare_training_data(config: AutoMLConfig) -> TrainingData:
     X = combined.drop(columns=special)
     if X.shape[1] == 0:
         raise AutoMLConfigError("training_data has no feature columns besides the label.")
-    _check_finite(X)
+    check_finite(X)
 
     if folds:
         strategy = ValidationStrategy(
@@ -266,7 +219,7 @@ def make_splits(
     rows = np.arange(len(y))
     if strategy.kind == "user_validation_data":
         return [(rows[is_train], rows[~is_train])]
-    classification = task == CLASSIFICATION
+    classification = get_task(task).predicts_classes
     if classification:
         _check_class_counts(y, strategy, label, classes)
     if strategy.kind == "train_validation_split":
@@ -314,12 +267,13 @@ def _check_split_sizes(strategy: ValidationStrategy, n_rows: int, y: np.ndarray,
     if strategy.kind == "train_validation_split":
         n_valid = int(np.ceil(strategy.validation_fraction * n_rows))
         # One row per class, and two at least: scores of a single row are undefined.
-        needed = max(2, len(np.unique(y)) if task == CLASSIFICATION else 2)
+        classification = get_task(task).predicts_classes
+        needed = max(2, len(np.unique(y)) if classification else 2)
         if n_valid < needed or n_rows - n_valid < needed:
             raise AutoMLConfigError(
                 f"validation_size={strategy.validation_fraction} leaves {n_valid} of {n_rows} "
                 f"rows for validation and {n_rows - n_valid} for training; each needs at least "
-                f"{needed}" + (" (one per class)." if task == CLASSIFICATION else ".")
+                f"{needed}" + (" (one per class)." if classification else ".")
             )
 
 
@@ -362,17 +316,6 @@ def _user_folds(
                 )
         splits.append((train, valid))
     return splits
-
-
-def _check_finite(X: pd.DataFrame) -> None:
-    """inf is no value any learner can use: every trial would fail after the runs exist."""
-    numeric = X.select_dtypes(include="number")
-    infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float)).any()]
-    if infinite:
-        raise AutoMLConfigError(
-            f"column(s) {infinite} hold infinite values (inf / -inf); replace them by a number or "
-            "leave them missing (NaN)."
-        )
 
 
 def _kind(series: pd.Series) -> str:
@@ -453,7 +396,7 @@ def _plain(value: Any) -> Any:
 def _encode_label(
     label: pd.Series, task: str, name: str, positive_label: Any = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    if task == CLASSIFICATION:
+    if get_task(task).predicts_classes:
         values = label.to_numpy(dtype=object) if _is_text(label) else label.to_numpy()
         classes, codes = np.unique(
             values.astype(str) if _mixed(values) else values, return_inverse=True
@@ -530,26 +473,6 @@ def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
     if weights.sum() <= 0:
         raise AutoMLConfigError(f"weight column {column!r} is 0 in every row.")
     return weights.to_numpy(dtype=np.float64)
-
-
-def _require_columns(frame: pd.DataFrame, columns: list[str], setting: str) -> None:
-    for column in columns:
-        if column not in frame.columns:
-            shown = ", ".join(map(str, list(frame.columns)[:20]))
-            raise AutoMLConfigError(
-                f"{setting} has no column {column!r}. Its columns are: {shown}."
-            )
-
-
-def _clean_column_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column names must be unique strings: sklearn and MLflow signatures rely on it."""
-    names = [str(c) for c in frame.columns]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise AutoMLConfigError(f"training data has duplicated column names: {duplicated}.")
-    if names != list(frame.columns):
-        frame = frame.set_axis(names, axis=1)
-    return frame
 
 
 def _is_text(series: pd.Series) -> bool:

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from mlflow_automl.data import TrainingData
-from mlflow_automl.ensemble_runs import fit_ensemble, is_ensemble
-from mlflow_automl.evaluation.metrics import FORECASTING
+from mlflow_automl.ensemble.iterations import fit_ensemble, is_ensemble
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search import Budget
+from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -100,7 +100,7 @@ def fit_final(
     why = f"a refit on all {n_rows} rows (~{estimate:.1f} s) did not fit in the {left:.1f} s left"
     logger.warning("final model: %s; using a fallback", why)
     singles = [e for e in leaderboard.ranked() if not is_ensemble(e)]
-    if config.task == FORECASTING:
+    if not get_task(config.task).split_fallback:
         chosen = next((e for e in singles if budget.fits(refit_seconds(e, data), reserve)), None)
         chosen = chosen or min(singles, key=lambda e: e.fit_seconds)
         return FinalFit(

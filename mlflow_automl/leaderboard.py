@@ -70,7 +70,7 @@ class Leaderboard:
 
     def prefer(self, entry: LeaderboardEntry) -> None:
         """Makes ``entry`` the final model although another scored better (the forecasting
-        ensemble rule in ``ensemble_runs.prefer_combination``); the ranking is unchanged."""
+        ensemble rule in ``ensemble.iterations.prefer_combination``); the ranking is unchanged."""
         if entry not in self.entries or entry.score is None:
             raise ValueError(f"iteration {entry.iteration} is not a scored entry")
         self.best = entry

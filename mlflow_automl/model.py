@@ -18,8 +18,9 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
 from mlflow_automl.model_base import AutoMLModelBase, predict_scores
+from mlflow_automl.tasks import get_task
+from mlflow_automl.tasks.names import CLASSIFICATION, REGRESSION
 
 __all__ = [
     "AutoMLClassifier",
@@ -28,6 +29,7 @@ __all__ = [
     "describe_pipeline",
     "fit_pipeline",
     "predict_scores",
+    "tabular_pipeline",
     "wrap_fitted",
 ]
 
@@ -40,13 +42,21 @@ def build_pipeline(
     random_state: int,
     n_jobs: int = 1,
 ) -> Pipeline:
-    """An unfitted Pipeline: featurize -> (scale) -> estimator.
+    """An unfitted estimator for one configuration, as the task builds it: the tabular
+    Pipeline below, or for forecasting a forecaster (``fit(X, y)`` on history frames,
+    ``predict`` on future frames), which every caller uses the same way."""
+    return get_task(task).build_pipeline(plan, learner, params, random_state, n_jobs)
 
-    Forecasting: the plan is a ``ForecastingPlan`` and the result a forecaster (``fit(X, y)``
-    on history frames, ``predict`` on future frames), which every caller uses the same way.
-    """
-    if task == FORECASTING:
-        return plan.make_forecaster(learner, params, random_state, n_jobs)
+
+def tabular_pipeline(
+    plan: Any,  # FeaturizationPlan
+    learner: Any,  # Learner
+    params: dict[str, Any],
+    task: str,
+    random_state: int,
+    n_jobs: int = 1,
+) -> Pipeline:
+    """An unfitted Pipeline: featurize -> (scale) -> estimator."""
     steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
     scaler = learner.make_scaler()
     if scaler is not None:
@@ -117,12 +127,7 @@ def wrap_fitted(
     input_kinds: dict[str, str] | None = None,
 ) -> AutoMLModelBase:
     """The model class of ``task`` around an already fitted pipeline (``from_fitted``)."""
-    if task == FORECASTING:
-        from mlflow_automl.forecasting.model import AutoMLForecaster
-
-        model_class: type[AutoMLModelBase] = AutoMLForecaster
-    else:
-        model_class = AutoMLClassifier if task == CLASSIFICATION else AutoMLRegressor
+    model_class = get_task(task).model_class  # classifier, regressor or forecaster
     return model_class.from_fitted(
         pipeline,
         feature_columns,

@@ -23,8 +23,8 @@ from typing import Any
 
 from mlflow_automl import tracking
 from mlflow_automl.config import SETTINGS, AutoMLConfig, AutoMLConfigError
-from mlflow_automl.data import load_frame
 from mlflow_automl.evaluation.trial import COMPLETED
+from mlflow_automl.frames import load_frame
 from mlflow_automl.leaderboard import LeaderboardEntry
 
 ENDED = ("FINISHED", "KILLED", "FAILED")

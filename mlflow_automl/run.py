@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl import tracking
-from mlflow_automl.data import load_frame
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
+from mlflow_automl.frames import load_frame
+from mlflow_automl.tasks import get_task
 
 
 class AutoMLRun:
@@ -202,7 +203,7 @@ class AutoMLRun:
         frame = frame[frame[label].notna()]
         _, model = self.get_output()
         features = frame.drop(columns=[label])
-        if self.tags[tracking.TAG_TASK] == CLASSIFICATION:
+        if get_task(self.tags[tracking.TAG_TASK]).predicts_classes:
             index = {value: code for code, value in enumerate(model.classes_)}
             truth = frame[label].map(lambda value: index.get(value, -1)).to_numpy()
             unknown = frame[label][truth < 0]

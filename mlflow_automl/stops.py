@@ -17,12 +17,15 @@ worker thread) signals keep their usual meaning.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+
+logger = logging.getLogger("mlflow_automl")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How long the wrap-up after a first signal may take: refit or fallback, model logging, tables.
@@ -162,3 +165,16 @@ def cut_budget(budget: Any, seconds: float) -> None:
     left = budget.elapsed() + seconds
     if budget.timeout_seconds is None or budget.timeout_seconds > left:
         budget.timeout_seconds = left
+
+
+def stop_summary(run_id: str, reason: str | None, model_uri: str | None, registered: bool) -> str:
+    """Says what a stopped experiment kept (a warning, and the KeyboardInterrupt's text)."""
+    if model_uri:
+        kept = f"best model so far logged as {model_uri}: AutoMLRun({run_id!r}).get_output()"
+        if registered:
+            kept += " (not registered: the run was stopped)"
+    else:
+        kept = "no trial had finished, so there is no model"
+    summary = f"AutoML run {run_id} {reason}; {kept}"
+    logger.warning(summary)
+    return summary

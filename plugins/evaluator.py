@@ -4,7 +4,8 @@
                            evaluators=["automl"])
 
 logs the task's full metric set under Azure's names and every chart of
-:mod:`mlflow_automl.charts` (``automl_charts/<name>.png`` + ``.json``) to the evaluation run.
+:mod:`mlflow_automl.insights.charts` (``automl_charts/<name>.png`` + ``.json``) to the
+evaluation run.
 
 It runs only when asked for by name. MLflow offers every registered evaluator to a plain
 ``evaluate()`` call through ``can_evaluate`` (called from its evaluator resolution); this plugin
@@ -45,14 +46,15 @@ class AutoMLEvaluator(ModelEvaluator):
         **kwargs: Any,
     ) -> EvaluationResult:
         from mlflow_automl import tracking
-        from mlflow_automl.charts import charts_for
         from mlflow_automl.evaluation.metrics import compute_metrics
+        from mlflow_automl.insights.charts import charts_for
+        from mlflow_automl.tasks import get_task
 
         task = _MODEL_TYPES[model_type]
         features = dataset.features_data
         labels = np.asarray(dataset.labels_data)
         weights = evaluator_config.get("sample_weight")
-        if task == "classification":
+        if get_task(task).predicts_classes:
             classes, truth, prediction = _classification_inputs(model, features, labels, dataset)
         else:
             classes, truth = None, labels.astype(np.float64)

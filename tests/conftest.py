@@ -162,8 +162,8 @@ def visnights() -> pd.DataFrame:
 def visnights_data(visnights):
     """visnights prepared for an 8-quarter forecast: (ForecastingData, ForecastingPlan)."""
     import mlflow_automl as automl
-    from mlflow_automl.data import prepare_training_data
     from mlflow_automl.forecasting.data import plan_forecasting
+    from mlflow_automl.tasks import prepare_training_data
 
     config = automl.AutoMLConfig(
         task="forecasting",
@@ -187,7 +187,7 @@ _SLOW_MODULES = (
     "test_ui.py",
     "test_server.py",
     "test_registry_serving.py",
-    "test_insights.py",
+    "insights/test_selection.py",
     "examples/",
     "benchmarks/test_compare.py",
     "forecasting/test_automl.py",

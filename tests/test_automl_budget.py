@@ -135,8 +135,8 @@ def test_a_budget_too_small_for_one_model_is_refused_before_any_run(sqlite_store
 
 def test_the_minimum_budget_of_a_small_table_is_the_documented_ten_seconds(penguins):
     """The smallest accepted budget is accepted: 10 s on penguins was refused by 0.0002 s."""
-    from mlflow_automl.automl import _check_minimum_budget, minimum_timeout_seconds
-    from mlflow_automl.data import prepare_training_data
+    from mlflow_automl.search.budget import check_minimum_budget, minimum_timeout_seconds
+    from mlflow_automl.tasks import prepare_training_data
 
     config = automl.AutoMLConfig(
         task="classification",
@@ -146,4 +146,4 @@ def test_the_minimum_budget_of_a_small_table_is_the_documented_ten_seconds(pengu
     )
     data = prepare_training_data(config)
     assert minimum_timeout_seconds(data) == 10.0
-    _check_minimum_budget(config, data)  # does not raise
+    check_minimum_budget(config.timeout_seconds, data)  # does not raise

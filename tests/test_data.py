@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from mlflow_automl import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.data import choose_strategy, prepare_training_data
+from mlflow_automl.data import choose_strategy
+from mlflow_automl.tasks import prepare_training_data
 
 
 def config_for(frame, label, task="classification", **settings):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import mlflow_automl as automl
-from mlflow_automl.data import prepare_training_data
 from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
 from mlflow_automl.featurize import plan_featurization
 from mlflow_automl.final_fit import fit_final
@@ -16,6 +15,7 @@ from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner
 from mlflow_automl.model import build_pipeline, fit_pipeline
 from mlflow_automl.search import Budget
+from mlflow_automl.tasks import prepare_training_data
 
 
 @pytest.fixture(scope="module")

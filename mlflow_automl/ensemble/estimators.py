@@ -29,10 +29,11 @@ from mlflow_automl.ensemble.selection import _base_task, _normalised
 from mlflow_automl.ensemble.stacking import _fit_quietly, make_meta_learner, stack_features
 from mlflow_automl.evaluation.metrics import CLASSIFICATION
 from mlflow_automl.model_base import fit_target, predict_scores, sample_weight_params
+from mlflow_automl.tasks import get_task
 
 
 def _is_classification(ensemble: _EnsembleBase) -> bool:
-    return ensemble.task == CLASSIFICATION
+    return get_task(ensemble.task).predicts_classes
 
 
 class _EnsembleBase(BaseEstimator):

@@ -11,22 +11,17 @@ import numpy as np
 
 from mlflow_automl.evaluation.metrics import (
     CLASSIFICATION,
-    FORECASTING,
     REGRESSION,
     compute_metric,
     compute_metrics,
     is_better,
     worst_score,
 )
+from mlflow_automl.tasks import get_task
 
 VOTING, STACK = "voting", "stack"
 DEFAULT_ROUNDS = 15
 # The tasks an ensemble is built for (forecasting is scored and stacked as regression).
-_BASE_TASK: dict[str, str] = {
-    CLASSIFICATION: CLASSIFICATION,
-    REGRESSION: REGRESSION,
-    FORECASTING: REGRESSION,
-}
 
 
 class EnsembleTimeout(TimeoutError):
@@ -35,9 +30,7 @@ class EnsembleTimeout(TimeoutError):
 
 def _base_task(task: str) -> str:
     """Forecasting is scored and stacked as regression."""
-    if task not in _BASE_TASK:
-        raise ValueError(f"Unknown task {task!r}; expected one of {sorted(_BASE_TASK)}")
-    return _BASE_TASK[task]
+    return CLASSIFICATION if get_task(task).predicts_classes else REGRESSION
 
 
 def _check_deadline(deadline: float | None, what: str) -> None:

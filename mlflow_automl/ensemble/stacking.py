@@ -29,6 +29,7 @@ from mlflow_automl.ensemble.selection import (
 )
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
 from mlflow_automl.model_base import predict_scores
+from mlflow_automl.tasks import get_task
 
 DEFAULT_TRAIN_PERCENTAGE = 0.2
 
@@ -126,7 +127,7 @@ def stack_features(predictions: Sequence[np.ndarray], task: str) -> np.ndarray:
         p = np.asarray(prediction, dtype=np.float64)
         if p.ndim == 1:
             columns.append(p[:, None])
-        elif _base_task(task) == CLASSIFICATION and p.shape[1] == 2:
+        elif get_task(task).predicts_classes and p.shape[1] == 2:
             columns.append(p[:, 1:])  # binary: P(class 0) = 1 - P(class 1) adds nothing
         else:
             columns.append(p)
@@ -147,7 +148,7 @@ def _split_for_meta(
     """Meta-training rows and held-out scoring rows, stratified when the classes allow it."""
     if not 0 < train_percentage < 1:
         raise ValueError(f"train_percentage must be in (0, 1), got {train_percentage}")
-    stratify = y[rows] if _base_task(task) == CLASSIFICATION else None
+    stratify = y[rows] if get_task(task).predicts_classes else None
     try:
         train, held_out = train_test_split(
             rows, train_size=train_percentage, random_state=random_state, stratify=stratify
@@ -220,7 +221,7 @@ def stack_oof_predictions(
     """
     y = np.asarray(y)
     first = np.asarray(member_predictions[0])
-    n_classes = first.shape[1] if _base_task(task) == CLASSIFICATION else None
+    n_classes = first.shape[1] if get_task(task).predicts_classes else None
     out = np.full(first.shape, np.nan)
     if train_percentage is None and len(splits) == 1:
         train_percentage = DEFAULT_TRAIN_PERCENTAGE

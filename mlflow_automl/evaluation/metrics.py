@@ -33,9 +33,7 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as skm
 
-CLASSIFICATION: str = "classification"
-REGRESSION: str = "regression"
-FORECASTING: str = "forecasting"
+from mlflow_automl.tasks.names import CLASSIFICATION, FORECASTING, REGRESSION
 
 CLASSIFICATION_METRICS: tuple[str, ...] = tuple(
     sorted(
@@ -565,13 +563,20 @@ def compute_metrics(
     ``prediction`` is the (n, K) probability matrix for classification and the point predictions
     for regression / forecasting; ``scale`` (forecasting only) are the rows' MASE denominators.
     """
-    if _check_task(task) == CLASSIFICATION:
-        return compute_classification_metrics(
-            y_true, prediction, sample_weight=sample_weight, names=names
-        )
-    if task == FORECASTING:
-        return compute_forecasting_metrics(y_true, prediction, sample_weight, scale, names)
-    return compute_regression_metrics(y_true, prediction, sample_weight=sample_weight, names=names)
+    compute = _COMPUTE[_check_task(task)]
+    return compute(y_true, prediction, sample_weight, scale, names)
+
+
+# Each task's metric set, as data: (y_true, prediction, sample_weight, scale, names) -> metrics.
+_COMPUTE: dict[str, Callable[..., dict[str, float]]] = {
+    CLASSIFICATION: lambda y, p, w, scale, names: compute_classification_metrics(
+        y, p, sample_weight=w, names=names
+    ),
+    REGRESSION: lambda y, p, w, scale, names: compute_regression_metrics(
+        y, p, sample_weight=w, names=names
+    ),
+    FORECASTING: compute_forecasting_metrics,
+}
 
 
 def compute_metric(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mlflow_automl.tasks import get_task
+
 from .plan import FeaturizationPlan
 
 # Azure: a dataset is imbalanced when minority / majority class size <= 20%.
@@ -149,7 +151,7 @@ def check_guardrails(
 ) -> list[Guardrail]:
     """Guardrails for training data ``X`` / labels ``y`` (rows with missing labels removed)."""
     guardrails = []
-    if task == "classification":
+    if get_task(task).predicts_classes:
         guardrails.append(_class_balance(pd.Series(y)))
     guardrails += [
         _missing_values(X, plan),
@@ -158,3 +160,11 @@ def check_guardrails(
         _memory(X, plan),
     ]
     return guardrails
+
+
+def guardrail_frame(rows: list[Guardrail]) -> pd.DataFrame:
+    """The guardrails as the table logged with the AutoML run."""
+    columns = ["name", "status", "description", "details"]
+    return pd.DataFrame(
+        [[r.name, r.status, r.description, str(r.details)] for r in rows], columns=columns
+    )

@@ -6,7 +6,7 @@
 * ``error_by_horizon``: mean absolute error (and MASE) per horizon step, over series and folds;
 
 plus the regression charts (``predicted_vs_true``, ``residuals_histogram``). Same conventions as
-:mod:`mlflow_automl.charts`: PNG + the JSON data the figure was drawn from.
+:mod:`mlflow_automl.insights.charts`: PNG + the JSON data the figure was drawn from.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_automl.charts import (
-    Chart,
-    _finish,
-    _num,
-    _nums,
-    _quiet,
-    _render,
-    new_figure,
-    regression_charts,
-)
 from mlflow_automl.forecasting.timeseries import SINGLE_SERIES
+from mlflow_automl.insights.charts import (
+    Chart,
+    json_number,
+    json_numbers,
+    label_axes,
+    new_figure,
+    quiet,
+    regression_charts,
+    render_chart,
+)
 
 FORECASTING_CHARTS: tuple[str, ...] = ("forecast_vs_actual", "error_by_horizon")
 MAX_SERIES = 4
@@ -43,7 +43,7 @@ def forecasting_charts(data: Any, predictions: np.ndarray) -> list[Chart]:
         forecast=predictions[data.n_original + np.arange(len(data.windows))],
         scale=data.metric_scale[data.n_original + np.arange(len(data.windows))],
     )
-    with _quiet():
+    with quiet():
         charts = [
             _forecast_vs_actual(data, windows),
             _error_by_horizon(windows),
@@ -79,21 +79,21 @@ def _forecast_vs_actual(data: Any, windows: pd.DataFrame) -> Chart:
                     "fold": int(fold),
                     "cutoff": str(window["cutoff"].iloc[0]),
                     "time": [str(t) for t in window["time"]],
-                    "forecast": _nums(window["forecast"]),
+                    "forecast": json_numbers(window["forecast"]),
                 }
             )
         title = "" if key == SINGLE_SERIES else str(key)
-        _finish(ax, title, "", data.label_column)
+        label_axes(ax, title, "", data.label_column)
         series_data.append(
             {
                 "series": None if key == SINGLE_SERIES else str(key),
                 "time": [str(t) for t in shown["time"]],
-                "actual": _nums(shown["y"]),
+                "actual": json_numbers(shown["y"]),
                 "folds": folds,
             }
         )
     figure.suptitle("Forecast vs. actual over the validation windows")
-    return _render("forecast_vs_actual", figure, {"series": series_data})
+    return render_chart("forecast_vs_actual", figure, {"series": series_data})
 
 
 def _error_by_horizon(windows: pd.DataFrame) -> Chart:
@@ -105,10 +105,10 @@ def _error_by_horizon(windows: pd.DataFrame) -> Chart:
     by_step = errors.groupby("step").agg(mae=("abs_error", "mean"), mase=("scaled", "mean"))
     steps = by_step.index.to_numpy()
     data = {
-        "step": _nums(steps),
-        "mean_absolute_error": _nums(by_step["mae"]),
-        "mean_absolute_scaled_error": _nums(by_step["mase"]),
-        "n_per_step": _num(int(len(errors) // max(1, len(steps)))),
+        "step": json_numbers(steps),
+        "mean_absolute_error": json_numbers(by_step["mae"]),
+        "mean_absolute_scaled_error": json_numbers(by_step["mase"]),
+        "n_per_step": json_number(int(len(errors) // max(1, len(steps)))),
     }
     figure = new_figure()
     ax = figure.subplots()
@@ -118,5 +118,5 @@ def _error_by_horizon(windows: pd.DataFrame) -> Chart:
         twin.plot(steps, by_step["mase"], color="darkorange", marker="o", lw=1.5, label="MASE")
         twin.set_ylabel("MASE")
         twin.legend(fontsize="small", loc="upper right")
-    _finish(ax, "Error by horizon step", "Steps ahead", "Mean absolute error", "upper left")
-    return _render("error_by_horizon", figure, data)
+    label_axes(ax, "Error by horizon step", "Steps ahead", "Mean absolute error", "upper left")
+    return render_chart("error_by_horizon", figure, data)

@@ -37,15 +37,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.data import (
-    TrainingData,
-    ValidationStrategy,
-    _check_finite,
-    _clean_column_names,
-    _require_columns,
-    label_column_of,
-    load_frame,
-)
+from mlflow_automl.data import TrainingData, ValidationStrategy
 from mlflow_automl.evaluation.metrics import FORECASTING, REGRESSION
 from mlflow_automl.featurize.guardrails import Guardrail
 from mlflow_automl.forecasting.features import (
@@ -73,6 +65,13 @@ from mlflow_automl.forecasting.timeseries import (
     season_length,
     second_season,
     series_keys,
+)
+from mlflow_automl.frames import (
+    check_finite,
+    clean_column_names,
+    label_column_of,
+    load_frame,
+    require_columns,
 )
 
 DEFAULT_FOLDS = 3
@@ -259,56 +258,32 @@ def _target_feature_count(spec: FeatureSpec) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FoldPlan:
+    """The rolling-origin folds: ``n_folds`` forecast origins ``step`` periods apart, each
+    validating ``horizon`` periods; every series needs ``min_history`` periods before the
+    earliest window."""
+
+    horizon: int
+    step: int
+    n_folds: int
+    min_history: int
+
+    @property
+    def span(self) -> int:
+        """Periods from the earliest forecast origin to the end (see :func:`validated_span`)."""
+        return validated_span(self.horizon, self.step, self.n_folds)
+
+
 def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     """Loads, checks and repairs the series of ``config`` and fixes the rolling-origin folds."""
     params = ForecastingParameters.from_config(config)
-    frame, source = load_frame(config.training_data)
-    frame = _clean_column_names(frame)
+    frame, raw_frame, source = _load_series(config, params)
     label, time_column = label_column_of(config), params.time_column_name
-    ids = list(params.time_series_id_column_names)
-    _require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
-    _check_finite(frame)  # the target and the features: inf fails every trial
-    guardrails: list[Guardrail] = []
-    frame = frame.drop(columns=[c for c in params.drop_column_names if c not in (label,)])
-    raw_frame = frame
-    frame = frame.copy()
-    frame[time_column] = parse_times(frame[time_column], time_column)
-    frame[label] = _numeric_target(frame[label], label)
-    if len(frame) < 10:
-        raise AutoMLConfigError(f"training_data has {len(frame)} rows; at least 10 are needed.")
-    if not ids and frame[time_column].duplicated().any():
-        candidates = [c for c in frame.columns if c not in (label, time_column)]
-        detected = detect_series_ids(frame, time_column, candidates)
-        if detected is not None:
-            ids = detected
-            guardrails.append(
-                Guardrail(
-                    "Time series ID detection",
-                    "done",
-                    f"Timestamps repeat; the series are identified by {detected}.",
-                    {"time_series_id_column_names": detected},
-                )
-            )
-    for column in ids:
-        if frame[column].isna().any():
-            row = frame.index[frame[column].isna()][0]
-            raise AutoMLConfigError(
-                f"time series id column {column!r} has a missing value (row {row})."
-            )
+    ids, detected = _series_ids(frame, params, label)
+    guardrails = [detected] if detected else []
     keys = series_keys(frame, ids)
-    freq = params.frequency or infer_frequency(
-        [pd.DatetimeIndex(t.sort_values().unique()) for _, t in frame[time_column].groupby(keys)],
-        time_column,
-    )
-    freq = normalize_frequency(freq)
-    origin = _origin(frame[time_column].min(), freq, params.target_aggregate_function)
-    grid = TimeGrid(origin, freq)
-    season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
-    if params.use_stl and season < 2:
-        raise AutoMLConfigError(
-            f"use_stl={params.use_stl!r} needs a season of at least 2 periods; frequency "
-            f"{freq!r} has none. Set seasonality to the season length, or leave use_stl unset."
-        )
+    freq, grid, season = _time_grid(frame, keys, params)
     clean, repairs = regularize(
         frame, keys, time_column, label, grid, params.target_aggregate_function, ids
     )
@@ -316,35 +291,12 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
     covariates = tuple(
         c for c in clean.columns if c not in {label, time_column, *ids, "_series", "_position"}
     )
-
-    horizon = params.forecast_horizon
-    lengths = clean.groupby("_series", sort=False).size()
-    min_history = max(3, season)
-    cycle = validation_cycle(freq, season)
-    step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
-    n_folds = _fold_count(config, lengths, horizon, step, min_history, params, cycle)
-    clean, short_rows = _handle_short_series(
-        clean, params, horizon, step, n_folds, min_history, label, time_column, grid, guardrails
+    folds = _fold_plan(config, clean, params, freq, season)
+    clean, short = _handle_short_series(
+        clean, folds, params.short_series_handling_config, time_column, grid
     )
-    layout = SeriesLayout(time_column, tuple(ids), grid, season, horizon)
-    longest = int(clean.groupby("_series", sort=False).size().max())
-    # The reference is chosen on the history before the earliest validation window only.
-    earliest_cutoff = int(clean["_position"].max()) - validated_span(horizon, step, n_folds)
-    before = clean[clean["_position"] <= earliest_cutoff]
-    reference = choose_reference(
-        [g.to_numpy() for _, g in before.groupby("_series", sort=False)[label]], season, horizon
-    )
-    spec = resolve_feature_spec(
-        params.target_lags,
-        params.target_rolling_window_size,
-        params.feature_lags,
-        freq,
-        season,
-        params.country_or_region_for_holidays,
-        longest,
-        reference,
-        params.use_stl,
-    )
+    guardrails.append(short)
+    spec = _feature_spec(clean, params, folds, freq, season, label)
     X_clean = clean[[time_column, *ids, *covariates]].reset_index(drop=True)
     y_clean = clean[label].to_numpy(dtype=np.float64)
     padded = clean["_padded"].to_numpy() if "_padded" in clean else np.zeros(len(clean), bool)
@@ -353,39 +305,25 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         clean["_position"].to_numpy(),
         y_clean,
         padded,
-        horizon,
-        step,
-        n_folds,
+        folds.horizon,
+        folds.step,
+        folds.n_folds,
         season,
         grid,
     )
     n = len(X_clean)
-    X = pd.concat([X_clean, X_clean.iloc[copies]], ignore_index=True)
-    y = np.concatenate([y_clean, y_clean[copies]])
-    metric_scale = np.concatenate([np.full(n, np.nan), scales])
-    strategy = ValidationStrategy(
-        ROLLING_ORIGIN,
-        n_folds=n_folds,
-        reason=f"horizon {horizon}, step {step} periods of {freq}",
-    )
     n_series = int(clean["_series"].nunique())
-    guardrails.insert(
-        0,
-        Guardrail(
-            "Frequency detection",
-            "passed" if params.frequency else "done",
-            f"Frequency {freq!r} ({'given' if params.frequency else 'inferred'}), season length "
-            f"{season}, {n_series} series.",
-            {"frequency": freq, "seasonality": season, "n_series": n_series},
-        ),
-    )
-    del short_rows
+    guardrails.insert(0, _frequency_guardrail(params, freq, season, n_series))
     return ForecastingData(
-        X=X,
-        y=y,
+        X=pd.concat([X_clean, X_clean.iloc[copies]], ignore_index=True),
+        y=np.concatenate([y_clean, y_clean[copies]]),
         sample_weight=None,
         classes=None,
-        strategy=strategy,
+        strategy=ValidationStrategy(
+            ROLLING_ORIGIN,
+            n_folds=folds.n_folds,
+            reason=f"horizon {folds.horizon}, step {folds.step} periods of {freq}",
+        ),
         splits=splits,
         final_rows=np.arange(n),
         label_column=label,
@@ -393,16 +331,137 @@ def prepare_forecasting_data(config: AutoMLConfig) -> ForecastingData:
         n_dropped_label_rows=0,
         source=source,
         raw_training_frame=raw_frame,
-        layout=layout,
+        layout=SeriesLayout(time_column, tuple(ids), grid, season, folds.horizon),
         spec=spec,
         parameters=params,
         n_original=n,
         covariates=covariates,
-        metric_scale=metric_scale,
+        metric_scale=np.concatenate([np.full(n, np.nan), scales]),
         windows=windows,
         guardrails=guardrails,
         n_series=n_series,
         absolute_loss=config.metric in ABSOLUTE_METRICS,
+    )
+
+
+def _load_series(
+    config: AutoMLConfig, params: ForecastingParameters
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The training frame with parsed times and a numeric target, the frame as given (less the
+    dropped columns) for the logged dataset, and its source."""
+    frame, source = load_frame(config.training_data)
+    frame = clean_column_names(frame)
+    label, time_column = label_column_of(config), params.time_column_name
+    ids = list(params.time_series_id_column_names)
+    require_columns(frame, [label, time_column, *ids, *params.drop_column_names], "training_data")
+    check_finite(frame)  # the target and the features: inf fails every trial
+    raw_frame = frame.drop(columns=[c for c in params.drop_column_names if c not in (label,)])
+    frame = raw_frame.copy()
+    frame[time_column] = parse_times(frame[time_column], time_column)
+    frame[label] = _numeric_target(frame[label], label)
+    if len(frame) < 10:
+        raise AutoMLConfigError(f"training_data has {len(frame)} rows; at least 10 are needed.")
+    return frame, raw_frame, source
+
+
+def _series_ids(
+    frame: pd.DataFrame, params: ForecastingParameters, label: str
+) -> tuple[list[str], Guardrail | None]:
+    """The series id columns: given, or detected when timestamps repeat (with the guardrail
+    that says so); none may have a missing value."""
+    time_column = params.time_column_name
+    ids, detected = list(params.time_series_id_column_names), None
+    if not ids and frame[time_column].duplicated().any():
+        candidates = [c for c in frame.columns if c not in (label, time_column)]
+        found = detect_series_ids(frame, time_column, candidates)
+        if found is not None:
+            ids = found
+            detected = Guardrail(
+                "Time series ID detection",
+                "done",
+                f"Timestamps repeat; the series are identified by {found}.",
+                {"time_series_id_column_names": found},
+            )
+    for column in ids:
+        if frame[column].isna().any():
+            row = frame.index[frame[column].isna()][0]
+            raise AutoMLConfigError(
+                f"time series id column {column!r} has a missing value (row {row})."
+            )
+    return ids, detected
+
+
+def _time_grid(
+    frame: pd.DataFrame, keys: pd.Series, params: ForecastingParameters
+) -> tuple[str, TimeGrid, int]:
+    """The frequency (given or inferred from every series), the time grid and the season."""
+    time_column = params.time_column_name
+    freq = params.frequency or infer_frequency(
+        [pd.DatetimeIndex(t.sort_values().unique()) for _, t in frame[time_column].groupby(keys)],
+        time_column,
+    )
+    freq = normalize_frequency(freq)
+    grid = TimeGrid(_origin(frame[time_column].min(), freq, params.target_aggregate_function), freq)
+    season = params.seasonality if isinstance(params.seasonality, int) else season_length(freq)
+    if params.use_stl and season < 2:
+        raise AutoMLConfigError(
+            f"use_stl={params.use_stl!r} needs a season of at least 2 periods; frequency "
+            f"{freq!r} has none. Set seasonality to the season length, or leave use_stl unset."
+        )
+    return freq, grid, season
+
+
+def _fold_plan(
+    config: AutoMLConfig, clean: pd.DataFrame, params: ForecastingParameters, freq: str, season: int
+) -> FoldPlan:
+    horizon = params.forecast_horizon
+    lengths = clean.groupby("_series", sort=False).size()
+    min_history = max(3, season)
+    step = horizon if params.cv_step_size == "auto" else int(params.cv_step_size)
+    cycle = validation_cycle(freq, season)
+    n_folds = _fold_count(config, lengths, horizon, step, min_history, params, cycle)
+    return FoldPlan(horizon, step, n_folds, min_history)
+
+
+def _feature_spec(
+    clean: pd.DataFrame,
+    params: ForecastingParameters,
+    folds: FoldPlan,
+    freq: str,
+    season: int,
+    label: str,
+) -> FeatureSpec:
+    """The lag / window / calendar features; the reference series shape is chosen on the
+    history before the earliest validation window only."""
+    earliest_cutoff = int(clean["_position"].max()) - folds.span
+    before = clean[clean["_position"] <= earliest_cutoff]
+    reference = choose_reference(
+        [g.to_numpy() for _, g in before.groupby("_series", sort=False)[label]],
+        season,
+        folds.horizon,
+    )
+    return resolve_feature_spec(
+        params.target_lags,
+        params.target_rolling_window_size,
+        params.feature_lags,
+        freq,
+        season,
+        params.country_or_region_for_holidays,
+        int(clean.groupby("_series", sort=False).size().max()),
+        reference,
+        params.use_stl,
+    )
+
+
+def _frequency_guardrail(
+    params: ForecastingParameters, freq: str, season: int, n_series: int
+) -> Guardrail:
+    return Guardrail(
+        "Frequency detection",
+        "passed" if params.frequency else "done",
+        f"Frequency {freq!r} ({'given' if params.frequency else 'inferred'}), season length "
+        f"{season}, {n_series} series.",
+        {"frequency": freq, "seasonality": season, "n_series": n_series},
     )
 
 
@@ -549,39 +608,30 @@ def validation_cycle(freq: str, season: int) -> int:
 
 
 def _handle_short_series(
-    clean: pd.DataFrame,
-    params: ForecastingParameters,
-    horizon: int,
-    step: int,
-    n_folds: int,
-    min_history: int,
-    label: str,
-    time_column: str,
-    grid: TimeGrid,
-    guardrails: list[Guardrail],
-) -> tuple[pd.DataFrame, list[str]]:
-    last = int(clean["_position"].max())
-    earliest_cutoff = last - validated_span(horizon, step, n_folds)
+    clean: pd.DataFrame, folds: FoldPlan, how: str | None, time_column: str, grid: TimeGrid
+) -> tuple[pd.DataFrame, Guardrail]:
+    """Series with less than ``folds.min_history`` periods before the earliest validation
+    window: an error (``how`` None), dropped, or padded at the start ("auto": pad when every
+    series is short, else drop). Returns the data and the guardrail that says what was done."""
     starts = clean.groupby("_series", sort=False)["_position"].min()
+    earliest_cutoff = int(clean["_position"].max()) - folds.span
     history = earliest_cutoff - starts + 1  # periods of each series at or before the cutoff
-    short = history[history < min_history]
-    how = params.short_series_handling_config
+    short = history[history < folds.min_history]
     name = "Short series handling"
     if short.empty:
-        guardrails.append(
-            Guardrail(name, "passed", "Every series has enough history.", {"short_series": 0})
+        return clean, Guardrail(
+            name, "passed", "Every series has enough history.", {"short_series": 0}
         )
-        return clean, []
     listed = ", ".join(
         f"{_key_text(k)} ({int(max(h, 0))} periods)" for k, h in list(short.items())[:5]
     )
-    needed = min_history + validated_span(horizon, step, n_folds)
     if how is None:
         raise AutoMLConfigError(
-            f"{len(short)} series are too short for {n_folds} rolling-origin fold(s) of "
-            f"{horizon} periods: {listed}. Each needs {min_history} periods before the first "
-            f"validation window ({needed} in all). Set short_series_handling_config to 'pad' "
-            "or 'drop', use fewer n_cross_validations, or a shorter horizon."
+            f"{len(short)} series are too short for {folds.n_folds} rolling-origin fold(s) of "
+            f"{folds.horizon} periods: {listed}. Each needs {folds.min_history} periods before "
+            f"the first validation window ({folds.min_history + folds.span} in all). Set "
+            "short_series_handling_config to 'pad' or 'drop', use fewer n_cross_validations, "
+            "or a shorter horizon."
         )
     if how == "auto":
         how = "pad" if len(short) == len(starts) else "drop"
@@ -592,15 +642,26 @@ def _handle_short_series(
                 "would leave no data. Use 'pad'."
             )
         clean = clean[~clean["_series"].isin(short.index)].reset_index(drop=True)
-        guardrails.append(
-            Guardrail(
-                name,
-                "done",
-                f"{len(short)} short series were dropped: {listed}.",
-                {"dropped": [str(k) for k in short.index]},
-            )
+        return clean, Guardrail(
+            name,
+            "done",
+            f"{len(short)} short series were dropped: {listed}.",
+            {"dropped": [str(k) for k in short.index]},
         )
-        return clean, list(short.index)
+    return _pad_short_series(clean, short, folds.min_history, time_column, grid), Guardrail(
+        name,
+        "done",
+        f"{len(short)} short series were padded at the start with their first value "
+        f"(padded periods are never scored): {listed}.",
+        {"padded": [str(k) for k in short.index]},
+    )
+
+
+def _pad_short_series(
+    clean: pd.DataFrame, short: pd.Series, min_history: int, time_column: str, grid: TimeGrid
+) -> pd.DataFrame:
+    """Each short series (``short``: its periods of history) repeats its first row back to
+    ``min_history`` periods, marked ``_padded`` (never scored)."""
     pieces = [clean.assign(_padded=False)]
     for key, periods in short.items():
         series = clean[clean["_series"] == key]
@@ -613,17 +674,7 @@ def _handle_short_series(
         pad["_padded"] = True
         pieces.append(pad)
     clean = pd.concat(pieces, ignore_index=True).sort_values(["_series", "_position"])
-    clean = clean.reset_index(drop=True)
-    guardrails.append(
-        Guardrail(
-            name,
-            "done",
-            f"{len(short)} short series were padded at the start with their first value "
-            f"(padded periods are never scored): {listed}.",
-            {"padded": [str(k) for k in short.index]},
-        )
-    )
-    return clean, list(short.index)
+    return clean.reset_index(drop=True)
 
 
 def _key_text(key: str) -> str:

@@ -13,10 +13,10 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from mlflow_automl.evaluation.metrics import CLASSIFICATION, FORECASTING, REGRESSION
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
+from mlflow_automl.tasks import get_task
+from mlflow_automl.tasks.names import CLASSIFICATION, FORECASTING, REGRESSION, TASKS
 
-TASKS: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION, FORECASTING})
 TABULAR: frozenset[str] = frozenset({CLASSIFICATION, REGRESSION})
 
 _SCALERS: dict[str, type[BaseEstimator]] = {"standard": StandardScaler, "minmax": MinMaxScaler}
@@ -104,7 +104,7 @@ class Learner:
         cls.tasks = frozenset(cls.estimators) | ({FORECASTING} if cls.forecasting else set())
         if cls.forecasting and REGRESSION not in cls.estimators:
             raise TypeError(f"{cls.__name__}: a forecasting regression learner needs a regressor")
-        if not cls.tasks or not cls.tasks <= TASKS:
+        if not cls.tasks or not cls.tasks <= set(TASKS):
             raise TypeError(f"{cls.__name__}.estimators must map tasks in {sorted(TASKS)}")
         if cls.scaler is not None and cls.scaler not in _SCALERS:
             raise TypeError(f"{cls.__name__}.scaler must be one of {sorted(_SCALERS)} or None")
@@ -159,7 +159,7 @@ class Learner:
         seeding = {"random_state": random_state, "n_jobs": n_jobs}
         kwargs = {k: v for k, v in seeding.items() if k in accepted}
         estimator = cls(**{**kwargs, **self.fixed, **params})
-        if task == CLASSIFICATION and not hasattr(estimator, "predict_proba"):
+        if get_task(task).predicts_classes and not hasattr(estimator, "predict_proba"):
             # Margin-only models (hinge, perceptron) get Platt-scaled probabilities.
             # Sequential: for three small fits, starting joblib workers costs more than it saves.
             estimator = CalibratedClassifierCV(estimator, cv=3)

@@ -25,6 +25,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from mlflow_automl.learners.base import CLASSIFICATION, FORECASTING, REGRESSION, TASKS, Learner
 from mlflow_automl.search.space import Domain
+from mlflow_automl.tasks import get_task
 
 _N_ROWS = 300  # "a few hundred rows": real data, seconds per learner
 _SIZES = ((10, 2), (1_000_000, 1_000))  # extremes the spaces must stay valid for
@@ -65,10 +66,10 @@ def load_dataset(kind: str) -> Dataset:
     """``"binary"`` (breast cancer), ``"multiclass"`` (wine) or ``"regression"`` (diabetes)."""
     task, loader = _LOADERS[kind]
     X, y = loader(return_X_y=True)
-    stratify = y if task == CLASSIFICATION else None
+    stratify = get_task(task).stratify(y)
     if len(y) > _N_ROWS:
         X, _, y, _ = train_test_split(X, y, train_size=_N_ROWS, random_state=0, stratify=stratify)
-        stratify = y if task == CLASSIFICATION else None
+        stratify = get_task(task).stratify(y)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=1 / 3, random_state=0, stratify=stratify
     )
@@ -101,7 +102,7 @@ def fit(
 
 def predictions(model: Any, task: str, X: np.ndarray) -> np.ndarray:
     """What a task's scorer consumes: probabilities for classification, values for regression."""
-    return model.predict_proba(X) if task == CLASSIFICATION else model.predict(X)
+    return model.predict_proba(X) if get_task(task).predicts_classes else model.predict(X)
 
 
 def _size(data: Dataset) -> tuple[int, int]:
@@ -129,7 +130,7 @@ def sample_configs(
 
 def check_metadata(learner: Learner, data: Dataset) -> None:
     assert isinstance(learner.name, str) and learner.name
-    assert learner.tasks and learner.tasks <= TASKS
+    assert learner.tasks and learner.tasks <= set(TASKS)
     assert learner.scaler in (None, "standard", "minmax")
     assert isinstance(learner.onnx_compatible, bool)
     assert learner.relative_cost > 0
@@ -156,7 +157,7 @@ def check_sampled_configs_fit(learner: Learner, data: Dataset) -> None:
         model = fit(learner, data, params)
         predicted = model.predict(data.X_test)
         assert predicted.shape == data.y_test.shape, params
-        if data.task == REGRESSION:
+        if not get_task(data.task).predicts_classes:
             assert np.isfinite(predicted).all(), params
         else:
             assert set(np.unique(predicted)) <= set(range(data.n_classes)), params
@@ -221,7 +222,7 @@ def check_beats_baseline(learner: Learner, data: Dataset) -> None:
     """Even the low-cost configuration beats a constant prediction on held-out rows."""
     params = learner.low_cost_params(data.task, *_size(data))
     predicted = fit(learner, data, params).predict(data.X_test)
-    if data.task == REGRESSION:
+    if not get_task(data.task).predicts_classes:
         assert r2_score(data.y_test, predicted) > 0
     else:
         majority = np.bincount(data.y_train).argmax()
@@ -258,7 +259,7 @@ def assert_onnx_matches(model: BaseEstimator, data: Dataset) -> None:
         to_onnx(model, X).SerializeToString(), providers=["CPUExecutionProvider"]
     )
     outputs = session.run(None, {session.get_inputs()[0].name: X})
-    if data.task == REGRESSION:
+    if not get_task(data.task).predicts_classes:
         np.testing.assert_allclose(outputs[0].ravel(), model.predict(X), rtol=1e-4, atol=1e-4)
         return
     proba = model.predict_proba(X)
@@ -291,7 +292,7 @@ def conformance_cases(learners: Iterable[Learner]) -> list[tuple[Learner, str, s
         for task in sorted(learner.tasks)
         for kind in DATASETS_BY_TASK[task]
         for check in CHECKS
-        if task == CLASSIFICATION or check not in _CLASSIFICATION_ONLY
+        if get_task(task).predicts_classes or check not in _CLASSIFICATION_ONLY
     ]
 
 

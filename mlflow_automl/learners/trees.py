@@ -21,6 +21,7 @@ from mlflow_automl.learners.base import (
     size_cap,
 )
 from mlflow_automl.search.space import Categorical, Domain, Float, Int
+from mlflow_automl.tasks import get_task
 
 _CRITERIA = {CLASSIFICATION: ("gini", "entropy"), REGRESSION: ("squared_error", "friedman_mse")}
 _CRITERIA[FORECASTING] = _CRITERIA[REGRESSION]  # a regressor on engineered features
@@ -84,7 +85,7 @@ class _ForestLearner(_TreeLearner):
 
     def library_defaults(self, task: str, n_rows: int, n_features: int) -> dict[str, Any]:
         # Forest classifiers default to max_features="sqrt", regressors to all features.
-        max_features = _sqrt_fraction(n_features) if task == CLASSIFICATION else 1.0
+        max_features = _sqrt_fraction(n_features) if get_task(task).predicts_classes else 1.0
         return {
             **super().library_defaults(task, n_rows, n_features),
             "n_estimators": 100,

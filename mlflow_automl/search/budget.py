@@ -13,7 +13,9 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+from mlflow_automl.config import AutoMLConfigError
 from mlflow_automl.evaluation.metrics import greater_is_better, is_better
 
 # Without any limit the search would run until it stops improving; this caps it like Azure's
@@ -66,6 +68,25 @@ class Budget:
         self._last_improvement_at = self.started_at
         self._completed = 0
         self.skipped: dict[str, str] = {}
+
+    @classmethod
+    def for_config(
+        cls, config: Any, reserve: Reserve, iterations: int | None, n_learners: int, started: float
+    ) -> Budget:
+        """The budget of an ``AutoMLConfig``: ``iterations`` left for the search (ensembles
+        take the last ones), early stopping not before each learner had 1.5 trials."""
+        return cls(
+            metric=config.metric,
+            timeout_seconds=config.timeout_seconds,
+            iterations=iterations,
+            exit_score=config.experiment_exit_score,
+            early_stopping=config.enable_early_stopping,
+            early_stopping_n_iters=config.early_stopping_n_iters,
+            min_iterations_before_early_stop=math.ceil(n_learners * 1.5),
+            started_at=started,
+            reserve_seconds=reserve.fixed(),
+            essential_reserve_seconds=reserve.essential(),
+        )
 
     def skip(self, what: str, why: str) -> None:
         """Records optional work left out (``what``) and the reason, for the AutoML run's tag."""
@@ -161,3 +182,105 @@ def _improves(metric: str, score: float, best: float) -> bool:
     margin = 1e-4 * max(1.0, abs(best))
     shifted = best + margin if greater_is_better(metric) else best - margin
     return is_better(metric, score, shifted)
+
+
+# --- the reserve: time kept back from the search for the work after it ---------------------------
+# Logging the best model (signature, input example, code, explicit requirements: 0.1-0.4 s), the
+# tables, registration and closing the run.
+MODEL_LOGGING_RESERVE_S = 1.5
+REGISTRATION_RESERVE_S = 0.5
+# Optional work, skipped when its time is not there: the explanation (0.3-0.6 s measured), more
+# charts, and scoring each ensemble from stored predictions (selection 0.1-0.4 s, stacking CV up
+# to ~1 s). It may take at most this share of a budget.
+EXPLANATION_RESERVE_S = 1.0
+ENSEMBLE_RESERVE_S = 1.0
+OPTIONAL_SHARE = 0.2
+ESSENTIAL_SHARE = 0.25
+# When ensembles may win, the refit reserve covers the best few iterations together.
+ENSEMBLE_REFIT_MEMBERS = 5
+# The smallest budget (minimum_timeout_seconds). Measured: a whole one-trial experiment on
+# penguins took 6.8-7.6 s at load 4 on 2 cores, ~4 s of it creating a new SQLite store and the
+# run; the baseline's fit grows with the cells of the table: ElasticNet's low-cost point on
+# 180k x 30 (diamonds resampled) fitted in 6-13 s on the busy machine, ~0.5-1M cells/s.
+MINIMUM_BUDGET_S = 10.0
+BASELINE_CELLS_PER_SECOND = 500_000
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """The reserve policy: seconds kept back from the search for the work after it.
+
+    What must happen (logging the model, registering it, the best model's charts) is kept in
+    full, scaled by how busy the machine is; optional work (ensembles, the explanation) up to
+    :data:`OPTIONAL_SHARE` of the budget, so that a short experiment still searches. The refit
+    of the final model is estimated from the trials (``final_fit``) and added by the caller.
+    """
+
+    timeout_seconds: float | None
+    chart_set_seconds: float  # the best model's charts, always drawn (quiet machine)
+    registers: bool = False
+    explains: bool = False
+    n_ensembles: int = 0
+
+    @classmethod
+    def for_config(cls, config: Any, chart_set_seconds: float, n_ensembles: int) -> Reserve:
+        """The reserve of an ``AutoMLConfig``."""
+        return cls(
+            timeout_seconds=config.timeout_seconds,
+            chart_set_seconds=chart_set_seconds,
+            registers=bool(config.registered_model_name),
+            explains=bool(config.model_explainability),
+            n_ensembles=n_ensembles,
+        )
+
+    @property
+    def refit_members(self) -> int:
+        """How many of the best iterations the refit reserve covers."""
+        return ENSEMBLE_REFIT_MEMBERS if self.n_ensembles else 1
+
+    def essential(self) -> float:
+        """Logging the model (and registering it when asked): measured on a quiet machine,
+        scaled by how busy the machine is now; a short budget must still leave a trial time."""
+        seconds = MODEL_LOGGING_RESERVE_S + (REGISTRATION_RESERVE_S if self.registers else 0.0)
+        seconds *= slowdown()
+        if self.timeout_seconds is not None:
+            seconds = min(seconds, ESSENTIAL_SHARE * self.timeout_seconds)
+        return seconds
+
+    def fixed(self) -> float:
+        """What does not depend on the best model: the essential work, the best model's charts
+        and the optional work (capped by its share of the budget)."""
+        explain = EXPLANATION_RESERVE_S if self.explains else 0.0
+        optional = explain + ENSEMBLE_RESERVE_S * self.n_ensembles
+        if self.timeout_seconds is not None:
+            optional = min(optional, OPTIONAL_SHARE * self.timeout_seconds)
+        return self.essential() + self.chart_set_seconds * slowdown() + optional
+
+    def after_search(self, refit_seconds: float) -> float:
+        """Everything after the search, given the expected refit of the final model."""
+        return self.fixed() + refit_seconds
+
+
+def minimum_timeout_seconds(data: Any) -> float:
+    """The smallest time budget that leaves room for one baseline trial and logging its model
+    (``data`` a ``TrainingData``): starting a trial worker and the MLflow run, the trial, the
+    refit, logging the model (see :data:`MINIMUM_BUDGET_S`), plus the first trial's fit on this
+    many rows."""
+    cells = len(data.final_rows) * max(1, data.X.shape[1])
+    # To a tenth of a second: a 10 s budget on a small table is not refused by 0.0002 s.
+    return round(MINIMUM_BUDGET_S + cells / BASELINE_CELLS_PER_SECOND, 1)
+
+
+def check_minimum_budget(timeout_seconds: float | None, data: Any) -> None:
+    """Refuses, before any MLflow run exists, a time budget too small for even one model."""
+    if timeout_seconds is None:
+        return
+    minimum = minimum_timeout_seconds(data)
+    if timeout_seconds < minimum:
+        raise AutoMLConfigError(
+            f"The time budget of {timeout_seconds:g} s (experiment_timeout_minutes="
+            f"{timeout_seconds / 60:g}) is too small: one baseline trial and logging its "
+            f"model need at least {minimum:.0f} s for {len(data.final_rows)} rows x "
+            f"{data.X.shape[1]} columns; set experiment_timeout_minutes to at least "
+            f"{math.ceil(minimum / 6) / 10:g}."
+        )

@@ -56,6 +56,27 @@ class _LearnerState:
 class Proposer:
     """Proposes trials for a fixed set of learners; told each result afterwards."""
 
+    @classmethod
+    def for_config(
+        cls, config: Any, learners: Sequence[Any], data: Any, prior: Any = None
+    ) -> Proposer:
+        """The proposer of an ``AutoMLConfig`` on ``data`` (a ``TrainingData``), told a continued
+        experiment's earlier trials (``prior``, a ``resume.Prior``) before its first ask: they
+        are never run again, and numbers go on. Without a time budget and with one trial at a
+        time the search is deterministic."""
+        proposer = cls(
+            learners,
+            config.task,
+            config.metric,
+            n_rows=len(data.final_rows),
+            n_features=data.X.shape[1],
+            seed=config.random_seed,
+            deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
+        )
+        for entry in prior.entries if prior else []:
+            proposer.observe(entry.spec(), entry.score, entry.duration)
+        return proposer
+
     def __init__(
         self,
         learners: Sequence[Any],

@@ -464,7 +464,7 @@ def test_forecasting_keeps_the_voting_ensemble_within_one_standard_error(
 ):
     from types import SimpleNamespace
 
-    from mlflow_automl.ensemble_runs import prefer_combination
+    from mlflow_automl.ensemble.iterations import prefer_combination
     from mlflow_automl.leaderboard import Leaderboard
 
     data, _ = visnights_data
@@ -495,7 +495,7 @@ def test_forecasting_selection_follows_the_recent_windows(visnights_data):
     windows, B on the latest ones. Selection weighs recent windows more and takes B."""
     from types import SimpleNamespace
 
-    from mlflow_automl.ensemble_runs import VOTING, build_ensembles
+    from mlflow_automl.ensemble.iterations import VOTING, build_ensembles
     from mlflow_automl.leaderboard import Leaderboard
 
     data, _ = visnights_data
@@ -520,6 +520,7 @@ def test_forecasting_selection_follows_the_recent_windows(visnights_data):
         ensemble_iterations=15,
         random_seed=0,
     )
-    [(kind, spec, *_)] = build_ensembles(config, data, board)
+    [built] = build_ensembles(config, data, board)
+    kind, spec = built.kind, built.spec
     assert kind == VOTING
     assert spec["members"] == [1] and spec["weights"] == [1.0]

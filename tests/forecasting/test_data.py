@@ -10,7 +10,7 @@ import pytest
 
 import mlflow_automl as automl
 from mlflow_automl.config import AutoMLConfigError
-from mlflow_automl.data import prepare_training_data
+from mlflow_automl.tasks import prepare_training_data
 
 
 def _config(frame: pd.DataFrame, **settings) -> automl.AutoMLConfig:

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import mlflow_automl as automl
-from mlflow_automl.data import prepare_training_data
 from mlflow_automl.evaluation.metrics import compute_metrics
 from mlflow_automl.forecasting.data import plan_forecasting
 from mlflow_automl.forecasting.statistical import (
@@ -22,6 +21,7 @@ from mlflow_automl.forecasting.statistical import (
 )
 from mlflow_automl.learners import get_learner, learner_names
 from mlflow_automl.learners.registry import learners_for
+from mlflow_automl.tasks import prepare_training_data
 
 FORECASTING_NAMES = {
     "ElasticNet",

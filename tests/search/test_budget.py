@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from mlflow_automl.search import Budget
 
 
@@ -92,3 +94,26 @@ def test_early_stopping_can_be_disabled_but_not_without_any_criterion():
     assert budget.stop_reason(2) is None
     unlimited = Budget(metric="accuracy", early_stopping=False)
     assert unlimited.early_stopping is True
+
+
+def test_the_reserve_keeps_the_essential_work_and_caps_the_optional(monkeypatch):
+    from mlflow_automl.search import budget as budget_module
+    from mlflow_automl.search.budget import (
+        ESSENTIAL_SHARE,
+        MODEL_LOGGING_RESERVE_S,
+        OPTIONAL_SHARE,
+        REGISTRATION_RESERVE_S,
+        Reserve,
+    )
+
+    monkeypatch.setattr(budget_module, "slowdown", lambda: 1.0)  # a quiet machine
+    long = Reserve(timeout_seconds=600, chart_set_seconds=0.8, registers=True, explains=True,
+                   n_ensembles=2)  # fmt: skip
+    assert long.essential() == MODEL_LOGGING_RESERVE_S + REGISTRATION_RESERVE_S
+    assert long.fixed() == pytest.approx(long.essential() + 0.8 + 1.0 + 2 * 1.0)
+    assert long.refit_members == 5  # ensembles may win: their members are refit
+    assert long.after_search(4.0) == pytest.approx(long.fixed() + 4.0)
+    short = Reserve(timeout_seconds=12, chart_set_seconds=0.8, explains=True, n_ensembles=2)
+    assert short.essential() == min(MODEL_LOGGING_RESERVE_S, ESSENTIAL_SHARE * 12)
+    assert short.fixed() == pytest.approx(short.essential() + 0.8 + OPTIONAL_SHARE * 12)
+    assert Reserve(timeout_seconds=None, chart_set_seconds=0.8).refit_members == 1

@@ -12,8 +12,8 @@ import pytest
 from matplotlib.image import imread
 from sklearn.datasets import load_breast_cancer
 
-from mlflow_automl.explain import Explanation, explain_model, importance_charts
 from mlflow_automl.featurize import plan_featurization
+from mlflow_automl.insights.explain import Explanation, explain_model, importance_charts
 from mlflow_automl.learners import get_learner
 from mlflow_automl.model import build_pipeline, fit_pipeline, wrap_fitted
 

@@ -1,4 +1,4 @@
-"""Tests for mlflow_automl.charts on out-of-fold predictions of sklearn's bundled datasets."""
+"""Tests for mlflow_automl.insights.charts on out-of-fold predictions of bundled datasets."""
 
 from __future__ import annotations
 

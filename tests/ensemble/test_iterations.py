@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 import mlflow_automl as automl
-from mlflow_automl.data import prepare_training_data
-from mlflow_automl.ensemble_runs import STACK, VOTING, build_ensembles
+from mlflow_automl.ensemble.iterations import STACK, VOTING, build_ensembles
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+from mlflow_automl.tasks import prepare_training_data
 
 
 def _oof(data, seed: int) -> np.ndarray:
@@ -46,8 +46,8 @@ def test_ensembles_past_their_deadline_are_skipped_with_a_reason(penguins):
         )
     skipped: dict[str, str] = {}
     built = build_ensembles(config, data, board, deadline=time.time() - 1, skipped=skipped)
-    assert [kind for kind, *_ in built] == [VOTING]  # one selection round is always made
+    assert [e.kind for e in built] == [VOTING]  # one selection round is always made
     assert "time budget" in skipped[STACK]
     skipped.clear()
     built = build_ensembles(config, data, board, deadline=None, skipped=skipped)
-    assert [kind for kind, *_ in built] == [VOTING, STACK] and not skipped
+    assert [e.kind for e in built] == [VOTING, STACK] and not skipped

@@ -12,36 +12,33 @@ built.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mlflow_automl import tracking
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble import (
     DEFAULT_META_LEARNER,
     EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
-    bagged_greedy_selection,
     fit_stack,
     gather_members,
-    greedy_selection,
-    score_predictions,
     stack_oof_predictions,
     voting_oof_predictions,
 )
 from mlflow_automl.evaluation.metrics import (
-    FORECASTING,
     REGRESSION,
     compute_metric,
-    compute_metrics,
     loss,
 )
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search.proposer import config_key
+from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger("mlflow_automl")
 
@@ -67,15 +64,32 @@ def search_iterations(config: Any) -> int | None:
     return remaining if remaining >= 2 else config.iterations
 
 
+@dataclass
+class EnsembleIteration:
+    """One ensemble scored from its members' kept predictions, to be logged as an iteration."""
+
+    kind: str  # VOTING | STACK
+    spec: dict[str, Any]  # kind, members (iterations) and weights or meta-learner
+    predictions: np.ndarray  # out-of-fold / validation predictions
+    metrics: dict[str, float]
+    started: float
+    ended: float
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The child run's params: the learner and the spec."""
+        return {"learner": self.kind, **{k: v for k, v in self.spec.items() if k != "kind"}}
+
+
 def build_ensembles(
     config: Any,
     data: TrainingData,
     leaderboard: Leaderboard,
     deadline: float | None = None,
     skipped: dict[str, str] | None = None,
-) -> list[tuple[str, dict[str, Any], np.ndarray, dict[str, float], float, float]]:
-    """Scores the enabled ensembles; returns one ``(kind, spec, predictions, metrics, start,
-    end)`` per ensemble that could be built (it needs two scored iterations) in time: past
+) -> list[EnsembleIteration]:
+    """Scores the enabled ensembles; returns one :class:`EnsembleIteration` per ensemble that
+    could be built (it needs two scored iterations) in time: past
     ``deadline`` selection stops adding rounds and the stack is not built, or stops between
     the folds of its meta-learner; what was left out and why goes into ``skipped``."""
     skipped = {} if skipped is None else skipped
@@ -90,13 +104,7 @@ def build_ensembles(
     predictions = [e.predictions for e in candidates]
     results = []
     started = time.time()
-    # Forecasting validates on a few correlated windows, where plain selection overfits: bagged
-    # selection, recent windows weighing more (it refuses weight_column_name).
-    if config.task == FORECASTING:
-        select = functools.partial(bagged_greedy_selection, seed=config.random_seed)
-        row_weights = data.recency_weights()
-    else:
-        select, row_weights = greedy_selection, data.sample_weight
+    select, row_weights = get_task(config.task).ensemble_selection(config, data)
     weights = select(
         *_selection_problem(config, data, predictions),
         config.ensemble_iterations,
@@ -110,7 +118,7 @@ def build_ensembles(
         oof = voting_oof_predictions([predictions[i] for i in chosen], np.array(voting_weights))
         metrics = _score(config, data, oof)
         spec = {"kind": VOTING, "members": members, "weights": voting_weights}
-        results.append((VOTING, spec, oof, metrics, started, time.time()))
+        results.append(EnsembleIteration(VOTING, spec, oof, metrics, started, time.time()))
     if STACK in kinds and deadline is not None and time.time() > deadline:
         skipped[STACK] = "time budget reached before it started"
     elif STACK in kinds:
@@ -137,7 +145,7 @@ def build_ensembles(
         metrics = _score(config, data, oof)
         stacked_members = [candidates[i].iteration for i in stacked]
         spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
-        results.append((STACK, spec, oof, metrics, started, time.time()))
+        results.append(EnsembleIteration(STACK, spec, oof, metrics, started, time.time()))
     return results
 
 
@@ -189,7 +197,7 @@ def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard
     voting = next((e for e in leaderboard.entries if e.learner == VOTING), None)
     windows = getattr(data, "windows", None)
     if (
-        config.task != FORECASTING
+        not get_task(config.task).prefers_combination
         or windows is None
         or voting is None
         or voting.predictions is None
@@ -207,7 +215,7 @@ def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard
         single, combined = (
             loss(
                 config.metric,
-                compute_metric(FORECASTING, config.metric, data.y[where], p[where], scale=scale),
+                compute_metric(config.task, config.metric, data.y[where], p[where], scale=scale),
             )
             for p in (best.predictions, voting.predictions)
         )
@@ -243,12 +251,8 @@ def _distinct(entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
 
 
 def _score(config: Any, data: TrainingData, predictions: np.ndarray) -> dict[str, float]:
-    """Every metric of the task; forecasting adds each row's MASE denominator."""
-    scale = getattr(data, "metric_scale", None)
-    if config.task != FORECASTING or scale is None:
-        return score_predictions(config.task, data.y, predictions, data.sample_weight)
-    rows = np.flatnonzero(np.isfinite(predictions))
-    return compute_metrics(FORECASTING, data.y[rows], predictions[rows], scale=scale[rows])
+    """Every metric of the task (forecasting adds each row's MASE denominator)."""
+    return get_task(config.task).score_ensemble(data, predictions)
 
 
 def _selection_problem(
@@ -278,3 +282,32 @@ def _train_percentage(config: Any, data: TrainingData) -> float | None:
 
 def is_ensemble(entry: LeaderboardEntry) -> bool:
     return entry.learner in ENSEMBLE_LEARNERS
+
+
+def add_ensemble_iterations(
+    config: Any,
+    data: TrainingData,
+    recorder: Any,  # search.record.IterationRecorder
+    deadline: float | None,
+) -> None:
+    """The voting and stack ensembles, logged and ranked like any iteration (numbered after
+    the search's); past ``deadline`` they are skipped (recorded in the budget)."""
+    leaderboard, budget = recorder.leaderboard, recorder.budget
+    if deadline is not None and time.time() >= deadline:
+        for kind in enabled_ensembles(config):
+            budget.skip(kind, "time budget: no time left after the search")
+        return
+    iteration = 1 + max((e.iteration for e in leaderboard.entries), default=-1)
+    for built in build_ensembles(config, data, leaderboard, deadline, budget.skipped):
+        recorder.add_ensemble(iteration, built)
+        iteration += 1
+    runner_up = leaderboard.best
+    if prefer_combination(config, data, leaderboard):
+        recorder.tracker.set_tags(
+            {
+                tracking.TAG_FINAL_MODEL_RULE: (
+                    f"VotingEnsemble kept: iteration {runner_up.iteration} ({runner_up.learner}) "
+                    "scored better by less than one standard error over the validation windows"
+                )
+            }
+        )

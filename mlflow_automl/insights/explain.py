@@ -50,8 +50,8 @@ import pandas as pd
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from mlflow_automl.charts import Chart, figure_to_png, new_figure
-from mlflow_automl.evaluation.metrics import CLASSIFICATION
+from mlflow_automl.insights.charts import Chart, figure_to_png, new_figure
+from mlflow_automl.tasks import get_task
 
 NATIVE = "native"
 PERMUTATION = "permutation"
@@ -103,7 +103,7 @@ def explain_model(
     pipeline = model.pipeline_
     featurizer = pipeline.named_steps["featurize"]
     estimator = pipeline.steps[-1][1]
-    classification = task == CLASSIFICATION
+    classification = get_task(task).predicts_classes
     n_classes = len(model.classes_) if classification else None
 
     X = model._frame(X)

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
 
 from mlflow_automl import tracking
-from mlflow_automl.charts import Chart, charts_for
 from mlflow_automl.data import TrainingData
+from mlflow_automl.insights.charts import Chart
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search.budget import Budget, slowdown
+from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +54,7 @@ class Insights:
                 f"iteration {entry.iteration}'s validation predictions are no longer in memory "
                 "(only the best iterations' are kept, in the process that ran the experiment)."
             )
-        if self.task == "forecasting":
-            from mlflow_automl.forecasting.charts import forecasting_charts
-
-            return forecasting_charts(self.data, entry.predictions)
-        rows = self.data.validation_rows
-        weights = None if self.data.sample_weight is None else self.data.sample_weight[rows]
-        classes = None if self.data.classes is None else list(self.data.classes)
-        return charts_for(self.task, self.data.y[rows], entry.predictions[rows], classes, weights)
+        return get_task(self.task).charts(self.data, entry.predictions)
 
     def log_charts(self, entry: LeaderboardEntry, also_on_parent: bool = False) -> None:
         started = time.time()
@@ -68,6 +63,19 @@ class Insights:
         if also_on_parent:
             tracking.log_charts(self.tracker.run_id, charts)
         self.chart_seconds.append(time.time() - started)
+
+    def log_all_or_tag(
+        self, leaderboard: Leaderboard, model: Any, explain: bool, budget: Budget | None = None
+    ) -> None:
+        """:meth:`log_all` after the model is logged and usable: a failure (a full disk, an
+        unwritable artifact store) is a tag and a warning, not a FAILED run."""
+        try:
+            self.log_all(leaderboard, model, explain, budget)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.warning("charts / explanation not logged (the model is): %s", error)
+            with suppress(Exception):  # the store that refused the charts may refuse this too
+                self.tracker.set_tags({tracking.TAG_INSIGHTS_ERROR: error[:5000]})
 
     def log_all(
         self, leaderboard: Leaderboard, model: Any, explain: bool, budget: Budget | None = None
@@ -83,7 +91,7 @@ class Insights:
             self.log_charts(ranked[0], also_on_parent=True)
         else:
             budget.skip("charts", self._no_time_for("the best model's charts", budget))
-        if explain and self.task == "forecasting":
+        if explain and not get_task(self.task).explainable:
             # Feature importance of forecasters (lags of a recursive model, per-series
             # statistical models) is not computed yet; the tag says so instead of failing.
             self.tracker.set_tags({"automl.explanation_method": "not available for forecasting"})
@@ -124,7 +132,7 @@ class Insights:
         )
 
     def log_explanation(self, model: Any, budget: Budget | None = None) -> None:
-        from mlflow_automl.explain import explain_model, importance_charts
+        from mlflow_automl.insights.explain import explain_model, importance_charts
 
         # Its tables and charts are logged after the computation, within the budget too.
         logging_seconds = _EXPLANATION_LOGGING_SECONDS * slowdown()

@@ -47,6 +47,7 @@ from mlflow_automl.evaluation.metrics import (
     _prepare_classification,
     _prepare_regression,
 )
+from mlflow_automl.tasks import get_task
 
 CLASSIFICATION_CHARTS: tuple[str, ...] = (
     "confusion_matrix",
@@ -101,7 +102,8 @@ def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
+    """Chart helper: no numpy / sklearn warnings while the data is computed and drawn."""
     # Degenerate inputs (one class, constant scores, zero weights) make sklearn / numpy warn;
     # the data already says so with None values, so nothing is printed.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -109,7 +111,7 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _num(value: Any) -> float | int | None:
+def json_number(value: Any) -> float | int | None:
     """A JSON-safe scalar: ints stay ints, NaN / inf become None."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
@@ -117,8 +119,9 @@ def _num(value: Any) -> float | int | None:
     return value if np.isfinite(value) else None
 
 
-def _nums(values: Any) -> list:
-    return [_num(v) for v in np.asarray(values).ravel().tolist()]
+def json_numbers(values: Any) -> list:
+    """Chart helper: JSON-safe numbers of an array (see :func:`json_number`)."""
+    return [json_number(v) for v in np.asarray(values).ravel().tolist()]
 
 
 def _sample_index(n: int) -> np.ndarray:
@@ -131,10 +134,10 @@ def _sample_index(n: int) -> np.ndarray:
 def _points_json(points: Points) -> dict[str, Any]:
     """Curve arrays downsampled together (they share one length); scalars made JSON-safe."""
     arrays = {k: v for k, v in points.items() if isinstance(v, np.ndarray)}
-    out = {k: _num(v) for k, v in points.items() if k not in arrays}
+    out = {k: json_number(v) for k, v in points.items() if k not in arrays}
     if arrays:
         index = _sample_index(len(next(iter(arrays.values()))))
-        out.update({k: _nums(v[index]) for k, v in arrays.items()})
+        out.update({k: json_numbers(v[index]) for k, v in arrays.items()})
     return out
 
 
@@ -146,7 +149,8 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _finish(ax: Any, title: str, xlabel: str, ylabel: str, legend_loc: str = "best") -> None:
+def label_axes(ax: Any, title: str, xlabel: str, ylabel: str, legend_loc: str = "best") -> None:
+    """Chart helper: title, axis labels, the legend when there are labelled artists."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -155,7 +159,8 @@ def _finish(ax: Any, title: str, xlabel: str, ylabel: str, legend_loc: str = "be
         ax.legend(fontsize="small", loc=legend_loc)
 
 
-def _render(name: str, figure: Any, data: dict[str, Any]) -> Chart:
+def render_chart(name: str, figure: Any, data: dict[str, Any]) -> Chart:
+    """Chart helper: the figure as PNG with the data it was drawn from, as one ``Chart``."""
     return Chart(name=name, png=figure_to_png(figure), data={"kind": name, **data})
 
 
@@ -290,10 +295,10 @@ def _confusion_matrix_chart(ctx: _Classes) -> Chart:
     figure.tight_layout()
     data = {
         "labels": ctx.labels,
-        "counts": [_nums(row) for row in counts],
-        "normalized": [_nums(row) for row in normalized],
+        "counts": [json_numbers(row) for row in counts],
+        "normalized": [json_numbers(row) for row in normalized],
     }
-    return _render("confusion_matrix", figure, data)
+    return render_chart("confusion_matrix", figure, data)
 
 
 # --- precision-recall and ROC ---------------------------------------------------------------
@@ -329,8 +334,8 @@ def _precision_recall_chart(ctx: _Classes) -> Chart:
     figure = new_figure()
     ax = figure.subplots()
     _plot_curves(ax, ctx, data, "recall", "precision", "average_precision", "AP")
-    _finish(ax, "Precision-recall", "Recall", "Precision", legend_loc="lower left")
-    return _render("precision_recall", figure, data)
+    label_axes(ax, "Precision-recall", "Recall", "Precision", legend_loc="lower left")
+    return render_chart("precision_recall", figure, data)
 
 
 def _roc_points(y: np.ndarray, score: np.ndarray, w: np.ndarray | None) -> Points:
@@ -353,8 +358,8 @@ def _roc_chart(ctx: _Classes) -> Chart:
     ax = figure.subplots()
     ax.plot([0, 1], [0, 1], color="gray", lw=1, ls="-.", label="random")
     _plot_curves(ax, ctx, data, "fpr", "tpr", "auc", "AUC")
-    _finish(ax, "ROC", "False positive rate", "True positive rate", legend_loc="lower right")
-    return _render("roc", figure, data)
+    label_axes(ax, "ROC", "False positive rate", "True positive rate", legend_loc="lower right")
+    return render_chart("roc", figure, data)
 
 
 # --- lift and cumulative gains --------------------------------------------------------------
@@ -378,7 +383,7 @@ def _lift_chart(ctx: _Classes, gains: dict[int, Points]) -> Chart:
     lifts = {j: {"lift": g["gains"][1:] / fraction} for j, g in gains.items()}
     data = {
         "labels": ctx.labels,
-        "percentage": _nums(100 * fraction),
+        "percentage": json_numbers(100 * fraction),
         "per_class": _per_class_json(ctx, lifts),
     }
 
@@ -388,8 +393,8 @@ def _lift_chart(ctx: _Classes, gains: dict[int, Points]) -> Chart:
         ax.plot(100 * fraction, lifts[j]["lift"], lw=1.5, label=_short(ctx.labels[j]))
     ax.axhline(1.0, color="gray", ls="--", lw=1, label="random")
     ax.set_xlim(0, 100)
-    _finish(ax, "Lift curve", "% of population targeted (ranked by probability)", "Lift")
-    return _render("lift_curve", figure, data)
+    label_axes(ax, "Lift curve", "% of population targeted (ranked by probability)", "Lift")
+    return render_chart("lift_curve", figure, data)
 
 
 def _cumulative_gains_chart(ctx: _Classes, gains: dict[int, Points]) -> Chart:
@@ -397,8 +402,8 @@ def _cumulative_gains_chart(ctx: _Classes, gains: dict[int, Points]) -> Chart:
     percent_gains = {j: {"gains": 100 * g["gains"]} for j, g in gains.items()}
     data = {
         "labels": ctx.labels,
-        "percentage": _nums(percent),
-        "baseline": _nums(percent),
+        "percentage": json_numbers(percent),
+        "baseline": json_numbers(percent),
         "per_class": _per_class_json(ctx, percent_gains),
     }
 
@@ -409,14 +414,14 @@ def _cumulative_gains_chart(ctx: _Classes, gains: dict[int, Points]) -> Chart:
     ax.plot(percent, percent, color="gray", ls="--", lw=1, label="random")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 102)
-    _finish(
+    label_axes(
         ax,
         "Cumulative gains",
         "% of population targeted (ranked by probability)",
         "% of positives captured",
         legend_loc="lower right",
     )
-    return _render("cumulative_gains", figure, data)
+    return render_chart("cumulative_gains", figure, data)
 
 
 # --- calibration ----------------------------------------------------------------------------
@@ -465,8 +470,10 @@ def _calibration_chart(ctx: _Classes) -> Chart:
             )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
-    _finish(ax, "Calibration", "Mean predicted probability", "Fraction of positives", "upper left")
-    return _render("calibration", figure, data)
+    label_axes(
+        ax, "Calibration", "Mean predicted probability", "Fraction of positives", "upper left"
+    )
+    return render_chart("calibration", figure, data)
 
 
 def classification_charts(
@@ -485,7 +492,7 @@ def classification_charts(
     w = _check_weights(sample_weight, y.shape[0])
     if not np.all(np.isfinite(p)):
         return []
-    with _quiet():
+    with quiet():
         ctx = _Classes(y=y, p=p, w=w, labels=[str(c) for c in classes])
         gains = _one_vs_rest(ctx, _gains_points)
         return [
@@ -520,11 +527,11 @@ def _predicted_vs_true_chart(y: np.ndarray, yp: np.ndarray, w: np.ndarray | None
     counts = np.bincount(ids, minlength=n_bins) if w is None else total
     centers = (edges[:-1] + edges[1:]) / 2
     data = {
-        "bin_edges": _nums(edges),
-        "bin_centers": _nums(centers),
-        "counts": _nums(counts),
-        "mean_prediction": _nums(mean),
-        "std_prediction": _nums(std),
+        "bin_edges": json_numbers(edges),
+        "bin_centers": json_numbers(centers),
+        "counts": json_numbers(counts),
+        "mean_prediction": json_numbers(mean),
+        "std_prediction": json_numbers(std),
     }
 
     figure = new_figure(6.0, 6.0)
@@ -533,11 +540,11 @@ def _predicted_vs_true_chart(y: np.ndarray, yp: np.ndarray, w: np.ndarray | None
     top.plot(centers, mean, marker="o", lw=1.5, label="mean prediction")
     span = [edges[0], edges[-1]]
     top.plot(span, span, color="black", ls="--", lw=1.5, label="ideal (y = x)", zorder=5)
-    _finish(top, "Predicted vs. true", "", "Predicted value", legend_loc="upper left")
+    label_axes(top, "Predicted vs. true", "", "Predicted value", legend_loc="upper left")
     bottom.bar(centers, counts, width=np.diff(edges) * 0.9, color="gray")
-    _finish(bottom, "", "True value (binned)", "Count")
+    label_axes(bottom, "", "True value (binned)", "Count")
     figure.tight_layout()
-    return _render("predicted_vs_true", figure, data)
+    return render_chart("predicted_vs_true", figure, data)
 
 
 def _residuals_histogram_chart(y: np.ndarray, yp: np.ndarray, w: np.ndarray | None) -> Chart:
@@ -547,10 +554,10 @@ def _residuals_histogram_chart(y: np.ndarray, yp: np.ndarray, w: np.ndarray | No
     mean = np.average(residuals, weights=w)
     std = np.sqrt(np.average((residuals - mean) ** 2, weights=w))
     data = {
-        "bin_edges": _nums(edges),
-        "counts": _nums(counts),
-        "mean": _num(mean),
-        "std": _num(std),
+        "bin_edges": json_numbers(edges),
+        "counts": json_numbers(counts),
+        "mean": json_number(mean),
+        "std": json_number(std),
     }
 
     figure = new_figure()
@@ -558,8 +565,8 @@ def _residuals_histogram_chart(y: np.ndarray, yp: np.ndarray, w: np.ndarray | No
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="steelblue", alpha=0.8)
     ax.axvline(0.0, color="black", ls="--", lw=1, label="zero error")
     ax.axvline(mean, color="red", lw=1.5, label=f"mean {mean:.3g} (std {std:.3g})")
-    _finish(ax, "Residuals (true − predicted)", "Residual", "Count")
-    return _render("residuals_histogram", figure, data)
+    label_axes(ax, "Residuals (true − predicted)", "Residual", "Count")
+    return render_chart("residuals_histogram", figure, data)
 
 
 def regression_charts(
@@ -572,7 +579,7 @@ def regression_charts(
     y, yp, w = _prepare_regression(y_true, y_pred, sample_weight)
     if not np.all(np.isfinite(yp)):
         return []
-    with _quiet():
+    with quiet():
         return [_predicted_vs_true_chart(y, yp, w), _residuals_histogram_chart(y, yp, w)]
 
 
@@ -586,11 +593,9 @@ def charts_for(
     """The charts of ``task``: ``prediction`` is the (n, K) probability matrix for
     classification (``classes`` defaults to the codes 0..K-1) and point predictions for
     regression / forecasting."""
-    if task == "classification":
+    if get_task(task).predicts_classes:  # ValueError for an unknown task
         proba = np.asarray(prediction, dtype=float)
         if classes is None:
             classes = list(range(proba.shape[1] if proba.ndim == 2 else 2))
         return classification_charts(y_true, proba, classes, sample_weight)
-    if task in ("regression", "forecasting"):
-        return regression_charts(y_true, prediction, sample_weight)
-    raise ValueError(f"Unknown task {task!r}; expected classification, regression or forecasting")
+    return regression_charts(y_true, prediction, sample_weight)

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 import mlflow_automl as automl
-from mlflow_automl.charts import CLASSIFICATION_CHARTS, REGRESSION_CHARTS
+from mlflow_automl.insights.charts import CLASSIFICATION_CHARTS, REGRESSION_CHARTS
 
 
 def _files(run_id, path):
