@@ -30,27 +30,35 @@ os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 if TYPE_CHECKING:
     from mlflow_automl.automl import submit
+    from mlflow_automl.azureml.automl_run import AutoMLRun
+    from mlflow_automl.azureml.experiment import Experiment
+    from mlflow_automl.azureml.pipeline import AutoMLStep, Pipeline, PythonScriptStep
+    from mlflow_automl.azureml.run import Run
     from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
     from mlflow_automl.featurize import FeaturizationConfig
-    from mlflow_automl.run import AutoMLRun
-    from mlflow_automl.tracking.experiment import Experiment, Run
 
 _LAZY = {
     "AutoMLConfig": "mlflow_automl.config",
     "AutoMLConfigError": "mlflow_automl.config",
     "FeaturizationConfig": "mlflow_automl.featurize",
-    "AutoMLRun": "mlflow_automl.run",
+    "AutoMLRun": "mlflow_automl.azureml.automl_run",
     "submit": "mlflow_automl.automl",
-    "Experiment": "mlflow_automl.tracking.experiment",
-    "Run": "mlflow_automl.tracking.experiment",
+    "Experiment": "mlflow_automl.azureml.experiment",
+    "Run": "mlflow_automl.azureml.run",
+    "Pipeline": "mlflow_automl.azureml.pipeline",
+    "AutoMLStep": "mlflow_automl.azureml.pipeline",
+    "PythonScriptStep": "mlflow_automl.azureml.pipeline",
 }
 
 __all__ = [
     "AutoMLConfig",
     "AutoMLConfigError",
     "AutoMLRun",
+    "AutoMLStep",
     "Experiment",
     "FeaturizationConfig",
+    "Pipeline",
+    "PythonScriptStep",
     "Run",
     "__version__",
     "submit",

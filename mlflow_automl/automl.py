@@ -129,7 +129,7 @@ def _submit(
     stop: StopSignals,
     resume: Any,  # resume.Prior
 ) -> Any:  # AutoMLRun
-    from mlflow_automl.run import AutoMLRun
+    from mlflow_automl.azureml.automl_run import AutoMLRun
 
     started = time.time()
     if not isinstance(config, AutoMLConfig):

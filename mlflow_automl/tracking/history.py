@@ -2,7 +2,7 @@
 
 The MLflow counterpart of Azure ML's ``az ml history`` commands. Every function reads the store
 through :func:`mlflow_automl.tracking.client` and returns plain dicts or DataFrames (the CLI in
-:mod:`mlflow_automl.cli_history` does the printing). Unknown run ids and experiment names raise
+:mod:`mlflow_automl.cli.history` does the printing). Unknown run ids and experiment names raise
 :class:`ValueError` naming them.
 
 MLflow runs have no creation time apart from their start time, so ``created_time`` is the start

@@ -17,7 +17,7 @@ from mlflow.entities import ViewType
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from mlflow_automl import tracking
-from mlflow_automl.tracking.run_api import TAG_RUN_TYPE, OfflineRun, Run, create_run, submit_automl
+from mlflow_automl.azureml.run import TAG_RUN_TYPE, OfflineRun, Run, create_run, submit_automl
 
 __all__ = ["Experiment", "OfflineRun", "Run"]
 

@@ -27,7 +27,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from mlflow_automl import tracking
 
 if TYPE_CHECKING:
-    from mlflow_automl.tracking.experiment import Experiment
+    from mlflow_automl.azureml.experiment import Experiment
 
 TAG_RUN_TYPE = "automl.run_type"  # our stand-in for Azure's ``azureml.runType``
 STRING_TAG_PREFIX = "log."
@@ -77,7 +77,7 @@ class Run:
         self._client = tracking.client()
         info = self._client.get_run(run_id).info  # fails early on an unknown id
         if experiment is None:
-            from mlflow_automl.tracking.experiment import Experiment
+            from mlflow_automl.azureml.experiment import Experiment
 
             experiment = Experiment._from_id(info.experiment_id)
         self._experiment = experiment

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from mlflow_automl.cli_history import history
+from mlflow_automl.cli.history import history
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -182,7 +182,7 @@ def _resume(
         )
     import mlflow
 
-    from mlflow_automl.run import AutoMLRun
+    from mlflow_automl.azureml.automl_run import AutoMLRun
 
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
