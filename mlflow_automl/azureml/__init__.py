@@ -26,7 +26,15 @@ _LAZY = {
     "PythonScriptStep": "mlflow_automl.azureml.pipeline",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AutoMLRun",
+    "AutoMLStep",
+    "Experiment",
+    "OfflineRun",
+    "Pipeline",
+    "PythonScriptStep",
+    "Run",
+]
 
 
 def __getattr__(name: str) -> Any:
