@@ -29,11 +29,14 @@ from mlflow_automl._version import __version__
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 if TYPE_CHECKING:
-    from mlflow_automl.automl import submit
-    from mlflow_automl.azureml.automl_run import AutoMLRun
-    from mlflow_automl.azureml.experiment import Experiment
-    from mlflow_automl.azureml.pipeline import AutoMLStep, Pipeline, PythonScriptStep
-    from mlflow_automl.azureml.run import Run
+    from mlflow_automl.azureml.automl_run import AutoMLRun, submit
+    from mlflow_automl.azureml.experiment import Experiment, Run
+    from mlflow_automl.azureml.pipeline import (
+        AutoMLStep,
+        Pipeline,
+        PipelineRun,
+        PythonScriptStep,
+    )
     from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
     from mlflow_automl.featurize import FeaturizationConfig
 
@@ -42,12 +45,13 @@ _LAZY = {
     "AutoMLConfigError": "mlflow_automl.config",
     "FeaturizationConfig": "mlflow_automl.featurize",
     "AutoMLRun": "mlflow_automl.azureml.automl_run",
-    "submit": "mlflow_automl.automl",
+    "submit": "mlflow_automl.azureml.automl_run",
     "Experiment": "mlflow_automl.azureml.experiment",
-    "Run": "mlflow_automl.azureml.run",
+    "Run": "mlflow_automl.azureml.experiment",
     "Pipeline": "mlflow_automl.azureml.pipeline",
     "AutoMLStep": "mlflow_automl.azureml.pipeline",
     "PythonScriptStep": "mlflow_automl.azureml.pipeline",
+    "PipelineRun": "mlflow_automl.azureml.pipeline",
 }
 
 __all__ = [
@@ -58,6 +62,7 @@ __all__ = [
     "Experiment",
     "FeaturizationConfig",
     "Pipeline",
+    "PipelineRun",
     "PythonScriptStep",
     "Run",
     "__version__",

@@ -81,7 +81,19 @@ class SearchResult:
         return self.leaderboard.best
 
 
-def submit(
+@dataclass
+class ExperimentResult:
+    """A finished experiment: its MLflow run, and what this process still holds of it (the
+    fitted best model, the leaderboard with the best iterations' validation predictions, the
+    insights that can chart more of them). ``azureml.submit`` wraps it as an ``AutoMLRun``."""
+
+    run_id: str
+    model: Any
+    leaderboard: Leaderboard
+    insights: Insights
+
+
+def run_experiment(
     config: AutoMLConfig,
     experiment_name: str | None = None,
     show_output: bool = False,
@@ -90,8 +102,8 @@ def submit(
     parent_run_id: str | None = None,
     *,
     resume: Any = None,
-) -> Any:  # AutoMLRun
-    """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
+) -> ExperimentResult:
+    """Runs the AutoML experiment described by ``config`` (``mlflow_automl.submit``).
 
     The experiment is one MLflow run in ``experiment_name`` (default: the active run's
     experiment, else ``"automl"``), nested under the active run when there is one in that
@@ -128,9 +140,7 @@ def _submit(
     parent_run_id: str | None,
     stop: StopSignals,
     resume: Any,  # resume.Prior
-) -> Any:  # AutoMLRun
-    from mlflow_automl.azureml.automl_run import AutoMLRun
-
+) -> ExperimentResult:
     started = time.time()
     if not isinstance(config, AutoMLConfig):
         raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
@@ -226,15 +236,14 @@ def _submit(
                 else:
                     model, model_uri = _finish(config, data, plan, result, tracker, budget)
                 insights = Insights(config.task, data, tracker)
-                run = AutoMLRun(
-                    tracker.run_id,
-                    best_model=model,
-                    leaderboard=result.leaderboard,
-                    insights=insights,
-                )
+                run = ExperimentResult(tracker.run_id, model, result.leaderboard, insights)
                 # Asked for, so before the optional insights; a stopped run is not registered.
                 if config.registered_model_name and not stop.requested:
-                    run.register_model(config.registered_model_name, config.registered_model_alias)
+                    tracking.register_best_model(
+                        tracker.run_id,
+                        config.registered_model_name,
+                        config.registered_model_alias,
+                    )
                 if not stop.requested:
                     _log_insights(insights, result, model, config, budget, tracker)
             status = "KILLED" if stop.requested else "FINISHED"
@@ -743,7 +752,7 @@ def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTra
     tags = {
         tracking.TAG_ONNX_STATUS: "failed" if export.error else "converted",
         tracking.TAG_ONNX_ERROR: export.error,
-        "automl.onnx_max_abs_diff": export.max_abs_diff,
+        tracking.TAG_ONNX_MAX_ABS_DIFF: export.max_abs_diff,
     }
     if export.error is None:
         tags[tracking.TAG_ONNX_URI] = tracking.log_onnx_model(

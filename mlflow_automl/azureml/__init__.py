@@ -11,19 +11,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlflow_automl.azureml.automl_run import AutoMLRun
-    from mlflow_automl.azureml.experiment import Experiment
-    from mlflow_automl.azureml.pipeline import AutoMLStep, Pipeline, PythonScriptStep
-    from mlflow_automl.azureml.run import OfflineRun, Run
+    from mlflow_automl.azureml.automl_run import AutoMLRun, submit
+    from mlflow_automl.azureml.experiment import Experiment, OfflineRun, Run
+    from mlflow_automl.azureml.pipeline import (
+        AutoMLStep,
+        Pipeline,
+        PipelineRun,
+        PythonScriptStep,
+    )
 
 _LAZY = {
     "AutoMLRun": "mlflow_automl.azureml.automl_run",
+    "submit": "mlflow_automl.azureml.automl_run",
     "Experiment": "mlflow_automl.azureml.experiment",
-    "Run": "mlflow_automl.azureml.run",
-    "OfflineRun": "mlflow_automl.azureml.run",
+    "Run": "mlflow_automl.azureml.experiment",
+    "OfflineRun": "mlflow_automl.azureml.experiment",
     "Pipeline": "mlflow_automl.azureml.pipeline",
     "AutoMLStep": "mlflow_automl.azureml.pipeline",
     "PythonScriptStep": "mlflow_automl.azureml.pipeline",
+    "PipelineRun": "mlflow_automl.azureml.pipeline",
 }
 
 __all__ = [
@@ -32,8 +38,10 @@ __all__ = [
     "Experiment",
     "OfflineRun",
     "Pipeline",
+    "PipelineRun",
     "PythonScriptStep",
     "Run",
+    "submit",
 ]
 
 

@@ -26,8 +26,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import mlflow
-
 from mlflow_automl import tracking
 from mlflow_automl.azureml.pipeline import METRICS_OUTPUT, MODEL_OUTPUT, write_automl_outputs
 
@@ -51,12 +49,12 @@ def main(argv: list[str] | None = None) -> None:
         primary_metric=args.metric or None,
         experiment_timeout_minutes=args.timeout,
     )
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+    with tracking.process_run() as run_id, tempfile.TemporaryDirectory() as tmp:
         metrics_dir, model_dir = Path(tmp) / METRICS_OUTPUT, Path(tmp) / MODEL_OUTPUT
-        automl_run = write_automl_outputs(config, run.info.run_id, metrics_dir, model_dir)
+        automl_run = write_automl_outputs(config, run_id, metrics_dir, model_dir)
         for folder in (metrics_dir, model_dir):
-            uri = tracking.upload_dir(run.info.run_id, folder, f"outputs/{folder.name}")
-            tracking.set_run_tags(run.info.run_id, {tracking.TAG_OUTPUT_PREFIX + folder.name: uri})
+            uri = tracking.upload_dir(run_id, folder, f"outputs/{folder.name}")
+            tracking.set_run_tags(run_id, {tracking.TAG_OUTPUT_PREFIX + folder.name: uri})
         if args.model_name:
             version = automl_run.register_model(args.model_name)
             print(f"Registered {args.model_name} version {version}")
