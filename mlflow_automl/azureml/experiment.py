@@ -263,7 +263,7 @@ class Experiment:
         The run does not become MLflow's active run; use it as a context manager to complete it
         (or fail it when the block raises).
         """
-        run_id = _create_run(self.id, display_name, {TAG_RUN_TYPE: "interactive"})
+        run_id = _start_run(self.id, display_name, {TAG_RUN_TYPE: "interactive"})
         run = Run(self, run_id, outputs=outputs)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
@@ -404,7 +404,7 @@ class Run:
         Children capture no ``outputs`` folder by default: the parent already does.
         """
         tags = {MLFLOW_PARENT_RUN_ID: self.id, TAG_RUN_TYPE: self.get_tags().get(TAG_RUN_TYPE)}
-        run_id = _create_run(self._experiment.id, name, tags)
+        run_id = _start_run(self._experiment.id, name, tags)
         return Run(self._experiment, run_id, outputs=outputs)
 
     # --- logging --------------------------------------------------------------------------------
@@ -835,8 +835,9 @@ def submit_automl(config: Any, experiment_name: str | None, **kwargs: Any) -> An
     return submit(config, experiment_name=experiment_name, **kwargs)
 
 
-def _create_run(experiment_id: str, name: str | None, tags: dict[str, Any]) -> str:
-    """A RUNNING run a person starts: with the user, source and git tags MLflow's UI shows."""
+def _start_run(experiment_id: str, name: str | None, tags: dict[str, Any]) -> str:
+    """``tracking.create_run`` for a run a person starts: with the user, source and git tags
+    MLflow's UI shows."""
     return tracking.create_run(experiment_id, name, tags, context_tags=True)
 
 
