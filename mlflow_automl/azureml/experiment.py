@@ -479,7 +479,8 @@ class Run:
 
     def add_properties(self, properties: dict[str, Any]) -> None:
         """Azure's immutable run properties are MLflow params (changing one raises)."""
-        tracking.log_params(self.id, properties)
+        # A None property is stored as "None", as before (log_params drops None values).
+        tracking.log_params(self.id, {k: str(v) if v is None else v for k, v in properties.items()})
 
     def upload_file(self, name: str, path_or_stream: str | os.PathLike | BinaryIO) -> str:
         """Stores a file, or the bytes/text of a stream, as artifact ``name``; returns ``name``."""
