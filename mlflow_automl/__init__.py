@@ -29,28 +29,41 @@ from mlflow_automl._version import __version__
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 if TYPE_CHECKING:
-    from mlflow_automl.automl import submit
+    from mlflow_automl.azureml.automl_run import AutoMLRun, submit
+    from mlflow_automl.azureml.experiment import Experiment, Run
+    from mlflow_automl.azureml.pipeline import (
+        AutoMLStep,
+        Pipeline,
+        PipelineRun,
+        PythonScriptStep,
+    )
     from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
     from mlflow_automl.featurize import FeaturizationConfig
-    from mlflow_automl.run import AutoMLRun
-    from mlflow_automl.tracking.experiment import Experiment, Run
 
 _LAZY = {
     "AutoMLConfig": "mlflow_automl.config",
     "AutoMLConfigError": "mlflow_automl.config",
     "FeaturizationConfig": "mlflow_automl.featurize",
-    "AutoMLRun": "mlflow_automl.run",
-    "submit": "mlflow_automl.automl",
-    "Experiment": "mlflow_automl.tracking.experiment",
-    "Run": "mlflow_automl.tracking.experiment",
+    "AutoMLRun": "mlflow_automl.azureml.automl_run",
+    "submit": "mlflow_automl.azureml.automl_run",
+    "Experiment": "mlflow_automl.azureml.experiment",
+    "Run": "mlflow_automl.azureml.experiment",
+    "Pipeline": "mlflow_automl.azureml.pipeline",
+    "AutoMLStep": "mlflow_automl.azureml.pipeline",
+    "PythonScriptStep": "mlflow_automl.azureml.pipeline",
+    "PipelineRun": "mlflow_automl.azureml.pipeline",
 }
 
 __all__ = [
     "AutoMLConfig",
     "AutoMLConfigError",
     "AutoMLRun",
+    "AutoMLStep",
     "Experiment",
     "FeaturizationConfig",
+    "Pipeline",
+    "PipelineRun",
+    "PythonScriptStep",
     "Run",
     "__version__",
     "submit",

@@ -51,7 +51,7 @@ from mlflow_automl.tasks import Task, get_task
 
 logger = logging.getLogger("mlflow_automl")
 
-__all__ = ["SearchResult", "minimum_timeout_seconds", "submit"]
+__all__ = ["ExperimentResult", "SearchResult", "minimum_timeout_seconds", "run_experiment"]
 
 
 @dataclass
@@ -65,7 +65,19 @@ class _Checked:
     guardrails: list[Guardrail]
 
 
-def submit(
+@dataclass
+class ExperimentResult:
+    """A finished experiment: its MLflow run, and what this process still holds of it (the
+    fitted best model, the leaderboard with the best iterations' validation predictions, the
+    insights that can chart more of them). ``azureml.submit`` wraps it as an ``AutoMLRun``."""
+
+    run_id: str
+    model: Any
+    leaderboard: Leaderboard
+    insights: Insights
+
+
+def run_experiment(
     config: AutoMLConfig,
     experiment_name: str | None = None,
     show_output: bool = False,
@@ -74,8 +86,8 @@ def submit(
     parent_run_id: str | None = None,
     *,
     resume: Any = None,
-) -> Any:  # AutoMLRun
-    """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
+) -> ExperimentResult:
+    """Runs the AutoML experiment described by ``config`` (``mlflow_automl.submit``).
 
     The experiment is one MLflow run in ``experiment_name`` (default: the active run's
     experiment, else ``"automl"``), nested under the active run when there is one in that
@@ -141,7 +153,7 @@ def _experiment(
     resume: Any,  # resume.Prior
     show_output: bool,
     **run_settings: Any,  # experiment_name, run_name, parent_run_id, tags
-) -> Any:  # AutoMLRun
+) -> ExperimentResult:
     data = checked.data
     console = ConsoleReporter(show_output, config.metric)
     reserve = Reserve.for_config(config, SECONDS_PER_CHART_SET, len(enabled_ensembles(config)))
@@ -301,10 +313,8 @@ def _after_search(
     reserve: Reserve,
     stop: StopSignals,
     resume: Any,
-) -> tuple[Any, str | None]:
-    """Ensembles, the best model, registration and insights; returns (AutoMLRun, model uri)."""
-    from mlflow_automl.run import AutoMLRun
-
+) -> tuple[ExperimentResult, str | None]:
+    """Ensembles, the best model, registration and insights; returns (result, model uri)."""
     data, tracker = checked.data, recorder.tracker
     if not stop.requested:
         add_ensemble_iterations(
@@ -315,12 +325,12 @@ def _after_search(
     else:
         model, model_uri = log_best_model(config, data, checked.plan, result, tracker, budget)
     insights = Insights(config.task, data, tracker)
-    run = AutoMLRun(
-        tracker.run_id, best_model=model, leaderboard=result.leaderboard, insights=insights
-    )
+    run = ExperimentResult(tracker.run_id, model, result.leaderboard, insights)
     # Asked for, so before the optional insights; a stopped run is not registered.
     if config.registered_model_name and not stop.requested:
-        run.register_model(config.registered_model_name, config.registered_model_alias)
+        tracking.register_best_model(
+            tracker.run_id, config.registered_model_name, config.registered_model_alias
+        )
     if not stop.requested:
         insights.log_all_or_tag(result.leaderboard, model, config.model_explainability, budget)
     return run, model_uri

@@ -120,7 +120,7 @@ def _export_onnx(model: Any, data: TrainingData, tracker: tracking.ExperimentTra
     tags = {
         tracking.TAG_ONNX_STATUS: "failed" if export.error else "converted",
         tracking.TAG_ONNX_ERROR: export.error,
-        "automl.onnx_max_abs_diff": export.max_abs_diff,
+        tracking.TAG_ONNX_MAX_ABS_DIFF: export.max_abs_diff,
     }
     if export.error is None:
         tags[tracking.TAG_ONNX_URI] = tracking.log_onnx_model(

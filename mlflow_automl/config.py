@@ -22,13 +22,10 @@ from mlflow_automl.evaluation.metrics import (
     PRIMARY_METRICS,
     greater_is_better,
 )
+from mlflow_automl.setting_names import AutoMLConfigError, resolve_aliases
 from mlflow_automl.tasks import TASKS, get_task
 
 COMPUTE_TARGETS = ("local", "inprocess")
-
-
-class AutoMLConfigError(ValueError):
-    """A setting is wrong; the message names the setting and the value at fault."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,15 +328,6 @@ SETTINGS: dict[str, Setting] = {
     ]
 }
 
-# Azure's names (old or current) for our settings: accepted and mapped; giving both names with
-# different values is an error.
-ALIASES: dict[str, str] = {
-    "freq": "frequency",
-    "target_aggregation_function": "target_aggregate_function",
-    "short_series_handling_configuration": "short_series_handling_config",
-    "max_horizon": "forecast_horizon",
-    "grain_column_names": "time_series_id_column_names",
-}
 
 # Keywords of a meta-learner that the installed library no longer has, with the values that
 # asked for what is now its only behaviour: they have no effect to lose, so they are dropped with
@@ -637,23 +625,6 @@ class AutoMLConfig:
             raise AutoMLConfigError(f"X already has a column named {label!r}; rename it.")
         frame[label] = pd.Series(v["y"]).to_numpy()
         v["training_data"], v["label_column_name"], v["X"], v["y"] = frame, label, None, None
-
-
-def resolve_aliases(settings: dict[str, Any]) -> dict[str, Any]:
-    """Azure's names mapped to ours; the same setting under two names must agree."""
-    resolved = dict(settings)
-    for alias, name in ALIASES.items():
-        if alias not in resolved:
-            continue
-        value = resolved.pop(alias)
-        if resolved.get(name) is not None and value is not None and resolved[name] != value:
-            raise AutoMLConfigError(
-                f"{alias}={value!r} and {name}={resolved[name]!r} are the same setting "
-                f"({alias} is Azure's name for {name}) with different values; set it once."
-            )
-        if resolved.get(name) is None:
-            resolved[name] = value
-    return resolved
 
 
 def _merge_forecasting_parameters(settings: dict[str, Any]) -> dict[str, Any]:

@@ -74,8 +74,8 @@ def continue_experiment(
     experiment_timeout_hours: float | None = None,
     iterations: int | None = None,
     show_output: bool = False,
-) -> Any:  # AutoMLRun
-    """Continues AutoML run ``run_id`` with a new budget; returns its ``AutoMLRun``."""
+) -> Any:  # automl.ExperimentResult
+    """Continues AutoML run ``run_id`` with a new budget (``AutoMLRun.continue_experiment``)."""
     import mlflow_automl.automl as automl
 
     run = tracking.get_run(run_id)
@@ -97,7 +97,7 @@ def continue_experiment(
     task = settings.pop("task")
     config = AutoMLConfig(task, **{k: v for k, v in settings.items() if v is not None})
     prior = read_prior(run_id, config.metric)
-    return automl.submit(config, show_output=show_output, resume=prior)
+    return automl.run_experiment(config, show_output=show_output, resume=prior)
 
 
 def restored_settings(params: dict[str, str]) -> dict[str, Any]:

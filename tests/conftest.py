@@ -183,7 +183,7 @@ def visnights_data(visnights):
 _SLOW_MODULES = (
     "test_automl.py",
     "test_pipeline.py",
-    "test_cli.py",
+    "cli/test_train.py",
     "test_ui.py",
     "test_server.py",
     "test_registry_serving.py",
@@ -198,7 +198,7 @@ _SLOW_MODULES = (
     "test_bad_input_predict.py",
     "test_resume.py",
     "test_stops.py",
-    "tracking/test_experiment.py",
+    "azureml/test_experiment.py",
     "tracking/test_journal.py",
     "tracking/test_model_logging.py",
 )

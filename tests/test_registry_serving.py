@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import mlflow_automl as automl
+from mlflow_automl import tracking
 
 
 def _free_port() -> int:
@@ -45,7 +46,10 @@ def test_best_model_is_registered_with_alias_and_tags(registered, penguins):
     assert float(version.tags["automl.accuracy"]) == pytest.approx(
         registered.run.data.metrics["accuracy"]
     )
-    assert version.tags["mlflow_automl.version"] == automl.__version__
+    # One key for the package version, on the run and on its registered versions.
+    assert version.tags[tracking.TAG_VERSION] == automl.__version__
+    assert registered.tags[tracking.TAG_VERSION] == version.tags[tracking.TAG_VERSION]
+    assert "mlflow_automl.version" not in version.tags
 
     # registering again moves the alias and keeps the older version
     again = registered.register_model("penguins", alias="champion")

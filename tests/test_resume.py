@@ -14,8 +14,8 @@ import pytest
 
 import mlflow_automl as automl
 from mlflow_automl import tracking
+from mlflow_automl.azureml.automl_run import AutoMLRun
 from mlflow_automl.config import AutoMLConfigError
-from mlflow_automl.run import AutoMLRun
 
 REPO = Path(__file__).resolve().parents[1]
 

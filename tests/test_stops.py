@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mlflow_automl import tracking
-from mlflow_automl.run import AutoMLRun
+from mlflow_automl.azureml.automl_run import AutoMLRun
 from mlflow_automl.stops import STOP_GRACE_SECONDS, StopSignals
 
 REPO = Path(__file__).resolve().parents[1]

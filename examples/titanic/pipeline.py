@@ -3,8 +3,7 @@
 import argparse
 from pathlib import Path
 
-from mlflow_automl import AutoMLConfig
-from mlflow_automl.pipeline import AutoMLStep, Pipeline, PythonScriptStep
+from mlflow_automl import AutoMLConfig, AutoMLStep, Pipeline, PythonScriptStep
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model-name", required=True)

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mlflow_automl.tasks import get_task
-
 from .plan import FeaturizationPlan
 
 # Azure: a dataset is imbalanced when minority / majority class size <= 20%.
@@ -145,13 +143,14 @@ def _memory(X: pd.DataFrame, plan: FeaturizationPlan) -> Guardrail:
 def check_guardrails(
     X: pd.DataFrame,
     y: pd.Series,
-    task: str,
+    classes: bool,
     plan: FeaturizationPlan,
     n_dropped_label_rows: int = 0,
 ) -> list[Guardrail]:
-    """Guardrails for training data ``X`` / labels ``y`` (rows with missing labels removed)."""
+    """Guardrails for training data ``X`` / labels ``y`` (rows with missing labels removed);
+    ``classes``: the labels are classes (the task says so), so class balance is checked."""
     guardrails = []
-    if get_task(task).predicts_classes:
+    if classes:
         guardrails.append(_class_balance(pd.Series(y)))
     guardrails += [
         _missing_values(X, plan),

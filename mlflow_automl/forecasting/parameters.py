@@ -86,7 +86,7 @@ class ForecastingParameters:
         short_series_handling_configuration: str | None,
         grain_column_names: list[str] | str | None,
     ) -> None:
-        from mlflow_automl.config import ALIASES, resolve_aliases
+        from mlflow_automl.setting_names import ALIASES, resolve_aliases
 
         given = {
             "freq": freq,

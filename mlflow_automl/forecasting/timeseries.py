@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from mlflow_automl.config import AutoMLConfigError
+from mlflow_automl.setting_names import AutoMLConfigError
 
 SINGLE_SERIES = "__single_series__"  # key of the only series when there are no id columns
 _MAX_GAP_FRACTION = 0.5

@@ -94,7 +94,9 @@ class Insights:
         if explain and not get_task(self.task).explainable:
             # Feature importance of forecasters (lags of a recursive model, per-series
             # statistical models) is not computed yet; the tag says so instead of failing.
-            self.tracker.set_tags({"automl.explanation_method": "not available for forecasting"})
+            self.tracker.set_tags(
+                {tracking.TAG_EXPLANATION_METHOD: "not available for forecasting"}
+            )
         elif explain:
             self.log_explanation(model, budget)
         for entry in ranked[1 : CHARTED_RUNS if self.chart_seconds else 1]:
@@ -108,8 +110,8 @@ class Insights:
         if self.chart_seconds:
             self.tracker.set_tags(
                 {
-                    "automl.charted_runs": len(self.chart_seconds),
-                    "automl.seconds_per_chart_set": round(
+                    tracking.TAG_CHARTED_RUNS: len(self.chart_seconds),
+                    tracking.TAG_SECONDS_PER_CHART_SET: round(
                         sum(self.chart_seconds) / len(self.chart_seconds), 3
                     ),
                 }
@@ -159,7 +161,10 @@ class Insights:
         )
         tracking.log_charts(self.tracker.run_id, importance_charts(explanation), EXPLANATION_DIR)
         self.tracker.set_tags(
-            {"automl.explanation_method": explanation.method, "automl.explained_model": explained}
+            {
+                tracking.TAG_EXPLANATION_METHOD: explanation.method,
+                tracking.TAG_EXPLAINED_MODEL: explained,
+            }
         )
 
 

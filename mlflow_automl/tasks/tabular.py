@@ -29,7 +29,7 @@ class TabularTask(Task):
 
     def guardrails(self, data: TrainingData, plan: Any) -> list[Guardrail]:
         y = pd.Series(data.decode(data.y))
-        return check_guardrails(data.X, y, self.name, plan, data.n_dropped_label_rows)
+        return check_guardrails(data.X, y, self.predicts_classes, plan, data.n_dropped_label_rows)
 
     def parsed_date_columns(self, plan: Any) -> tuple[str, ...]:
         return tuple(plan.columns_of_type("DateTime"))

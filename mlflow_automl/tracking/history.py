@@ -2,7 +2,7 @@
 
 The MLflow counterpart of Azure ML's ``az ml history`` commands. Every function reads the store
 through :func:`mlflow_automl.tracking.client` and returns plain dicts or DataFrames (the CLI in
-:mod:`mlflow_automl.cli_history` does the printing). Unknown run ids and experiment names raise
+:mod:`mlflow_automl.cli.history` does the printing). Unknown run ids and experiment names raise
 :class:`ValueError` naming them.
 
 MLflow runs have no creation time apart from their start time, so ``created_time`` is the start
@@ -19,22 +19,33 @@ from typing import Any
 import pandas as pd
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_USER
 
 from mlflow_automl import tracking
+from mlflow_automl.tracking.store import iso_utc as _iso
+from mlflow_automl.tracking.tags import (
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_GIT_REPO_URL,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_PROJECT_ENTRY_POINT,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_TAG_PREFIX,
+    MLFLOW_USER,
+)
 
 _ORDER_NEWEST_FIRST = ["attributes.start_time DESC"]
 _KINDS = {"experiment": "automl experiment", "trial": "trial"}
 # Azure's run "properties": the provenance MLflow records as system tags.
 _PROPERTY_TAGS = {
-    "git_commit": "mlflow.source.git.commit",
-    "git_branch": "mlflow.source.git.branch",
-    "git_repo_url": "mlflow.source.git.repoURL",
-    "source_name": "mlflow.source.name",
-    "source_type": "mlflow.source.type",
-    "entry_point": "mlflow.project.entryPoint",
+    "git_commit": MLFLOW_GIT_COMMIT,
+    "git_branch": MLFLOW_GIT_BRANCH,
+    "git_repo_url": MLFLOW_GIT_REPO_URL,
+    "source_name": MLFLOW_SOURCE_NAME,
+    "source_type": MLFLOW_SOURCE_TYPE,
+    "entry_point": MLFLOW_PROJECT_ENTRY_POINT,
 }
-_SYSTEM_TAG_PREFIX = "mlflow."
+_SYSTEM_TAG_PREFIX = MLFLOW_TAG_PREFIX
 _MIN_COMPARE, _MAX_COMPARE = 2, 3
 _SHORT_ID = 8
 _LIST_COLUMNS = [
@@ -279,14 +290,6 @@ def _describe(run: Run) -> dict[str, Any]:
 
 def _kind(run: Run) -> str:
     return _KINDS.get(run.data.tags.get(tracking.TAG_KIND, ""), "other")
-
-
-def _iso(millis: int | None) -> str | None:
-    if millis is None:
-        return None
-    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc).isoformat(
-        timespec="milliseconds"
-    )
 
 
 def _duration_s(run: Run) -> float | None:

@@ -3,11 +3,11 @@
 When the background writer cannot reach the tracking server (or the experiment's deadline
 comes first), each write it still holds (a child run, a ``best_score`` step, the parent run's
 end) is appended as one JSON line to ``<journal dir>/<parent run id>.jsonl``. The journal dir
-is ``$MLFLOW_AUTOML_JOURNAL_DIR``, else ``~/.mlflow_automl/journal``. :func:`sync` writes the
-lines back through the same tracker methods (idempotent: a child run already on the server,
-e.g. written late by a retry, is not written twice) and removes the file once all went
-through. It runs on the next ``submit`` or ``AutoMLRun(run_id)`` against that tracking URI, and
-as ``mlflow-automl sync``.
+is ``$MLFLOW_AUTOML_JOURNAL_DIR``, else ``~/.mlflow_automl/journal``. ``sync_journal`` writes the
+lines back through the same tracker methods (``tracker.py``; idempotent: a child run
+already on the server, e.g. written late by a retry, is not written twice) and removes the file
+once all went through. It runs on the next ``submit`` or ``AutoMLRun(run_id)`` against that
+tracking URI, and as ``mlflow-automl sync``.
 """
 
 from __future__ import annotations
@@ -103,37 +103,8 @@ def pending(tracking_uri: str, run_id: str | None = None) -> list[Path]:
     return [p for p in paths if p.is_file() and _uri_of(p) == tracking_uri]
 
 
-def sync(tracking_uri: str, run_id: str | None = None) -> SyncResult:
-    """Writes the journaled records for ``tracking_uri`` (one run's, with ``run_id``)."""
-    from mlflow_automl.tracking import ExperimentTracker
-
-    result = SyncResult()
-    for path in pending(tracking_uri, run_id):
-        result.files += 1
-        records = _read(path)
-        left = []
-        for index, record in enumerate(records):
-            tracker = ExperimentTracker(
-                record["experiment_id"], record["run_id"], record["run_name"]
-            )
-            try:
-                tracker.replay(record["call"], record["args"], record["kwargs"])
-                result.written += 1
-            except Exception as exc:
-                if is_connection_error(exc):  # still unreachable: keep the rest for later
-                    left += records[index:]
-                    break
-                logger.warning("journal %s: %s was refused: %s", path, record["call"], exc)
-                left.append(record)
-        if left:
-            path.write_text("".join(json.dumps(r, default=_jsonable) + "\n" for r in left))
-            result.left += len(left)
-        else:
-            path.unlink()
-    return result
-
-
-def _read(path: Path) -> list[dict[str, Any]]:
+def read(path: Path) -> list[dict[str, Any]]:
+    """The records of a journal file, in the order they were written."""
     records = []
     for line in path.read_text().splitlines():
         try:
@@ -141,6 +112,14 @@ def _read(path: Path) -> list[dict[str, Any]]:
         except ValueError:  # a line cut short when the process died while writing it
             logger.warning("journal %s: skipped an incomplete line", path)
     return records
+
+
+def keep(path: Path, records: list[dict[str, Any]]) -> None:
+    """Rewrites the journal file with ``records`` (those still to write); none: removes it."""
+    if records:
+        path.write_text("".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
+    else:
+        path.unlink()
 
 
 def _uri_of(path: Path) -> str | None:

@@ -59,7 +59,7 @@ def _pipeline_runs():
 
 
 def test_main_entry_point_runs_every_step_and_reuses_unchanged_ones(store):
-    from mlflow_automl.pipeline import PipelineRun
+    from mlflow_automl.azureml.pipeline import PipelineRun
 
     first_out = _mlflow_run(store, "-P", "model_name=titanic-model", "-P", "timeout=0.2")
     assert "Step 'dataprep': running" in first_out

@@ -14,7 +14,7 @@ def _by_name(guardrails):
 def test_titanic_like_guardrails(titanic_like):
     X, y = titanic_like
     plan = plan_featurization(X)
-    guardrails = _by_name(check_guardrails(X, y, "classification", plan, n_dropped_label_rows=4))
+    guardrails = _by_name(check_guardrails(X, y, True, plan, n_dropped_label_rows=4))
     assert "Validation split handling" not in guardrails
     assert {g.status for g in guardrails.values()} <= {"passed", "done", "alerted"}
 
@@ -42,7 +42,7 @@ def test_class_imbalance_alerted(breast_cancer):
     keep = (y == 1) | (y.groupby(y).cumcount() < 40)
     X, y = X[keep], y[keep]
     plan = plan_featurization(X)
-    balance = _by_name(check_guardrails(X, y, "classification", plan))["Class balancing detection"]
+    balance = _by_name(check_guardrails(X, y, True, plan))["Class balancing detection"]
     assert balance.status == "alerted"
     assert balance.details["class_counts"] == {"1": 357, "0": 40}
     assert "'0'" in balance.description or "0" in balance.description
@@ -51,7 +51,7 @@ def test_class_imbalance_alerted(breast_cancer):
 def test_clean_numeric_data_passes(breast_cancer):
     X, y = breast_cancer
     plan = plan_featurization(X)
-    guardrails = _by_name(check_guardrails(X, y, "classification", plan))
+    guardrails = _by_name(check_guardrails(X, y, True, plan))
     assert guardrails["Missing feature values imputation"].status == "passed"
     assert guardrails["High cardinality feature detection"].status == "passed"
     assert guardrails["Missing label values"].status == "passed"
@@ -61,9 +61,7 @@ def test_regression_has_no_class_balancing(breast_cancer):
     X, y = breast_cancer
     y = pd.Series(X["mean area"].to_numpy())
     X = X.drop(columns=["mean area"])
-    guardrails = _by_name(
-        check_guardrails(X, y, "regression", plan_featurization(X, task="regression"))
-    )
+    guardrails = _by_name(check_guardrails(X, y, False, plan_featurization(X, task="regression")))
     assert "Class balancing detection" not in guardrails
 
 
@@ -71,7 +69,5 @@ def test_off_mode_with_missing_values_alerts(titanic_like):
     X, y = titanic_like
     X = X[["Age", "Fare"]]
     plan = plan_featurization(X, "off")
-    missing = _by_name(check_guardrails(X, y, "classification", plan))[
-        "Missing feature values imputation"
-    ]
+    missing = _by_name(check_guardrails(X, y, True, plan))["Missing feature values imputation"]
     assert missing.status == "alerted" and missing.details["columns"] == ["Age"]

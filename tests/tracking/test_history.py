@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import mlflow_automl as automl
 from mlflow_automl import tracking
-from mlflow_automl.cli_history import history
+from mlflow_automl.cli.history import history
 from mlflow_automl.tracking import history as runs
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -198,7 +198,7 @@ def test_promote_the_automl_model(store):
 def test_subprocess_json_on_stdout_and_errors_without_traceback(store):
     def run(*args):
         return subprocess.run(
-            [sys.executable, "-m", "mlflow_automl.cli_history", "--tracking-uri", store.uri, *args],
+            [sys.executable, "-m", "mlflow_automl.cli.history", "--tracking-uri", store.uri, *args],
             cwd=store.root,
             capture_output=True,
             text=True,

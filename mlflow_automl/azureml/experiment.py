@@ -1,42 +1,289 @@
-"""Azure-style ``Run`` / ``OfflineRun`` logging API on MLflow (see ``docs/logging_api.md``).
+"""Azure ML SDK v1's ``Experiment`` and ``Run`` logging API on MLflow (see
+``docs/logging_api.md``).
 
-A :class:`Run` owns its MLflow run id and writes through :class:`mlflow.MlflowClient`, so it
+An :class:`Experiment` is a handle on one MLflow experiment, addressed by id; its name, tags and
+archive state are read from the tracking store on every access, so handles never go stale.
+Azure's *archive* is MLflow's soft delete. ``workspace`` arguments are accepted for source
+compatibility and ignored: the MLflow tracking URI is the workspace.
+
+A :class:`Run` owns its MLflow run id and writes through :mod:`mlflow_automl.tracking`, so it
 never needs (or disturbs) the fluent *active* run. Every public method validates its input and
 then calls a small set of ``_write_*`` / ``_read_*`` primitives; :class:`OfflineRun` overrides
 only those primitives (and the read side) to keep everything in memory.
+
+Experiment and Run refer to each other (``start_logging`` gives a Run, ``Run.experiment`` its
+Experiment), so they share this module instead of importing each other.
 """
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
+import re
 import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
-
-import mlflow
-from mlflow.entities import Metric, Param, RunTag
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from typing import Any, BinaryIO
 
 from mlflow_automl import tracking
+from mlflow_automl.azureml.snapshot import snapshot_files
+from mlflow_automl.tracking import experiments
+from mlflow_automl.tracking.tags import (
+    MLFLOW_DATASET_CONTEXT,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_USER,
+    STRING_TAG_PREFIX,
+    TAG_ARCHIVED_NAME,
+    TAG_DELETED,
+    TAG_ERROR,
+    TAG_KIND,
+    TAG_RUN_TYPE,
+)
 
-if TYPE_CHECKING:
-    from mlflow_automl.tracking.experiment import Experiment
+__all__ = ["Experiment", "OfflineRun", "Run"]
 
-TAG_RUN_TYPE = "automl.run_type"  # our stand-in for Azure's ``azureml.runType``
-STRING_TAG_PREFIX = "log."
+_NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,35}$")
+_VIEW_TYPES = {"activeonly": "active", "archivedonly": "deleted", "all": "all"}
 STRINGS_DIR = "logs"
 TABLES_DIR = "tables"
 IMAGES_DIR = "images"
 OUTPUTS_DIR = "outputs"
 SNAPSHOT_DIR = "snapshot"
-_MAX_METRICS_PER_BATCH = 1000  # MLflow's log_batch limit
+
+
+class Experiment:
+    """Get-or-create the MLflow experiment ``name``.
+
+    Args:
+        name: 3–36 characters: letters, digits, ``_`` and ``-``, starting with a letter or digit.
+            ``Experiment(workspace, name)`` (Azure's argument order) works too.
+        workspace: Ignored; the current MLflow tracking URI is used.
+        _create_in_cloud: ``False`` defers creating a missing experiment until ``id`` is read.
+
+    If the only experiment called ``name`` is archived, it is renamed to
+    ``<name>-archived-<id>`` and a new active experiment takes the name (Azure: "writing to an
+    archived name creates a new active one"); ``reactivate()`` can give the old one its name back.
+
+    Raises:
+        ValueError: ``name`` breaks the naming rule.
+    """
+
+    def __init__(
+        self, name: Any, workspace: Any = None, _create_in_cloud: bool = True, **kwargs: Any
+    ):
+        if not isinstance(name, str) and isinstance(workspace, str):
+            name, workspace = workspace, name  # Azure's Experiment(workspace, name)
+        _check_name(name)
+        self._name = name
+        self._id: str | None = None
+        if _create_in_cloud:
+            _ = self.id
+
+    @classmethod
+    def _from_id(cls, experiment_id: str) -> Experiment:
+        """A handle on an existing experiment, with no name check (other tools name freely)."""
+        experiment = cls.__new__(cls)
+        experiment._id = experiment_id
+        experiment._name = None
+        return experiment
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r}, id={self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Experiment) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    # --- attributes -----------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = _get_or_create(self._name)
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name if self._id is None else self._entity().name
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._entity().tags)
+
+    @property
+    def archived_time(self) -> int | None:
+        """Milliseconds since the epoch when archived (MLflow's last update), else ``None``."""
+        entity = self._entity()
+        return entity.last_update_time if entity.lifecycle_stage == "deleted" else None
+
+    def _entity(self) -> Any:
+        return experiments.get(self.id)
+
+    # --- listing --------------------------------------------------------------------------------
+    @staticmethod
+    def list(
+        workspace: Any = None,
+        experiment_name: str | None = None,
+        view_type: str | int = "ActiveOnly",
+        tags: str | Iterable[str] | dict[str, str] | None = None,
+    ) -> list[Experiment]:
+        """Experiments of the tracking store, in MLflow's search order.
+
+        Args:
+            workspace: Ignored.
+            experiment_name: Only the experiment(s) with exactly this name.
+            view_type: ``"ActiveOnly"``, ``"ArchivedOnly"``, ``"All"`` or an MLflow ``ViewType``.
+            tags: A tag key, a list of keys that must exist, or a dict key → value.
+
+        Raises:
+            ValueError: Unknown ``view_type``.
+        """
+        view = view_type if isinstance(view_type, int) else _VIEW_TYPES.get(str(view_type).lower())
+        if view is None:
+            raise ValueError(
+                f"view_type must be ActiveOnly, ArchivedOnly or All, not {view_type!r}"
+            )
+        return [
+            Experiment._from_id(e.experiment_id)
+            for e in experiments.search(view)
+            if (experiment_name is None or e.name == experiment_name)
+            and TAG_DELETED not in e.tags
+            and _matches(e.tags, tags)
+        ]
+
+    def get_runs(
+        self,
+        type: str | None = None,  # noqa: A002 - Azure's parameter name
+        tags: str | Iterable[str] | dict[str, str] | None = None,
+        properties: str | Iterable[str] | dict[str, str] | None = None,
+        include_children: bool = False,
+    ) -> Iterator[Run]:
+        """Runs of this experiment, newest first, as a generator of :class:`Run`.
+
+        Args:
+            type: ``"automl"`` (AutoML parent runs), ``"automl.trial"`` (their iterations),
+                ``"interactive"`` (``start_logging``) or ``"script"`` (any other MLflow run), or
+                a value of tag ``automl.run_type``.
+            tags: A tag key, a list of keys that must exist, or a dict key → value.
+            properties: The same against the run's params (Azure properties are MLflow params).
+            include_children: Also yield runs that have ``mlflow.parentRunId``.
+        """
+        archived = self._entity().lifecycle_stage == "deleted"  # its runs are deleted with it
+        for run in experiments.runs(self.id, "all" if archived else "active"):
+            if (
+                (include_children or MLFLOW_PARENT_RUN_ID not in run.data.tags)
+                and (type is None or run_type(run.data.tags) == type)
+                and _matches(run.data.tags, tags)
+                and _matches(run.data.params, properties)
+            ):
+                yield Run(self, run.info.run_id, outputs=False)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def archive(self) -> None:
+        """Archives (MLflow soft-deletes) the experiment: hidden from default listings, its runs
+        with it, until ``reactivate()``."""
+        experiments.archive(self.id)
+
+    def reactivate(self, new_name: str | None = None) -> None:
+        """Restores an archived experiment, as ``new_name`` or its own name.
+
+        Its own name is the one it had when archived, even if a newer experiment was created
+        under that name meanwhile (then that name must be free again, or pass ``new_name``).
+
+        Raises:
+            ValueError: The target name is used by another active experiment, or breaks the rule.
+        """
+        entity = self._entity()
+        if TAG_DELETED in entity.tags:
+            raise ValueError(f"experiment {self.id} was deleted, not archived")
+        target = new_name or entity.tags.get(TAG_ARCHIVED_NAME, entity.name)
+        if new_name is not None:
+            _check_name(new_name)
+        holder = experiments.by_name(target)
+        if holder is not None and holder.experiment_id != self.id:
+            if holder.lifecycle_stage != "deleted":
+                raise ValueError(
+                    f"cannot reactivate as {target!r}: an active experiment has that name "
+                    "(pass new_name=...)"
+                )
+            _move_aside(holder)
+        if entity.lifecycle_stage == "deleted":
+            experiments.restore(self.id)
+        if target != entity.name:
+            experiments.rename(self.id, target)
+        if TAG_ARCHIVED_NAME in entity.tags:
+            experiments.delete_tag(self.id, TAG_ARCHIVED_NAME)
+
+    @staticmethod
+    def delete(workspace: Any, experiment_id: str) -> None:
+        """Deletes an experiment as far as the MLflow client can.
+
+        MLflow's client has no permanent delete: the experiment is soft-deleted and tagged
+        ``automl.deleted``, which hides it from every ``list()`` view; ``mlflow gc`` removes it
+        (and its runs) for good. Its name is free again at once for ``Experiment(name)``.
+        """
+        experiments.set_tag(experiment_id, TAG_DELETED, "true")
+        experiments.archive(experiment_id)
+
+    # --- tags -----------------------------------------------------------------------------------
+    def tag(self, key: str, value: str | None = None) -> None:
+        """Sets experiment tag ``key`` (``None`` → empty string)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Adds or changes these tags; other tags are kept."""
+        for key, value in tags.items():
+            experiments.set_tag(self.id, key, "" if value is None else str(value))
+
+    def remove_tags(self, keys: str | Iterable[str]) -> None:
+        """Deletes these experiment tags."""
+        for key in [keys] if isinstance(keys, str) else keys:
+            experiments.delete_tag(self.id, key)
+
+    # --- runs -----------------------------------------------------------------------------------
+    def start_logging(
+        self,
+        outputs: str | os.PathLike | None | bool = None,
+        snapshot_directory: str | os.PathLike | None = None,
+        display_name: str | None = None,
+        **kwargs: Any,
+    ) -> Run:
+        """Starts an interactive run (RUNNING until ``complete``/``fail``/``cancel``).
+
+        Args:
+            outputs: Folder captured as artifacts ``outputs/`` when the run ends
+                (``None``: ``./outputs``; ``False``: none).
+            snapshot_directory: Uploaded now as ``snapshot/`` (see ``Run.take_snapshot``).
+            display_name: The MLflow run name.
+
+        The run does not become MLflow's active run; use it as a context manager to complete it
+        (or fail it when the block raises).
+        """
+        run_id = _start_run(self.id, display_name, {TAG_RUN_TYPE: "interactive"})
+        run = Run(self, run_id, outputs=outputs)
+        if snapshot_directory is not None:
+            run.take_snapshot(snapshot_directory)
+        return run
+
+    def submit(
+        self,
+        config: Any,
+        tags: dict[str, str] | None = None,
+        show_output: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Runs an ``AutoMLConfig`` in this experiment; returns the ``AutoMLRun``.
+
+        ``kwargs`` go to :func:`mlflow_automl.submit` (e.g. ``run_name``).
+
+        Raises:
+            TypeError: ``config`` is not an ``AutoMLConfig``.
+        """
+        return submit_automl(config, self.name, tags=tags, show_output=show_output, **kwargs)
 
 
 class _StepCounter:
@@ -74,11 +321,8 @@ class Run:
         run_id: str,
         outputs: str | os.PathLike | None | bool = None,
     ) -> None:
-        self._client = tracking.client()
-        info = self._client.get_run(run_id).info  # fails early on an unknown id
+        info = tracking.get_run(run_id).info  # fails early on an unknown id
         if experiment is None:
-            from mlflow_automl.tracking.experiment import Experiment
-
             experiment = Experiment._from_id(info.experiment_id)
         self._experiment = experiment
         self._id = run_id
@@ -113,10 +357,9 @@ class Run:
         Raises:
             RuntimeError: No run found and ``allow_offline`` is false.
         """
-        active = mlflow.active_run()
-        run_id = active.info.run_id if active else os.environ.get("MLFLOW_RUN_ID")
-        if run_id:
-            return cls(None, run_id)
+        current = tracking.current_run()
+        if current is not None:
+            return cls(None, current.info.run_id)
         if not allow_offline:
             raise RuntimeError(
                 "Run.get_context(allow_offline=False): no MLflow run is active; start one with "
@@ -138,7 +381,7 @@ class Run:
 
     @display_name.setter
     def display_name(self, value: str) -> None:
-        self._client.update_run(self.id, name=value)
+        tracking.rename_run(self.id, value)
 
     name = display_name
 
@@ -161,7 +404,7 @@ class Run:
         Children capture no ``outputs`` folder by default: the parent already does.
         """
         tags = {MLFLOW_PARENT_RUN_ID: self.id, TAG_RUN_TYPE: self.get_tags().get(TAG_RUN_TYPE)}
-        run_id = create_run(self._experiment.id, name, tags)
+        run_id = _start_run(self._experiment.id, name, tags)
         return Run(self._experiment, run_id, outputs=outputs)
 
     # --- logging --------------------------------------------------------------------------------
@@ -232,12 +475,12 @@ class Run:
         self.set_tags({key: "" if value is None else value})
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        self._write_tags({k: "" if v is None else tracking._tag_value(v) for k, v in tags.items()})
+        self._write_tags({k: "" if v is None else v for k, v in tags.items()})
 
     def add_properties(self, properties: dict[str, Any]) -> None:
         """Azure's immutable run properties are MLflow params (changing one raises)."""
-        params = [Param(k, tracking._param_value(v)) for k, v in properties.items()]
-        self._client.log_batch(self.id, params=params)
+        # A None property is stored as "None", as before (log_params drops None values).
+        tracking.log_params(self.id, {k: str(v) if v is None else v for k, v in properties.items()})
 
     def upload_file(self, name: str, path_or_stream: str | os.PathLike | BinaryIO) -> str:
         """Stores a file, or the bytes/text of a stream, as artifact ``name``; returns ``name``."""
@@ -276,7 +519,7 @@ class Run:
         """Runs an ``AutoMLConfig`` as an AutoML run nested under this run; returns it."""
         automl_run = submit_automl(config, self._experiment.name, tags=tags, **kwargs)
         # automl.submit nests only under the *active* run; this run need not be active.
-        self._client.set_tag(automl_run.run_id, MLFLOW_PARENT_RUN_ID, self.id)
+        tracking.set_run_tags(automl_run.run_id, {MLFLOW_PARENT_RUN_ID: self.id})
         return automl_run
 
     # --- ending ---------------------------------------------------------------------------------
@@ -288,7 +531,7 @@ class Run:
         """Captures the outputs folder, records ``error_details`` (tag ``automl.error``) and
         marks the run FAILED."""
         if error_details is not None:
-            self.set_tags({tracking.TAG_ERROR: error_details})
+            self.set_tags({TAG_ERROR: error_details})
         self._end("FAILED")
 
     def cancel(self) -> None:
@@ -327,7 +570,7 @@ class Run:
         """Every artifact path of the run, recursively, sorted."""
         found, pending = [], [None]
         while pending:
-            for info in self._client.list_artifacts(self.id, pending.pop()):
+            for info in tracking.list_artifacts(self.id, pending.pop()):
                 (pending if info.is_dir else found).append(info.path)
         return sorted(found)
 
@@ -341,9 +584,9 @@ class Run:
             "experimentId": info.experiment_id,
             "target": "local",
             "status": info.status,
-            "startTimeUtc": _iso(info.start_time),
-            "endTimeUtc": _iso(info.end_time),
-            "submittedBy": run.data.tags.get("mlflow.user"),
+            "startTimeUtc": tracking.iso_utc(info.start_time),
+            "endTimeUtc": tracking.iso_utc(info.end_time),
+            "submittedBy": run.data.tags.get(MLFLOW_USER),
             "properties": dict(run.data.params),
             "tags": dict(run.data.tags),
             "inputDatasets": [
@@ -355,7 +598,7 @@ class Run:
                         "source": d.dataset.source,
                     },
                     "consumptionDetails": {
-                        "inputName": {t.key: t.value for t in d.tags}.get("mlflow.data.context")
+                        "inputName": {t.key: t.value for t in d.tags}.get(MLFLOW_DATASET_CONTEXT)
                     },
                 }
                 for d in (run.inputs.dataset_inputs if run.inputs else [])
@@ -366,26 +609,16 @@ class Run:
 
     # --- storage primitives (OfflineRun overrides these) -----------------------------------------
     def _run(self) -> Any:
-        return self._client.get_run(self.id)
+        return tracking.get_run(self.id)
 
     def _metric_count(self, name: str) -> int:
-        history = self._client.get_metric_history(self.id, name)
-        return max((m.step for m in history), default=-1) + 1
+        return tracking.next_metric_step(self.id, name)
 
     def _write_metrics(self, name: str, values: list[float], steps: list[int]) -> None:
-        now = tracking._now_ms()
-        metrics = [Metric(name, v, now, s) for v, s in zip(values, steps)]
-        for start in range(0, len(metrics), _MAX_METRICS_PER_BATCH):
-            self._client.log_batch(self.id, metrics=metrics[start : start + _MAX_METRICS_PER_BATCH])
+        tracking.log_metric_steps(self.id, name, values, steps)
 
     def _read_metrics(self) -> dict[str, list[float]]:
-        result = {}
-        for key in self._run().data.metrics:
-            history = sorted(
-                self._client.get_metric_history(self.id, key), key=lambda m: (m.step, m.timestamp)
-            )
-            result[key] = [m.value for m in history]
-        return result
+        return tracking.metric_values(self.id)
 
     def _read_strings(self, name: str) -> list[Any]:
         if name not in self._strings:
@@ -394,16 +627,15 @@ class Run:
         return list(self._strings[name])
 
     def _write_strings(self, name: str, values: list[Any]) -> None:
-        self._client.log_dict(self.id, values, f"{STRINGS_DIR}/{name}.json")
-        self._write_tags({f"{STRING_TAG_PREFIX}{name}": tracking._tag_value(values[-1])})
+        tracking.log_json(self.id, values, f"{STRINGS_DIR}/{name}.json")
+        self._write_tags({f"{STRING_TAG_PREFIX}{name}": values[-1]})
 
     def _write_table(self, name: str, table: dict[str, list[Any]]) -> None:
-        # MLflow's log_table appends rows when the artifact exists (verified on 3.17).
-        self._client.log_table(self.id, data=table, artifact_file=f"{TABLES_DIR}/{name}.json")
+        tracking.append_table(self.id, table, f"{TABLES_DIR}/{name}.json")
 
     def _read_tables(self) -> dict[str, dict[str, list[Any]]]:
         tables = {}
-        for info in self._client.list_artifacts(self.id, TABLES_DIR):
+        for info in tracking.list_artifacts(self.id, TABLES_DIR):
             if info.path.endswith(".json"):
                 payload = self._load_json(info.path)
                 rows = payload["data"]
@@ -413,30 +645,22 @@ class Run:
         return tables
 
     def _write_file(self, local: Path, artifact_dir: str) -> None:
-        self._client.log_artifact(
-            self.id, str(local), None if artifact_dir in ("", ".") else artifact_dir
-        )
+        tracking.upload_file(self.id, local, artifact_dir)
 
     def _write_dir(self, local: Path, artifact_path: str) -> None:
-        self._client.log_artifacts(self.id, str(local), artifact_path)
+        tracking.upload_dir(self.id, local, artifact_path)
 
     def _write_figure(self, figure: Any, artifact_file: str) -> None:
-        self._client.log_figure(self.id, figure, artifact_file)
+        tracking.log_figure(self.id, figure, artifact_file)
 
-    def _write_tags(self, tags: dict[str, str]) -> None:
-        self._client.log_batch(self.id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    def _write_tags(self, tags: dict[str, Any]) -> None:
+        tracking.set_run_tags(self.id, tags)
 
     def _terminate(self, status: str) -> None:
-        self._client.set_terminated(self.id, status=status)
+        tracking.finish_run(self.id, status)
 
     def _load_json(self, artifact_path: str) -> Any:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            tracking._env("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
-        ):
-            return json.loads(
-                Path(self._client.download_artifacts(self.id, artifact_path, tmp)).read_text()
-            )
+        return tracking.read_json_artifact(self.id, artifact_path)
 
 
 class OfflineRun(Run):
@@ -549,9 +773,59 @@ class OfflineRun(Run):
 
 
 # --- helpers --------------------------------------------------------------------------------------
+def run_type(tags: dict[str, str]) -> str:
+    """A run's kind for ``get_runs(type=...)``: our tag, else inferred from AutoML's tags."""
+    if TAG_RUN_TYPE in tags:
+        return tags[TAG_RUN_TYPE]
+    kind = tags.get(TAG_KIND)
+    return {"experiment": "automl", "trial": "automl.trial"}.get(kind, "script")
+
+
+def _matches(values: dict[str, str], wanted: str | Iterable[str] | dict[str, str] | None) -> bool:
+    """Azure's tag/property filter: a key, keys that must exist, or key → value pairs."""
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    if isinstance(wanted, dict):
+        return all(key in values and values[key] == str(v) for key, v in wanted.items())
+    return all(key in values for key in wanted)
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not _NAME_RULE.match(name):
+        raise ValueError(
+            f"invalid experiment name {name!r}: it must be 3-36 characters long, start with a "
+            "letter or digit, and contain only letters, digits, '_' and '-'"
+        )
+
+
+def _get_or_create(name: str) -> str:
+    existing = experiments.by_name(name)
+    if existing is not None and existing.lifecycle_stage != "deleted":
+        return existing.experiment_id
+    if existing is not None:
+        # MLflow keeps a deleted experiment's name reserved; free it for the new one.
+        _move_aside(existing)
+    return experiments.create(name)
+
+
+def _move_aside(archived: Any) -> None:
+    """Renames an archived experiment to ``<name>-archived-<id>``, keeping it archived.
+
+    MLflow renames only active experiments, hence restore → rename → delete.
+    """
+    experiment_id = archived.experiment_id
+    experiments.restore(experiment_id)
+    experiments.rename(experiment_id, f"{archived.name}-archived-{experiment_id}")
+    if TAG_ARCHIVED_NAME not in archived.tags:
+        experiments.set_tag(experiment_id, TAG_ARCHIVED_NAME, archived.name)
+    experiments.archive(experiment_id)
+
+
 def submit_automl(config: Any, experiment_name: str | None, **kwargs: Any) -> Any:
     """``automl.submit`` for an ``AutoMLConfig``; a TypeError naming anything else."""
-    from mlflow_automl.automl import submit
+    from mlflow_automl.azureml.automl_run import submit
     from mlflow_automl.config import AutoMLConfig
 
     if not isinstance(config, AutoMLConfig):
@@ -562,13 +836,10 @@ def submit_automl(config: Any, experiment_name: str | None, **kwargs: Any) -> An
     return submit(config, experiment_name=experiment_name, **kwargs)
 
 
-def create_run(experiment_id: str, name: str | None, tags: dict[str, Any]) -> str:
-    """Creates a RUNNING run (``None`` tag values dropped); returns its id."""
-    from mlflow.tracking.context.registry import resolve_tags
-
-    # resolve_tags adds what the fluent API would (user, source), for the MLflow UI.
-    all_tags = resolve_tags({k: v for k, v in tags.items() if v is not None})
-    return tracking.client().create_run(experiment_id, tags=all_tags, run_name=name).info.run_id
+def _start_run(experiment_id: str, name: str | None, tags: dict[str, Any]) -> str:
+    """``tracking.create_run`` for a run a person starts: with the user, source and git tags
+    MLflow's UI shows."""
+    return tracking.create_run(experiment_id, name, tags, context_tags=True)
 
 
 def _outputs_dir(outputs: str | os.PathLike | None | bool) -> Path | None:
@@ -586,26 +857,5 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, complex)
 
 
-def _iso(millis: int | None) -> str | None:
-    if not millis:
-        return None
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def _say(message: str) -> None:
     print(f"[OfflineRun] {message}", file=sys.stdout)
-
-
-# --- snapshot ignore rules (.amlignore / .gitignore) ----------------------------------------------
-def snapshot_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the files a snapshot of ``root`` holds.
-
-    Rules come from ``root/.amlignore`` if it exists, else ``root/.gitignore`` (root-level files
-    only), with git's semantics (``pathspec``); ``.git`` is never included.
-    """
-    import pathspec
-
-    ignore = next((root / n for n in (".amlignore", ".gitignore") if (root / n).is_file()), None)
-    lines = ignore.read_text().splitlines() if ignore else []
-    spec = pathspec.GitIgnoreSpec.from_lines([*lines, ".git/"])
-    return sorted(spec.match_tree_files(str(root), negate=True))

@@ -37,9 +37,9 @@ _SHORT_ID = 8
 def history(tracking_uri: str | None) -> None:
     """View the run history of MLflow experiments: list, inspect, compare, download, promote."""
     if tracking_uri:
-        import mlflow
+        from mlflow_automl import tracking
 
-        mlflow.set_tracking_uri(tracking_uri)
+        tracking.set_tracking_uri(tracking_uri)
 
 
 @history.command("list")

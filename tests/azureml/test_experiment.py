@@ -12,8 +12,8 @@ import mlflow
 import pytest
 from mlflow.entities import ViewType
 
-from mlflow_automl.tracking.experiment import Experiment, OfflineRun, Run
-from mlflow_automl.tracking.run_api import snapshot_files
+from mlflow_automl.azureml.experiment import Experiment, OfflineRun, Run
+from mlflow_automl.azureml.snapshot import snapshot_files
 
 
 def _artifact_json(run_id: str, path: str, tmp_path: Path):

@@ -1,4 +1,5 @@
-"""``AutoMLRun``: a finished AutoML experiment, read from MLflow (or from memory when fresh).
+"""``submit`` and ``AutoMLRun``: a finished AutoML experiment, read from MLflow (or from memory
+when fresh).
 
 Everything is recoverable from the tracking store alone, so ``AutoMLRun(run_id)`` in a new
 process (or on another machine pointing at the same server) gives the same answers.
@@ -12,9 +13,34 @@ import numpy as np
 import pandas as pd
 
 from mlflow_automl import tracking
+from mlflow_automl.automl import ExperimentResult, run_experiment
+from mlflow_automl.config import AutoMLConfig
 from mlflow_automl.evaluation.metrics import CLASSIFICATION, compute_metrics
 from mlflow_automl.frames import load_frame
 from mlflow_automl.tasks import get_task
+
+
+def submit(
+    config: AutoMLConfig,
+    experiment_name: str | None = None,
+    show_output: bool = False,
+    tags: dict[str, str] | None = None,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+) -> AutoMLRun:
+    """Runs the AutoML experiment described by ``config``; returns an ``AutoMLRun``.
+
+    The experiment is one MLflow run in ``experiment_name`` (default: the active run's
+    experiment, else ``"automl"``), nested under the active run when there is one in that
+    experiment (or under ``parent_run_id``); every trial is a child run of it. ``tags`` go on
+    the run, ``run_name`` names it.
+
+    SIGINT or SIGTERM during the call stops it cleanly (``mlflow_automl/stops.py``): running
+    trials are killed, the best model so far is logged within a few seconds, the run ends
+    KILLED, then the signal goes on to the caller's handler (``KeyboardInterrupt`` for Ctrl+C).
+    """
+    result = run_experiment(config, experiment_name, show_output, tags, run_name, parent_run_id)
+    return AutoMLRun.of(result)
 
 
 class AutoMLRun:
@@ -34,6 +60,16 @@ class AutoMLRun:
         self._model = best_model
         self.leaderboard = leaderboard
         self._insights = insights
+
+    @classmethod
+    def of(cls, result: ExperimentResult) -> AutoMLRun:
+        """The run of an experiment this process just ran, with what it holds in memory."""
+        return cls(
+            result.run_id,
+            best_model=result.model,
+            leaderboard=result.leaderboard,
+            insights=result.insights,
+        )
 
     def __repr__(self) -> str:
         return f"AutoMLRun(run_id={self.run_id!r}, status={self.get_status()!r})"
@@ -81,7 +117,7 @@ class AutoMLRun:
         """
         from mlflow_automl.resume import continue_experiment
 
-        return continue_experiment(
+        result = continue_experiment(
             self.run_id,
             training_data=training_data,
             experiment_timeout_minutes=experiment_timeout_minutes,
@@ -89,6 +125,7 @@ class AutoMLRun:
             iterations=iterations,
             show_output=show_output,
         )
+        return AutoMLRun.of(result)
 
     # --- results --------------------------------------------------------------------------------
     def get_output(self, return_onnx_model: bool = False) -> tuple[Any, Any]:
@@ -126,27 +163,7 @@ class AutoMLRun:
         version is tagged with the primary metric's value, the AutoML run id and the package
         version. An ONNX model of the run is registered as ``<model_name>-onnx``, same alias.
         """
-        from mlflow_automl._version import __version__
-
-        run = self.run
-        uri = run.data.tags.get(tracking.TAG_MODEL_URI)
-        if uri is None:
-            raise RuntimeError(f"AutoML run {self.run_id} has no logged best model to register.")
-        metric = run.data.tags[tracking.TAG_METRIC]
-        version_tags = {
-            "automl.run_id": self.run_id,
-            "automl.primary_metric": metric,
-            f"automl.{metric}": run.data.metrics.get(metric),
-            "automl.learner": run.data.tags.get(tracking.TAG_LEARNER),
-            "mlflow_automl.version": __version__,
-            **(tags or {}),
-        }
-        version = tracking.register_model(uri, model_name, alias, version_tags)
-        tracking.set_run_tags(self.run_id, {tracking.TAG_REGISTERED: f"{model_name}/{version}"})
-        onnx_uri = run.data.tags.get(tracking.TAG_ONNX_URI)
-        if onnx_uri:  # the ONNX twin is its own registered model, with the same alias
-            tracking.register_model(onnx_uri, f"{model_name}-onnx", alias, version_tags)
-        return version
+        return tracking.register_best_model(self.run_id, model_name, alias, tags)
 
     def get_children(self) -> list[Any]:
         """Child runs (one per iteration), in iteration order."""

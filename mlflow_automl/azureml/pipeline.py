@@ -169,7 +169,7 @@ def write_automl_outputs(
     Shared by ``AutoMLStep`` and the ``python -m mlflow_automl.project`` entry point; returns
     the ``AutoMLRun``.
     """
-    from mlflow_automl.automl import submit
+    from mlflow_automl.azureml.automl_run import submit
 
     run = submit(config, show_output=show_output, parent_run_id=parent_run_id)
     if metrics_dir is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from mlflow_automl.cli_history import history
+from mlflow_automl.cli.history import history
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -144,12 +144,11 @@ def train(
     experiment_name = experiment_name or settings.pop("experiment_name", None)
     settings.pop("experiment_name", None)
     try:
-        import mlflow
-
         import mlflow_automl as automl
+        from mlflow_automl import tracking
 
         if tracking_uri:
-            mlflow.set_tracking_uri(tracking_uri)
+            tracking.set_tracking_uri(tracking_uri)
         config = automl.AutoMLConfig(**settings)
         run = automl.submit(
             config, experiment_name=experiment_name, show_output=not quiet, run_name=run_name
@@ -180,12 +179,11 @@ def _resume(
             f"--resume continues a run with its own settings; only --data, --timeout and "
             f"--iterations can be given (got: {given or '--experiment-name'})."
         )
-    import mlflow
-
-    from mlflow_automl.run import AutoMLRun
+    from mlflow_automl import tracking
+    from mlflow_automl.azureml.automl_run import AutoMLRun
 
     if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+        tracking.set_tracking_uri(tracking_uri)
     try:
         return AutoMLRun(run_id).continue_experiment(
             training_data=flags.get("training_data"),
@@ -245,13 +243,11 @@ def _auto_or_ints(name: str, value: str | None) -> Any:
 @click.option("--run-id", help="Only this AutoML run's journal.")
 def sync(tracking_uri: str | None, run_id: str | None) -> None:
     """Write the child runs an outage of the tracking server kept in the local journal."""
-    import mlflow
-
     from mlflow_automl import tracking
     from mlflow_automl.tracking.journal import journal_dir
 
     if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+        tracking.set_tracking_uri(tracking_uri)
     try:
         result = tracking.sync_journal(run_id)
     except RuntimeError as exc:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import mlflow_automl as automl
-from mlflow_automl.pipeline import (
+from mlflow_automl.azureml.pipeline import (
     AutoMLStep,
     Pipeline,
     PipelineRun,
