@@ -34,7 +34,7 @@ from mlflow_automl.evaluation.metrics import FORECASTING
 from mlflow_automl.evaluation.trial import TrialContext, TrialOutcome
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail, check_guardrails, plan_featurization
-from mlflow_automl.final_fit import fit_final, refit_seconds
+from mlflow_automl.final_fit import fit_final, refit_reserve
 from mlflow_automl.inputs import InputError, check_input, column_kinds, typical_example
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
@@ -648,7 +648,14 @@ def _finish(
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
 
     final = fit_final(
-        config, data, result.leaderboard, budget, budget.essential_reserve_seconds, fit
+        config,
+        data,
+        result.leaderboard,
+        budget,
+        budget.essential_reserve_seconds,
+        fit,
+        killable=_killable_refit(config),
+        n_threads=config.cores_per_iteration,
     )
     best, pipeline = final.entry, final.pipeline
     rows = data.final_rows
@@ -791,9 +798,15 @@ def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLCon
 
 def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
     """Time to keep for refitting the final model on all final rows: the best iteration, or,
-    when ensembles may win, the best few together (with a 1.5x margin)."""
+    when ensembles may win, the best few together (see ``final_fit.refit_reserve``)."""
     n_members = 5 if enabled_ensembles(config) else 1
-    return sum(refit_seconds(e, data) for e in leaderboard.ranked()[:n_members])
+    return refit_reserve(config, leaderboard, data, n_members, _killable_refit(config))
+
+
+def _killable_refit(config: AutoMLConfig) -> bool:
+    """Whether the final refit may run in a process stopped at the deadline: not where the user
+    asked for everything in this process (``inprocess``: debugging, no child processes)."""
+    return config.compute_target != "inprocess"
 
 
 def _essential_reserve(config: AutoMLConfig) -> float:

@@ -97,3 +97,59 @@ def test_with_no_time_left_the_cheapest_iteration_is_fitted_on_a_sample(searched
     assert fitted_rows == [(1, n_sample)]  # the baseline
     assert f"{n_sample} sampled rows" in final.how
     assert np.isfinite(final.pipeline.predict_proba(data.X.iloc[data.validation_rows])).all()
+
+
+def _entry(board, iteration, learner, params, fit_seconds, score=0.999):
+    """A leaderboard entry whose trial measured ``fit_seconds`` per split: as a trial measured
+    on a quieter machine, or a learner slower on more rows than linearly, would have."""
+    metric = board.metric
+    return LeaderboardEntry(
+        iteration,
+        "",
+        learner,
+        learner,
+        "completed",
+        score,
+        {metric: score},
+        params,
+        fit_seconds,
+        fit_seconds,
+        "search",
+        None,
+    )
+
+
+@pytest.mark.slow
+def test_a_refit_past_its_deadline_is_killed_and_the_fallback_predicts(searched):
+    """A refit that the estimate says fits (4 s measured: ~6 s on all rows) but takes minutes
+    (20,000 trees) runs in a process of its own: it is killed at the deadline, and the best
+    configuration's cheap fallback (here the baseline on its split) is a working model."""
+    config, data, searched_board, fit, _ = searched
+    board = Leaderboard(config.task, config.metric)
+    board.add(_entry(board, 7, "RandomForest", {"n_estimators": 20000, "max_features": 1.0}, 4.0))
+    baseline = next(e for e in searched_board.entries if e.learner == "LogisticRegression")
+    board.add(baseline)
+    budget = _budget_with(15.0)  # deadline in 15 s; nothing reserved after it here
+    started = time.time()
+    final = fit_final(config, data, board, budget, reserve=0.0, fit=fit, killable=True)
+    elapsed = time.time() - started
+    assert elapsed <= 15.0 + 2.0, elapsed  # the baseline's split fit: well under 2 s
+    assert "refit on all 569 rows was stopped at the deadline" in final.how, final.how
+    assert final.entry.learner == "LogisticRegression"
+    rows = data.validation_rows
+    accuracy = (final.pipeline.predict(data.X.iloc[rows]) == data.y[rows]).mean()
+    assert accuracy > 0.9, accuracy
+
+
+@pytest.mark.slow
+def test_a_refit_worth_a_process_runs_in_one_and_returns_the_fitted_model(searched):
+    """Expected to take longer than a process start: refit in a process of its own, and the
+    model it sends back is the fitted pipeline."""
+    config, data, board, fit, fitted_rows = searched
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit, killable=True)
+    assert fitted_rows == []  # fitted in the other process, not in this one
+    assert final.entry.iteration == 0
+    assert final.how == f"refit on all {len(data.final_rows)} rows in a process of its own"
+    rows = data.validation_rows
+    assert (final.pipeline.predict(data.X.iloc[rows]) == data.y[rows]).mean() > 0.9

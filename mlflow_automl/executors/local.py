@@ -52,6 +52,34 @@ _CONNECT_TIMEOUT_S = 120.0
 _KILL_GRACE_S = 0.5
 
 
+def worker_env(n_threads: int) -> dict[str, str]:
+    """The environment of a process this package starts to do its work (a trial worker, the
+    final refit): it imports this very copy of the package and dies with its parent."""
+    env = dict(os.environ)
+    env["MLFLOW_AUTOML_PARENT_PID"] = str(os.getpid())
+    # The worker must import this very copy of the package, installed or not.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    # n_threads OpenMP threads per process (LightGBM, XGBoost). BLAS gets one: its
+    # threads spin-wait on each other, and next to busy processes a 10-fold logistic
+    # regression on penguins took 1.0-2.1 s with two, 0.6-0.8 s with one.
+    env["OMP_NUM_THREADS"] = str(n_threads)
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """Kills ``process`` and its process group (it leads one: see the module docstring)."""
+    if _POSIX:
+        # The whole group, even when the process has exited: its children may live on.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class _Worker:
     process: subprocess.Popen
@@ -81,18 +109,8 @@ class LocalProcessExecutor(TrialExecutor):
         self._workers = [self._spawn() for _ in range(self.max_concurrency)]
 
     def _spawn(self) -> _Worker:
-        env = dict(os.environ)
+        env = worker_env(self._context.n_jobs)
         env["MLFLOW_AUTOML_WORKER_KEY"] = self._authkey.hex()
-        env["MLFLOW_AUTOML_PARENT_PID"] = str(os.getpid())
-        # The worker must import this very copy of the package, installed or not.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        # Each trial gets context.n_jobs OpenMP threads (LightGBM, XGBoost). BLAS gets one: its
-        # threads spin-wait on each other, and next to busy processes a 10-fold logistic
-        # regression on penguins took 1.0-2.1 s with two, 0.6-0.8 s with one.
-        env["OMP_NUM_THREADS"] = str(self._context.n_jobs)
-        for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[name] = "1"
         process = subprocess.Popen(
             [sys.executable, "-m", "mlflow_automl.executors._worker", str(self._listener.address)],
             env=env,
@@ -196,12 +214,6 @@ class LocalProcessExecutor(TrialExecutor):
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
-        if _POSIX:
-            # The whole group, even when the worker has exited: its children may live on.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(worker.process.pid, signal.SIGKILL)
-        if worker.process.poll() is None:
-            worker.process.kill()
-            worker.process.wait()
+        kill_group(worker.process)
         if worker.connection is not None:
             worker.connection.close()
