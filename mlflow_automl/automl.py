@@ -798,9 +798,11 @@ def _reserve_for(leaderboard: Leaderboard, data: TrainingData, config: AutoMLCon
 
 def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, config: AutoMLConfig) -> float:
     """Time to keep for refitting the final model on all final rows: the best iteration, or,
-    when ensembles may win, the best few together (see ``final_fit.refit_reserve``)."""
+    when ensembles may win, the best few together, their extra members being optional work
+    (see ``final_fit.refit_reserve``)."""
     n_members = 5 if enabled_ensembles(config) else 1
-    return refit_reserve(config, leaderboard, data, n_members, _killable_refit(config))
+    cap = None if config.timeout_seconds is None else _OPTIONAL_SHARE * config.timeout_seconds
+    return refit_reserve(config, leaderboard, data, n_members, _killable_refit(config), cap)
 
 
 def _killable_refit(config: AutoMLConfig) -> bool:

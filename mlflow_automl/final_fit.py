@@ -51,6 +51,8 @@ MIN_SAMPLE_ROWS = 1000
 # machine (measured: 1.2 s for an interpreter, 2.8 s with the package's imports); scaled by
 # slowdown(). A refit expected to take less runs here: a process would cost more than it saves.
 PROCESS_START_S = 3.0
+# At most this much (on a quiet machine) is kept back for the fallback after a stopped refit.
+FALLBACK_S = 2.0
 
 
 @dataclass
@@ -71,28 +73,42 @@ def refit_seconds(
 
 
 def fallback_seconds(config: Any, leaderboard: Leaderboard, data: TrainingData) -> float:
-    """What the cheapest fallback needs: kept back when a refit may run until it is stopped."""
+    """What a fallback needs after a stopped refit: kept back from the refit's deadline. The
+    cheapest split fit, at most :data:`FALLBACK_S` (scaled by the load): the last resort fits
+    a sample sized to the time left. Forecasting has no such sample: its cheapest refit."""
     singles = [e for e in leaderboard.ranked() if not is_ensemble(e)]
     if not singles:
         return 0.0
     if config.task == FORECASTING:
         return min(refit_seconds(e, data) for e in singles)
-    return min(SPLIT_FIT_MARGIN * e.fit_seconds for e in singles)
+    cheapest = min(SPLIT_FIT_MARGIN * e.fit_seconds for e in singles)
+    return min(cheapest, FALLBACK_S * slowdown())
 
 
 def refit_reserve(
-    config: Any, leaderboard: Leaderboard, data: TrainingData, n_members: int, killable: bool
+    config: Any,
+    leaderboard: Leaderboard,
+    data: TrainingData,
+    n_members: int,
+    killable: bool,
+    extra_cap: float | None = None,
 ) -> float:
-    """Seconds the search leaves for the final refit of the best ``n_members`` iterations (an
-    ensemble's members): the plain estimate, a process start and the cheapest fallback when the
-    refit can be stopped at its deadline, else the estimate with its margin."""
-    ranked = leaderboard.ranked()[:n_members]
-    if not killable:
-        return sum(refit_seconds(e, data) for e in ranked)
-    estimate = sum(refit_seconds(e, data, margin=1.0) for e in ranked)
-    if estimate <= PROCESS_START_S * slowdown():  # refit here (see _Refit)
-        return sum(refit_seconds(e, data) for e in ranked)
-    return estimate + PROCESS_START_S * slowdown() + fallback_seconds(config, leaderboard, data)
+    """Seconds the search leaves for the final refit: the best iteration's, plus (when an
+    ensemble may win) the next ``n_members - 1``'s, at most ``extra_cap`` seconds for those: an
+    ensemble refit gathers members only until its deadline, so they are optional. A refit
+    that runs in a process stopped at its deadline needs its plain estimate, the process's
+    start and the fallback's time; one that runs here, its estimate with the 1.5x margin."""
+    ranked = [e for e in leaderboard.ranked() if not is_ensemble(e)][:n_members]
+    if not ranked:
+        return 0.0
+    start = PROCESS_START_S * slowdown()
+    in_process = not killable or refit_seconds(ranked[0], data, margin=1.0) <= start
+    margin = REFIT_MARGIN if in_process else 1.0
+    first, *others = (refit_seconds(e, data, margin=margin) for e in ranked)
+    extra = sum(others) if extra_cap is None else min(sum(others), extra_cap)
+    if in_process:
+        return first + extra
+    return first + extra + start + fallback_seconds(config, leaderboard, data)
 
 
 class _Refit:

@@ -11,11 +11,12 @@ import mlflow_automl as automl
 from mlflow_automl.data import prepare_training_data
 from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
 from mlflow_automl.featurize import plan_featurization
-from mlflow_automl.final_fit import fit_final
+from mlflow_automl.final_fit import PROCESS_START_S, REFIT_MARGIN, fit_final, refit_reserve
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner
 from mlflow_automl.model import build_pipeline, fit_pipeline
 from mlflow_automl.search import Budget
+from mlflow_automl.search.budget import slowdown
 
 
 @pytest.fixture(scope="module")
@@ -121,19 +122,22 @@ def _entry(board, iteration, learner, params, fit_seconds, score=0.999):
 
 @pytest.mark.slow
 def test_a_refit_past_its_deadline_is_killed_and_the_fallback_predicts(searched):
-    """A refit that the estimate says fits (4 s measured: ~6 s on all rows) but takes minutes
-    (20,000 trees) runs in a process of its own: it is killed at the deadline, and the best
-    configuration's cheap fallback (here the baseline on its split) is a working model."""
+    """A refit that the estimate says fits (~10 s on all rows: more than a process start even
+    at the highest load) but takes minutes (20,000 trees) runs in a process of its own: it is
+    killed at the deadline, and the cheap fallback (here the baseline) is a working model."""
     config, data, searched_board, fit, _ = searched
     board = Leaderboard(config.task, config.metric)
-    board.add(_entry(board, 7, "RandomForest", {"n_estimators": 20000, "max_features": 1.0}, 4.0))
-    baseline = next(e for e in searched_board.entries if e.learner == "LogisticRegression")
-    board.add(baseline)
-    budget = _budget_with(15.0)  # deadline in 15 s; nothing reserved after it here
+    fit_seconds = 10.0 * len(data.splits[0][0]) / len(data.final_rows)
+    slow = {"n_estimators": 20000, "max_features": 1.0}
+    board.add(_entry(board, 7, "RandomForest", slow, fit_seconds))
+    board.add(next(e for e in searched_board.entries if e.learner == "LogisticRegression"))
+    seconds_left = 25.0  # > 10 s + a process start (at most 9 s) + the fallback's 0.01 s
     started = time.time()
-    final = fit_final(config, data, board, budget, reserve=0.0, fit=fit, killable=True)
+    final = fit_final(
+        config, data, board, _budget_with(seconds_left), reserve=0.0, fit=fit, killable=True
+    )
     elapsed = time.time() - started
-    assert elapsed <= 15.0 + 2.0, elapsed  # the baseline's split fit: well under 2 s
+    assert elapsed <= seconds_left + 2.0, elapsed  # the baseline's fit: well under 2 s
     assert "refit on all 569 rows was stopped at the deadline" in final.how, final.how
     assert final.entry.learner == "LogisticRegression"
     rows = data.validation_rows
@@ -153,3 +157,22 @@ def test_a_refit_worth_a_process_runs_in_one_and_returns_the_fitted_model(search
     assert final.how == f"refit on all {len(data.final_rows)} rows in a process of its own"
     rows = data.validation_rows
     assert (final.pipeline.predict(data.X.iloc[rows]) == data.y[rows]).mean() > 0.9
+
+
+def test_a_killable_refit_reserves_its_plain_estimate_a_process_start_and_the_fallback(searched):
+    """The search keeps back the refit's plain estimate (it is stopped at its deadline, not
+    waited for), the process's start and the cheap fallback's split fit; a refit that must run
+    here keeps its 1.5x margin; an ensemble's further members count up to the cap only."""
+    config, data, board, _, _ = searched
+    estimate = 10.0 * len(data.final_rows) / len(data.splits[0][0])  # LightGBM, 10 s per split
+    baseline = 0.01 * len(data.final_rows) / len(data.splits[0][0])
+    fallback = 1.2 * 0.01  # the baseline's split fit
+    killable = refit_reserve(config, board, data, 1, killable=True)
+    expected = estimate + PROCESS_START_S * slowdown() + fallback
+    assert killable == pytest.approx(expected, abs=0.3)  # the load average moves a little
+    here = refit_reserve(config, board, data, 1, killable=False)
+    assert here == pytest.approx(REFIT_MARGIN * estimate)
+    both = refit_reserve(config, board, data, 5, killable=False)
+    assert both == pytest.approx(REFIT_MARGIN * (estimate + baseline))
+    capped = refit_reserve(config, board, data, 5, killable=False, extra_cap=0.001)
+    assert capped == pytest.approx(REFIT_MARGIN * estimate + 0.001)
