@@ -4,6 +4,7 @@
     python -m benchmarks.time_budget --load 0,2 --budgets 15,30   # the short check
     python -m benchmarks.time_budget --load 0,1,2 --long          # adds 300 s
     python -m benchmarks.time_budget --no-early-stopping 15,60    # also these without it
+    python -m benchmarks.time_budget --long --loads-long 0,2      # 300 s at loads 0 and 2 only
 
 For each dataset, budget and load (the number of busy processes, ``python -c "while True:
 pass"``, that this harness starts before the experiment and stops after it), one experiment
@@ -284,15 +285,22 @@ def main() -> None:
         "mlflow": mlflow.__version__,
         "command": "python -m benchmarks.time_budget " + " ".join(sys.argv[1:]),
     }
+    names = args.datasets.split(",")
+    frames = {name: DATASETS[name][1]() for name in names}
+    # Shortest budgets first across the datasets, so a stopped run still has every dataset.
+    # Without early stopping only the lowest and highest load run: they give the ratio.
+    plan = []
+    for budget in sorted(budgets):
+        for early_stopping in [True] + ([False] if budget in without_stopping else []):
+            for name in names:
+                run_loads = long_loads if budget >= 300 else loads
+                if not early_stopping:
+                    run_loads = sorted({min(run_loads), max(run_loads)})
+                plan += [(name, budget, load, early_stopping) for load in run_loads]
     results = []
-    for name in args.datasets.split(","):
-        frame = DATASETS[name][1]()
-        for budget in budgets:
-            settings = [True] + ([False] if budget in without_stopping else [])
-            for early_stopping in settings:
-                for load in long_loads if budget >= 300 else loads:
-                    results.append(measure(name, frame, budget, load, early_stopping))
-                    write_report(results, header, args.note)  # partial results survive a stop
+    for name, budget, load, early_stopping in plan:
+        results.append(measure(name, frames[name], budget, load, early_stopping))
+        write_report(results, header, args.note)  # partial results survive a stop
     print(write_report(results, header, args.note))
 
 
