@@ -176,3 +176,20 @@ def test_a_killable_refit_reserves_its_plain_estimate_a_process_start_and_the_fa
     assert both == pytest.approx(REFIT_MARGIN * (estimate + baseline))
     capped = refit_reserve(config, board, data, 5, killable=False, extra_cap=0.001)
     assert capped == pytest.approx(REFIT_MARGIN * estimate + 0.001)
+
+
+@pytest.mark.slow
+def test_a_winning_ensemble_is_refit_in_a_process_of_its_own(searched):
+    config, data, searched_board, fit, fitted_rows = searched
+    board = Leaderboard(config.task, config.metric)
+    for entry in searched_board.entries:
+        board.add(entry)
+    spec = {"kind": "VotingEnsemble", "members": [0, 1], "weights": [0.5, 0.5]}
+    board.add(_entry(board, 2, "VotingEnsemble", spec, 0.0, score=0.995))
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit, killable=True)
+    assert fitted_rows == []  # fitted in the other process
+    assert final.how == "VotingEnsemble: 2 member(s) refit on all 569 rows in a process of its own"
+    rows = data.validation_rows
+    proba = final.pipeline.predict_proba(data.X.iloc[rows])
+    assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9
