@@ -89,12 +89,19 @@ def allowed_seconds(budget_s: float) -> float:
     return budget_s * 1.05 + 5
 
 
+# A busy loop that ends when its parent is gone (a harness killed by SIGTERM or SIGKILL must
+# not leave cores busy).
+_BUSY = (
+    "import os\nparent = os.getppid()\n"
+    "while os.getppid() == parent:\n    for _ in range(100_000): pass"
+)
+
+
 @contextmanager
 def busy_processes(n: int) -> Iterator[None]:
     """``n`` processes that each keep a core busy, stopped (by pid) afterwards."""
     processes = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
-        for _ in range(n)
+        subprocess.Popen([sys.executable, "-c", _BUSY], stdin=subprocess.DEVNULL) for _ in range(n)
     ]
     try:
         if processes:
