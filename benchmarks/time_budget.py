@@ -3,13 +3,20 @@
     python -m benchmarks.time_budget --load 0,1,2                 # budgets 15, 30, 60 s
     python -m benchmarks.time_budget --load 0,2 --budgets 15,30   # the short check
     python -m benchmarks.time_budget --load 0,1,2 --long          # adds 300 s
+    python -m benchmarks.time_budget --no-early-stopping 15,60    # also these without it
+    python -m benchmarks.time_budget --long --loads-long 0,2      # 300 s at loads 0 and 2 only
 
 For each dataset, budget and load (the number of busy processes, ``python -c "while True:
 pass"``, that this harness starts before the experiment and stops after it), one experiment
 with default settings on a fresh SQLite store records: wall time (the whole ``submit`` call),
-wall/budget, whether it kept the promise (wall <= budget x 1.05 + 5 s), the number of trials,
+wall/budget, whether it kept the promise (wall <= budget x 1.05 + 5 s), the number of trials
+(from the engine's leaderboard: child runs not yet written, kept in the local journal, count),
 whether a model came back, and what was skipped for lack of time. Also: whether the trial count
-at the highest load is at least half the count at load 0. Results go to
+at the highest load is at least half the count at load 0, with default settings and, for the
+``--no-early-stopping`` budgets, with ``enable_early_stopping=False`` too: the stopping rule
+ends a search at a trial count of its own, so only runs without it compare throughput. Each
+run also records the 1-minute load average before the harness's busy processes start (the
+machine's other work) and at its end. Results go to
 ``benchmarks/TIME_BUDGET.md`` and ``benchmarks/TIME_BUDGET.json``.
 
 Datasets (all offline): ``penguins`` (344 rows, palmerpenguins), ``credit`` (4,454 rows,
@@ -83,12 +90,19 @@ def allowed_seconds(budget_s: float) -> float:
     return budget_s * 1.05 + 5
 
 
+# A busy loop that ends when its parent is gone (a harness killed by SIGTERM or SIGKILL must
+# not leave cores busy).
+_BUSY = (
+    "import os\nparent = os.getppid()\n"
+    "while os.getppid() == parent:\n    for _ in range(100_000): pass"
+)
+
+
 @contextmanager
 def busy_processes(n: int) -> Iterator[None]:
     """``n`` processes that each keep a core busy, stopped (by pid) afterwards."""
     processes = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
-        for _ in range(n)
+        subprocess.Popen([sys.executable, "-c", _BUSY], stdin=subprocess.DEVNULL) for _ in range(n)
     ]
     try:
         if processes:
@@ -100,7 +114,9 @@ def busy_processes(n: int) -> Iterator[None]:
             process.wait()
 
 
-def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
+def measure(
+    name: str, frame: pd.DataFrame, budget_s: float, load: int, early_stopping: bool = True
+) -> dict:
     task, _, label = DATASETS[name]
     result = {
         "dataset": name,
@@ -108,6 +124,8 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
         "columns": frame.shape[1] - 1,
         "budget_s": budget_s,
         "load": load,
+        "early_stopping": early_stopping,
+        "loadavg_before": round(os.getloadavg()[0], 2),
     }
     with tempfile.TemporaryDirectory() as tmp, busy_processes(load):
         mlflow.set_tracking_uri(f"sqlite:///{Path(tmp) / 'mlflow.db'}")
@@ -116,6 +134,7 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
             training_data=frame,
             label_column_name=label,
             experiment_timeout_minutes=budget_s / 60,
+            enable_early_stopping=early_stopping,
         )
         started = time.time()
         refused = False
@@ -127,6 +146,7 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
         except Exception as exc:  # recorded: a run without a model is a result too
             run, error = None, f"{type(exc).__name__}: {exc}"
         wall = time.time() - started
+        result["loadavg_end"] = round(os.getloadavg()[0], 2)
         result.update(
             wall_s=round(wall, 1),
             wall_over_budget=round(wall / budget_s, 3),
@@ -138,8 +158,15 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
             children = run.get_children()
             tags = run.tags
             trials = [c for c in children if c.data.tags.get("automl.origin") != "ensemble"]
+            # From the engine's own leaderboard: child runs not written by the deadline (a
+            # busy SQLite file) wait in the local journal and are missing from `children`.
+            board = getattr(run, "leaderboard", None)
+            tried = (
+                None if board is None else len([e for e in board.entries if e.origin != "ensemble"])
+            )
             result.update(
-                trials=len(trials),
+                trials=len(trials) if tried is None else tried,
+                child_runs=len(children),
                 ensembles=len(children) - len(trials),
                 model=run.model_uri is not None,
                 final_model_fit=tags.get("automl.final_model_fit"),
@@ -154,18 +181,16 @@ def measure(name: str, frame: pd.DataFrame, budget_s: float, load: int) -> dict:
 
 
 def trial_ratios(results: list[dict]) -> list[dict]:
-    """Per dataset and budget: trials at the highest load over trials at load 0."""
+    """Per dataset, budget and early-stopping setting: trials at the highest load over trials
+    at load 0."""
     rows = []
-    keys = sorted({(r["dataset"], r["budget_s"]) for r in results})
-    for dataset, budget in keys:
+    keys = sorted({(r["dataset"], r["budget_s"], r.get("early_stopping", True)) for r in results})
+    for dataset, budget, early_stopping in keys:
         by_load = {
             r["load"]: r["trials"]
             for r in results
-            if (r["dataset"], r["budget_s"])
-            == (
-                dataset,
-                budget,
-            )
+            if (r["dataset"], r["budget_s"], r.get("early_stopping", True))
+            == (dataset, budget, early_stopping)
         }
         if 0 not in by_load or len(by_load) < 2:
             continue
@@ -175,6 +200,7 @@ def trial_ratios(results: list[dict]) -> list[dict]:
             {
                 "dataset": dataset,
                 "budget_s": budget,
+                "early_stopping": early_stopping,
                 "load": top,
                 "trials_load0": by_load[0],
                 "trials": by_load[top],
@@ -197,14 +223,20 @@ def write_report(results: list[dict], header: dict, note: str) -> str:
         "Promise: wall <= budget x 1.05 + 5 s, with a model. Load = busy processes started by "
         'the harness (`python -c "while True: pass"`).',
         "",
-        "| dataset | rows x cols | budget (s) | load | wall (s) | wall/budget | kept | trials "
-        "| ensembles | model | final model fit | skipped |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "Early stopping: on = default settings, off = `enable_early_stopping=False`. Load avg: "
+        "the 1-minute load average before the harness's busy processes started (other work on "
+        "the machine) / at the end of the run.",
+        "",
+        "| dataset | rows x cols | budget (s) | early stop | load | load avg | wall (s) "
+        "| wall/budget | kept | trials | ensembles | model | final model fit | skipped |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         skipped = ", ".join(r.get("skipped", {}) or {}) or "-"
+        loadavg = f"{r.get('loadavg_before', '?')} / {r.get('loadavg_end', '?')}"
         lines.append(
-            f"| {r['dataset']} | {r['rows']} x {r['columns']} | {r['budget_s']:g} | {r['load']} "
+            f"| {r['dataset']} | {r['rows']} x {r['columns']} | {r['budget_s']:g} "
+            f"| {'on' if r.get('early_stopping', True) else 'off'} | {r['load']} | {loadavg} "
             f"| {r['wall_s']} | {r['wall_over_budget']} | {'yes' if r['within_promise'] else 'NO'}"
             f" | {r['trials']} | {r['ensembles']} | {'yes' if r['model'] else 'NO'} "
             f"| {r.get('final_model_fit') or r.get('error') or '-'} | {skipped} |"
@@ -214,10 +246,12 @@ def write_report(results: list[dict], header: dict, note: str) -> str:
             "",
             "Trials at the highest load vs. load 0 (goal: at least half):",
             "",
-            "| dataset | budget (s) | load | trials at load 0 | trials | ratio | >= 0.5 |",
-            "|---|---|---|---|---|---|---|",
+            "| dataset | budget (s) | early stop | load | trials at load 0 | trials | ratio "
+            "| >= 0.5 |",
+            "|---|---|---|---|---|---|---|---|",
             *(
-                f"| {r['dataset']} | {r['budget_s']:g} | {r['load']} | {r['trials_load0']} "
+                f"| {r['dataset']} | {r['budget_s']:g} | {'on' if r['early_stopping'] else 'off'} "
+                f"| {r['load']} | {r['trials_load0']} "
                 f"| {r['trials']} | {r['ratio']} | {'yes' if r['at_least_half'] else 'NO'} |"
                 for r in ratios
             ),
@@ -245,15 +279,19 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="also a 300 s budget")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--note", default="", help="a line for the report (e.g. the machine)")
+    parser.add_argument(
+        "--no-early-stopping",
+        default="",
+        help="budgets (seconds, comma-separated) also run with enable_early_stopping=False",
+    )
+    parser.add_argument(
+        "--loads-long", default="", help="loads for the 300 s budget (default: --load)"
+    )
     args = parser.parse_args()
     loads = [int(x) for x in args.load.split(",")]
     budgets = [float(x) for x in args.budgets.split(",")] + ([300.0] if args.long else [])
-    results = []
-    for name in args.datasets.split(","):
-        frame = DATASETS[name][1]()
-        for budget in budgets:
-            for load in loads:
-                results.append(measure(name, frame, budget, load))
+    without_stopping = {float(x) for x in args.no_early_stopping.split(",") if x}
+    long_loads = [int(x) for x in args.loads_long.split(",")] if args.loads_long else loads
     header = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -262,6 +300,22 @@ def main() -> None:
         "mlflow": mlflow.__version__,
         "command": "python -m benchmarks.time_budget " + " ".join(sys.argv[1:]),
     }
+    names = args.datasets.split(",")
+    frames = {name: DATASETS[name][1]() for name in names}
+    # Shortest budgets first across the datasets, so a stopped run still has every dataset.
+    # Without early stopping only the lowest and highest load run: they give the ratio.
+    plan = []
+    for budget in sorted(budgets):
+        for early_stopping in [True] + ([False] if budget in without_stopping else []):
+            for name in names:
+                run_loads = long_loads if budget >= 300 else loads
+                if not early_stopping:
+                    run_loads = sorted({min(run_loads), max(run_loads)})
+                plan += [(name, budget, load, early_stopping) for load in run_loads]
+    results = []
+    for name, budget, load, early_stopping in plan:
+        results.append(measure(name, frames[name], budget, load, early_stopping))
+        write_report(results, header, args.note)  # partial results survive a stop
     print(write_report(results, header, args.note))
 
 

@@ -32,12 +32,17 @@ from mlflow_automl.evaluation.trial import TrialContext
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail
 from mlflow_automl.featurize.guardrails import guardrail_frame
-from mlflow_automl.final_fit import refit_seconds
+from mlflow_automl.final_fit import killable_refit, refit_reserve
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard
 from mlflow_automl.learners import learners_for
 from mlflow_automl.search import Budget, Proposer
-from mlflow_automl.search.budget import Reserve, check_minimum_budget, minimum_timeout_seconds
+from mlflow_automl.search.budget import (
+    OPTIONAL_SHARE,
+    Reserve,
+    check_minimum_budget,
+    minimum_timeout_seconds,
+)
 from mlflow_automl.search.loop import SearchResult, run_search
 from mlflow_automl.search.record import IterationRecorder
 from mlflow_automl.stops import (
@@ -178,7 +183,7 @@ def _experiment(
             budget,
             recorder,
             executor,
-            lambda board: reserve.after_search(_refit_reserve(board, data, reserve)),
+            lambda board: reserve.after_search(_refit_reserve(config, board, data, reserve)),
             stop,
             resume,
         )
@@ -318,7 +323,7 @@ def _after_search(
     data, tracker = checked.data, recorder.tracker
     if not stop.requested:
         add_ensemble_iterations(
-            config, data, recorder, _ensemble_deadline(result, data, reserve, budget)
+            config, data, recorder, _ensemble_deadline(config, result, data, reserve, budget)
         )
     if resume is not None and resume.keeps_model(result.best):
         model, model_uri = resume.keep_model(tracker, result.leaderboard, result.stop_reason)
@@ -337,12 +342,12 @@ def _after_search(
 
 
 def _ensemble_deadline(
-    result: SearchResult, data: TrainingData, reserve: Reserve, budget: Budget
+    config: AutoMLConfig, result: SearchResult, data: TrainingData, reserve: Reserve, budget: Budget
 ) -> float | None:
     """Ensembles are optional: they must leave the time the refit and logging need."""
     if budget.deadline is None:
         return None
-    refit = _refit_reserve(result.leaderboard, data, reserve)
+    refit = _refit_reserve(config, result.leaderboard, data, reserve)
     return budget.deadline - refit - budget.essential_reserve_seconds - reserve.chart_set_seconds
 
 
@@ -425,10 +430,15 @@ def _guardrails(task: Task, data: TrainingData, plan: Any) -> list[Guardrail]:
     return [validation, *task.guardrails(data, plan)]
 
 
-def _refit_reserve(leaderboard: Leaderboard, data: TrainingData, reserve: Reserve) -> float:
+def _refit_reserve(
+    config: AutoMLConfig, leaderboard: Leaderboard, data: TrainingData, reserve: Reserve
+) -> float:
     """Time to keep for refitting the final model on all final rows: the best iteration, or,
-    when ensembles may win, the best few together (with a 1.5x margin)."""
-    return sum(refit_seconds(e, data) for e in leaderboard.ranked()[: reserve.refit_members])
+    when ensembles may win, the best few together, their extra members being optional work
+    (``final_fit.refit_reserve``)."""
+    cap = None if reserve.timeout_seconds is None else OPTIONAL_SHARE * reserve.timeout_seconds
+    killable = killable_refit(config)
+    return refit_reserve(config, leaderboard, data, reserve.refit_members, killable, cap)
 
 
 # --- small helpers --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from mlflow_automl import tracking
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble.iterations import is_ensemble
-from mlflow_automl.final_fit import fit_final
+from mlflow_automl.final_fit import fit_final, killable_refit
 from mlflow_automl.inputs import InputError, check_input, column_kinds
 from mlflow_automl.leaderboard import LeaderboardEntry
 from mlflow_automl.learners import get_learner
@@ -54,7 +54,14 @@ def log_best_model(
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
 
     final = fit_final(
-        config, data, result.leaderboard, budget, budget.essential_reserve_seconds, fit
+        config,
+        data,
+        result.leaderboard,
+        budget,
+        budget.essential_reserve_seconds,
+        fit,
+        killable=killable_refit(config),
+        n_threads=config.cores_per_iteration,
     )
     best, pipeline = final.entry, final.pipeline
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})

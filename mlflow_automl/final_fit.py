@@ -1,12 +1,17 @@
 """The final model within the time left: a refit on all final rows when it fits, else a fallback.
 
 The refit's cost is estimated from measurement: each trial records its mean fit time per split
-(measured under the same load), scaled by the rows the refit sees (with a 1.5x margin). When the
-refit cannot end before the deadline, the fallback is the best configuration fitted on its own
-first training split: the very fit its trial measured, so its cost is known, not guessed (an
-ensemble falls back to its best single member the same way). When even that does not fit, the
-best-ranked iteration whose split fit does (the first trial is a cheap baseline) is used, and
-when none does (a train/validation split's training rows are the final rows), the cheapest
+(measured under the same load), scaled by the rows the refit sees. Where it is worth a process
+start (``killable``, and an estimate above :data:`PROCESS_START_S`), the refit runs in a process
+of its own (``executors/killable.py``) that is killed at its deadline, so the estimate only
+decides whether to try (unpadded); otherwise it runs here, bounded by the estimate with a 1.5x
+margin. The refit's deadline leaves the cheapest fallback its time (:func:`fallback_seconds`).
+
+When the refit is not tried or is stopped, the fallback is the best configuration fitted on its
+own first training split: the very fit its trial measured, so its cost is known, not guessed
+(an ensemble falls back to its best single member the same way). When even that does not fit,
+the best-ranked iteration whose split fit does (the first trial is a cheap baseline) is used,
+and when none does (a train/validation split's training rows are the final rows), the cheapest
 iteration is fitted on a random sample of its split sized to the time left (at least 1,000
 rows).
 Forecasting has no split fallback (a forecaster fitted on an earlier window would forecast from
@@ -18,6 +23,7 @@ Which was used is the ``automl.final_model_fit`` tag of the AutoML run.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,18 +32,27 @@ import numpy as np
 
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble.iterations import fit_ensemble, is_ensemble
+from mlflow_automl.executors.killable import CallStopped, NotPicklable, call_before
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search import Budget
+from mlflow_automl.search.budget import slowdown
 from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger("mlflow_automl")
 
-# Margin on a refit estimated from a split's measured fit time scaled to more rows.
+# Margin on a refit estimated from a split's measured fit time scaled to more rows, when the
+# refit runs here and cannot be stopped.
 REFIT_MARGIN = 1.5
 # Margin on a fit of the same rows a trial measured.
 SPLIT_FIT_MARGIN = 1.2
 # The fewest rows the last-resort fallback fits on.
 MIN_SAMPLE_ROWS = 1000
+# Seconds to start the refit's process and load the package and the data in it, on a quiet
+# machine (measured: 1.2 s for an interpreter, 2.8 s with the package's imports); scaled by
+# slowdown(). A refit expected to take less runs here: a process would cost more than it saves.
+PROCESS_START_S = 3.0
+# At most this much (on a quiet machine) is kept back for the fallback after a stopped refit.
+FALLBACK_S = 2.0
 
 
 @dataclass
@@ -49,10 +64,110 @@ class FinalFit:
     how: str
 
 
-def refit_seconds(entry: LeaderboardEntry, data: TrainingData) -> float:
-    """Estimated seconds to refit ``entry`` on every final row."""
+def refit_seconds(
+    entry: LeaderboardEntry, data: TrainingData, margin: float = REFIT_MARGIN
+) -> float:
+    """Estimated seconds to refit ``entry`` on every final row (times ``margin``)."""
     n_fit_rows = max(1, len(data.splits[0][0]))
-    return REFIT_MARGIN * entry.fit_seconds * len(data.final_rows) / n_fit_rows
+    return margin * entry.fit_seconds * len(data.final_rows) / n_fit_rows
+
+
+def fallback_seconds(config: Any, leaderboard: Leaderboard, data: TrainingData) -> float:
+    """What a fallback needs after a stopped refit: kept back from the refit's deadline. The
+    cheapest split fit, at most :data:`FALLBACK_S` (scaled by the load): the last resort fits
+    a sample sized to the time left. Forecasting has no such sample: its cheapest refit."""
+    singles = [e for e in leaderboard.ranked() if not is_ensemble(e)]
+    if not singles:
+        return 0.0
+    if not get_task(config.task).split_fallback:
+        return min(refit_seconds(e, data) for e in singles)
+    cheapest = min(SPLIT_FIT_MARGIN * e.fit_seconds for e in singles)
+    return min(cheapest, FALLBACK_S * slowdown())
+
+
+def refit_reserve(
+    config: Any,
+    leaderboard: Leaderboard,
+    data: TrainingData,
+    n_members: int,
+    killable: bool,
+    extra_cap: float | None = None,
+) -> float:
+    """Seconds the search leaves for the final refit: the best iteration's, plus (when an
+    ensemble may win) the next ``n_members - 1``'s, at most ``extra_cap`` seconds for those: an
+    ensemble refit gathers members only until its deadline, so they are optional. A refit
+    that runs in a process stopped at its deadline needs its plain estimate, the process's
+    start and the fallback's time; one that runs here, its estimate with the 1.5x margin."""
+    ranked = [e for e in leaderboard.ranked() if not is_ensemble(e)][:n_members]
+    if not ranked:
+        return 0.0
+    start = PROCESS_START_S * slowdown()
+    in_process = not killable or refit_seconds(ranked[0], data, margin=1.0) <= start
+    margin = REFIT_MARGIN if in_process else 1.0
+    first, *others = (refit_seconds(e, data, margin=margin) for e in ranked)
+    extra = sum(others) if extra_cap is None else min(sum(others), extra_cap)
+    if in_process:
+        return first + extra
+    return first + extra + start + fallback_seconds(config, leaderboard, data)
+
+
+class _Refit:
+    """Runs a refit here or in a process killed at the refit's deadline (see the module
+    docstring); ``why`` says why the last one did not return a model."""
+
+    def __init__(
+        self,
+        config: Any,
+        leaderboard: Leaderboard,
+        data: TrainingData,
+        budget: Budget,
+        reserve: float,
+        killable: bool,
+        n_threads: int,
+    ) -> None:
+        self.budget, self.reserve, self.killable, self.n_threads = (
+            budget,
+            reserve,
+            killable,
+            n_threads,
+        )
+        self.floor = fallback_seconds(config, leaderboard, data) if killable else 0.0
+        self.why = ""
+        self.where = ""  # " in a process of its own" once a refit ran in one
+
+    def _in_process(self, estimate: float) -> bool:
+        return not self.killable or estimate <= PROCESS_START_S * slowdown()
+
+    def fits(self, estimate: float) -> bool:
+        """Whether a refit estimated (unpadded) at ``estimate`` seconds is worth trying."""
+        if self._in_process(estimate):
+            return self.budget.fits(REFIT_MARGIN * estimate, self.reserve)
+        start = PROCESS_START_S * slowdown()
+        return self.budget.fits(estimate + start, self.reserve + self.floor)
+
+    def run(self, work: Callable[[], Any], estimate: float) -> Any | None:
+        """``work()``, or None when it was stopped at the deadline (``why`` says so)."""
+        if self._in_process(estimate):
+            return work()
+        started = time.time()
+        try:
+            fitted = call_before(work, self._deadline, self.n_threads)
+            self.where = " in a process of its own"
+            return fitted
+        except NotPicklable as exc:
+            logger.info("final model: refit here, not in a process of its own: %s", exc)
+            return work() if self.budget.fits(REFIT_MARGIN * estimate, self.reserve) else None
+        except CallStopped:
+            self.why = (
+                f"stopped at the deadline after {time.time() - started:.1f} s "
+                f"(expected ~{estimate:.1f} s)"
+            )
+            logger.warning("final model: the refit was %s; using a fallback", self.why)
+            return None
+
+    def _deadline(self) -> float | None:
+        deadline = self.budget.deadline  # read again: a stop signal moves it
+        return None if deadline is None else deadline - self.reserve - self.floor
 
 
 def fit_final(
@@ -62,43 +177,66 @@ def fit_final(
     budget: Budget,
     reserve: float,
     fit: Callable[[LeaderboardEntry, np.ndarray], Any],
+    killable: bool = False,
+    n_threads: int = 1,
 ) -> FinalFit:
     """Fits the final model so that it ends ``reserve`` seconds before the budget's deadline
     (what logging the model needs). ``fit(entry, rows)`` fits ``entry``'s configuration on
-    ``rows`` and returns the fitted pipeline."""
+    ``rows`` and returns the fitted pipeline; with ``killable`` a refit worth a process start
+    runs in a process stopped at the deadline (``fit`` must then be picklable by cloudpickle,
+    else it runs here), with ``n_threads`` OpenMP threads."""
     best = leaderboard.best
     final_rows = data.final_rows
     n_rows = len(final_rows)
+    refit = _Refit(config, leaderboard, data, budget, reserve, killable, n_threads)
     if is_ensemble(best):
         members = _members(leaderboard, best)
-        first_member = refit_seconds(members[0], data) if members else 0.0
-        if budget.fits(first_member, reserve):
-            deadline = None if budget.deadline is None else budget.deadline - reserve
-            pipeline = fit_ensemble(
-                config,
-                data,
-                leaderboard,
-                best.params,
-                lambda entry: fit(entry, final_rows),
-                deadline,
-                lambda entry: refit_seconds(entry, data),
+        first_member = refit_seconds(members[0], data, margin=1.0) if members else 0.0
+        if refit.fits(first_member):
+            deadline = refit._deadline()
+            params = best.params
+
+            def refit_ensemble() -> Any:
+                return fit_ensemble(
+                    config,
+                    data,
+                    leaderboard,
+                    params,
+                    lambda entry: fit(entry, final_rows),
+                    deadline,
+                    lambda entry: refit_seconds(entry, data),
+                )
+
+            pipeline = refit.run(refit_ensemble, first_member)
+            if pipeline is not None:
+                n_fitted = len(pipeline.members)
+                return FinalFit(
+                    best,
+                    pipeline,
+                    f"{best.learner}: {n_fitted} member(s) refit on all {n_rows} rows{refit.where}",
+                )
+            why = f"its refit was {refit.why}"
+        else:
+            why = (
+                f"its first member's refit (~{REFIT_MARGIN * first_member:.1f} s) did not fit in "
+                f"the {budget.seconds_left(reserve):.1f} s left"
             )
-            n_fitted = len(pipeline.members)
-            return FinalFit(
-                best, pipeline, f"{best.learner}: {n_fitted} member(s) refit on all {n_rows} rows"
-            )
-        budget.skip(
-            f"{best.learner} refit",
-            f"its first member's refit (~{first_member:.1f} s) did not fit in the "
-            f"{budget.seconds_left(reserve):.1f} s left; its best single member is used",
-        )
+        budget.skip(f"{best.learner} refit", f"{why}; its best single member is used")
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
-    estimate = refit_seconds(best, data)
-    if budget.fits(estimate, reserve):
-        return FinalFit(best, fit(best, final_rows), f"refit on all {n_rows} rows")
+    estimate = refit_seconds(best, data, margin=1.0)
+    if refit.fits(estimate):
+        pipeline = refit.run(lambda: fit(best, final_rows), estimate)
+        if pipeline is not None:
+            return FinalFit(best, pipeline, f"refit on all {n_rows} rows{refit.where}")
+        why = f"a refit on all {n_rows} rows was {refit.why}"
+    else:
+        left = budget.seconds_left(reserve)
+        why = (
+            f"a refit on all {n_rows} rows (~{REFIT_MARGIN * estimate:.1f} s) did not fit in the "
+            f"{left:.1f} s left"
+        )
+        logger.warning("final model: %s; using a fallback", why)
     left = budget.seconds_left(reserve)
-    why = f"a refit on all {n_rows} rows (~{estimate:.1f} s) did not fit in the {left:.1f} s left"
-    logger.warning("final model: %s; using a fallback", why)
     singles = [e for e in leaderboard.ranked() if not is_ensemble(e)]
     if not get_task(config.task).split_fallback:
         chosen = next((e for e in singles if budget.fits(refit_seconds(e, data), reserve)), None)
@@ -138,3 +276,9 @@ def fit_final(
 def _members(leaderboard: Leaderboard, ensemble: LeaderboardEntry) -> list[LeaderboardEntry]:
     by_iteration = {e.iteration: e for e in leaderboard.entries}
     return [by_iteration[i] for i in ensemble.params.get("members", []) if i in by_iteration]
+
+
+def killable_refit(config: Any) -> bool:
+    """Whether the final refit may run in a process stopped at the deadline: not where the user
+    asked for everything in this process (``inprocess``: debugging, no child processes)."""
+    return config.compute_target != "inprocess"

@@ -124,6 +124,16 @@ def server_store(mlflow_server, monkeypatch, tmp_path):
     mlflow.set_tracking_uri(None)
 
 
+@pytest.fixture
+def two_busy_neighbours():
+    """Two processes that each keep a core busy (as on a shared 2-core machine), stopped after:
+    the time-budget benchmark's load, so tests and figures mean the same thing."""
+    from benchmarks.time_budget import busy_processes
+
+    with busy_processes(2):
+        yield
+
+
 @pytest.fixture(scope="session")
 def penguins() -> pd.DataFrame:
     """Palmer penguins: multiclass, string and numeric columns, missing values."""

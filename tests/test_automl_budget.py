@@ -25,20 +25,6 @@ def _allowed(budget_s: float) -> float:
     return budget_s * 1.05 + 5
 
 
-@pytest.fixture
-def two_busy_neighbours():
-    """Two processes that each keep a core busy (as on a shared 2-core machine), stopped after."""
-    busy = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
-        for _ in range(2)
-    ]
-    time.sleep(1.0)  # let them take the cores before the experiment starts
-    yield
-    for process in busy:
-        process.kill()
-        process.wait()
-
-
 def _child_runs(run_id: str) -> list:
     return mlflow.search_runs(
         search_all_experiments=True,

@@ -10,11 +10,12 @@ import pytest
 import mlflow_automl as automl
 from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
 from mlflow_automl.featurize import plan_featurization
-from mlflow_automl.final_fit import fit_final
+from mlflow_automl.final_fit import PROCESS_START_S, REFIT_MARGIN, fit_final, refit_reserve
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner
 from mlflow_automl.model import build_pipeline, fit_pipeline
 from mlflow_automl.search import Budget
+from mlflow_automl.search.budget import slowdown
 from mlflow_automl.tasks import prepare_training_data
 
 
@@ -97,3 +98,98 @@ def test_with_no_time_left_the_cheapest_iteration_is_fitted_on_a_sample(searched
     assert fitted_rows == [(1, n_sample)]  # the baseline
     assert f"{n_sample} sampled rows" in final.how
     assert np.isfinite(final.pipeline.predict_proba(data.X.iloc[data.validation_rows])).all()
+
+
+def _entry(board, iteration, learner, params, fit_seconds, score=0.999):
+    """A leaderboard entry whose trial measured ``fit_seconds`` per split: as a trial measured
+    on a quieter machine, or a learner slower on more rows than linearly, would have."""
+    metric = board.metric
+    return LeaderboardEntry(
+        iteration,
+        "",
+        learner,
+        learner,
+        "completed",
+        score,
+        {metric: score},
+        params,
+        fit_seconds,
+        fit_seconds,
+        "search",
+        None,
+    )
+
+
+@pytest.mark.slow
+def test_a_refit_past_its_deadline_is_killed_and_the_fallback_predicts(searched):
+    """A refit that the estimate says fits (~10 s on all rows: more than a process start even
+    at the highest load) but takes minutes (20,000 trees) runs in a process of its own: it is
+    killed at the deadline, and the cheap fallback (here the baseline) is a working model."""
+    config, data, searched_board, fit, _ = searched
+    board = Leaderboard(config.task, config.metric)
+    fit_seconds = 10.0 * len(data.splits[0][0]) / len(data.final_rows)
+    slow = {"n_estimators": 20000, "max_features": 1.0}
+    board.add(_entry(board, 7, "RandomForest", slow, fit_seconds))
+    board.add(next(e for e in searched_board.entries if e.learner == "LogisticRegression"))
+    seconds_left = 25.0  # > 10 s + a process start (at most 9 s) + the fallback's 0.01 s
+    started = time.time()
+    final = fit_final(
+        config, data, board, _budget_with(seconds_left), reserve=0.0, fit=fit, killable=True
+    )
+    elapsed = time.time() - started
+    assert elapsed <= seconds_left + 2.0, elapsed  # the baseline's fit: well under 2 s
+    assert "refit on all 569 rows was stopped at the deadline" in final.how, final.how
+    assert final.entry.learner == "LogisticRegression"
+    rows = data.validation_rows
+    accuracy = (final.pipeline.predict(data.X.iloc[rows]) == data.y[rows]).mean()
+    assert accuracy > 0.9, accuracy
+
+
+@pytest.mark.slow
+def test_a_refit_worth_a_process_runs_in_one_and_returns_the_fitted_model(searched):
+    """Expected to take longer than a process start: refit in a process of its own, and the
+    model it sends back is the fitted pipeline."""
+    config, data, board, fit, fitted_rows = searched
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit, killable=True)
+    assert fitted_rows == []  # fitted in the other process, not in this one
+    assert final.entry.iteration == 0
+    assert final.how == f"refit on all {len(data.final_rows)} rows in a process of its own"
+    rows = data.validation_rows
+    assert (final.pipeline.predict(data.X.iloc[rows]) == data.y[rows]).mean() > 0.9
+
+
+def test_a_killable_refit_reserves_its_plain_estimate_a_process_start_and_the_fallback(searched):
+    """The search keeps back the refit's plain estimate (it is stopped at its deadline, not
+    waited for), the process's start and the cheap fallback's split fit; a refit that must run
+    here keeps its 1.5x margin; an ensemble's further members count up to the cap only."""
+    config, data, board, _, _ = searched
+    estimate = 10.0 * len(data.final_rows) / len(data.splits[0][0])  # LightGBM, 10 s per split
+    baseline = 0.01 * len(data.final_rows) / len(data.splits[0][0])
+    fallback = 1.2 * 0.01  # the baseline's split fit
+    killable = refit_reserve(config, board, data, 1, killable=True)
+    expected = estimate + PROCESS_START_S * slowdown() + fallback
+    assert killable == pytest.approx(expected, abs=0.3)  # the load average moves a little
+    here = refit_reserve(config, board, data, 1, killable=False)
+    assert here == pytest.approx(REFIT_MARGIN * estimate)
+    both = refit_reserve(config, board, data, 5, killable=False)
+    assert both == pytest.approx(REFIT_MARGIN * (estimate + baseline))
+    capped = refit_reserve(config, board, data, 5, killable=False, extra_cap=0.001)
+    assert capped == pytest.approx(REFIT_MARGIN * estimate + 0.001)
+
+
+@pytest.mark.slow
+def test_a_winning_ensemble_is_refit_in_a_process_of_its_own(searched):
+    config, data, searched_board, fit, fitted_rows = searched
+    board = Leaderboard(config.task, config.metric)
+    for entry in searched_board.entries:
+        board.add(entry)
+    spec = {"kind": "VotingEnsemble", "members": [0, 1], "weights": [0.5, 0.5]}
+    board.add(_entry(board, 2, "VotingEnsemble", spec, 0.0, score=0.995))
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit, killable=True)
+    assert fitted_rows == []  # fitted in the other process
+    assert final.how == "VotingEnsemble: 2 member(s) refit on all 569 rows in a process of its own"
+    rows = data.validation_rows
+    proba = final.pipeline.predict_proba(data.X.iloc[rows])
+    assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9

@@ -26,12 +26,15 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from mlflow_automl.evaluation.trial import (
     FAILED,
     TIMED_OUT,
     TrialContext,
     TrialOutcome,
     TrialSpec,
+    evaluate_trial,
 )
 from mlflow_automl.executors.base import TrialExecutor, trial_deadline
 
@@ -50,6 +53,39 @@ _CONNECT_TIMEOUT_S = 120.0
 # Grace after a deadline before the worker is killed: the in-worker check between splits
 # usually ends the trial cleanly, which keeps the worker (and its imports) alive.
 _KILL_GRACE_S = 0.5
+# The first trial runs in this process when no worker is ready yet, it is a low-cost point and
+# the table has at most this many cells: a worker's imports took 9-11 s on a 2-core machine at
+# load 17 (1.5 s quiet), and 15 s experiments on penguins ended with no trial; the baseline
+# there takes well under a second, checked against its deadline between splits.
+_FIRST_IN_PROCESS_MAX_CELLS = 1_000_000
+
+
+def worker_env(n_threads: int) -> dict[str, str]:
+    """The environment of a process this package starts to do its work (a trial worker, the
+    final refit): it imports this very copy of the package and dies with its parent."""
+    env = dict(os.environ)
+    env["MLFLOW_AUTOML_PARENT_PID"] = str(os.getpid())
+    # The worker must import this very copy of the package, installed or not.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    # n_threads OpenMP threads per process (LightGBM, XGBoost). BLAS gets one: its
+    # threads spin-wait on each other, and next to busy processes a 10-fold logistic
+    # regression on penguins took 1.0-2.1 s with two, 0.6-0.8 s with one.
+    env["OMP_NUM_THREADS"] = str(n_threads)
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """Kills ``process`` and its process group (it leads one: see the module docstring)."""
+    if _POSIX:
+        # The whole group, even when the process has exited: its children may live on.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -68,6 +104,8 @@ class LocalProcessExecutor(TrialExecutor):
         self._workers: list[_Worker] = []
         self._authkey = secrets.token_bytes(16)
         self._listener: Listener | None = None
+        self._pending: list[TrialOutcome] = []  # the first trial, when it ran here
+        self._n_submitted = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, context: TrialContext) -> None:
@@ -81,18 +119,8 @@ class LocalProcessExecutor(TrialExecutor):
         self._workers = [self._spawn() for _ in range(self.max_concurrency)]
 
     def _spawn(self) -> _Worker:
-        env = dict(os.environ)
+        env = worker_env(self._context.n_jobs)
         env["MLFLOW_AUTOML_WORKER_KEY"] = self._authkey.hex()
-        env["MLFLOW_AUTOML_PARENT_PID"] = str(os.getpid())
-        # The worker must import this very copy of the package, installed or not.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        # Each trial gets context.n_jobs OpenMP threads (LightGBM, XGBoost). BLAS gets one: its
-        # threads spin-wait on each other, and next to busy processes a 10-fold logistic
-        # regression on penguins took 1.0-2.1 s with two, 0.6-0.8 s with one.
-        env["OMP_NUM_THREADS"] = str(self._context.n_jobs)
-        for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[name] = "1"
         process = subprocess.Popen(
             [sys.executable, "-m", "mlflow_automl.executors._worker", str(self._listener.address)],
             env=env,
@@ -119,6 +147,7 @@ class LocalProcessExecutor(TrialExecutor):
             owner.connection = connection
 
     def shutdown(self) -> None:
+        self._pending = []
         for worker in self._workers:
             try:
                 if worker.spec is None and worker.connection is not None:
@@ -135,9 +164,18 @@ class LocalProcessExecutor(TrialExecutor):
     # --- trials ---------------------------------------------------------------------------------
     @property
     def n_running(self) -> int:
-        return sum(worker.spec is not None for worker in self._workers)
+        return len(self._pending) + sum(worker.spec is not None for worker in self._workers)
 
     def submit(self, spec: TrialSpec, deadline: float | None, timeout: float | None = None) -> None:
+        self._n_submitted += 1
+        if self._n_submitted == 1 and self._first_here(spec):
+            # The threads a worker would have (see worker_env): spinning BLAS threads next to
+            # busy processes made this baseline's 10 folds on penguins take 2 s each.
+            n_threads = self._context.n_jobs
+            with threadpool_limits(1, "blas"), threadpool_limits(n_threads, "openmp"):
+                outcome = evaluate_trial(self._context, spec, trial_deadline(deadline, timeout))
+            self._pending.append(outcome)
+            return
         worker = next(w for w in self._workers if w.spec is None)
         self._connect(worker)
         deadline = trial_deadline(deadline, timeout)  # the trial starts now
@@ -145,6 +183,9 @@ class LocalProcessExecutor(TrialExecutor):
         worker.connection.send((spec, deadline))
 
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        if self._pending:
+            done, self._pending = self._pending, []
+            return done
         busy = [w for w in self._workers if w.spec is not None]
         if not busy:
             return []
@@ -164,7 +205,19 @@ class LocalProcessExecutor(TrialExecutor):
         return outcomes
 
     def cancel_all(self, reason: str) -> list[TrialOutcome]:
-        return [self._stop(w, reason) for w in self._workers if w.spec is not None]
+        done, self._pending = self._pending, []
+        return done + [self._stop(w, reason) for w in self._workers if w.spec is not None]
+
+    def _first_here(self, spec: TrialSpec) -> bool:
+        """Whether the first trial runs in this process (see _FIRST_IN_PROCESS_MAX_CELLS):
+        nothing is known of a worker yet, no connection waits to be accepted."""
+        X = self._context.X
+        small = X.shape[0] * max(1, X.shape[1]) <= _FIRST_IN_PROCESS_MAX_CELLS
+        if spec.origin != "low_cost" or not small:
+            return False
+        if any(w.connection is not None for w in self._workers):
+            return False
+        return not wait([self._listener._listener._socket], timeout=0)  # no worker knocking
 
     # --- helpers --------------------------------------------------------------------------------
     def _receive(self, worker: _Worker) -> TrialOutcome:
@@ -196,12 +249,6 @@ class LocalProcessExecutor(TrialExecutor):
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
-        if _POSIX:
-            # The whole group, even when the worker has exited: its children may live on.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(worker.process.pid, signal.SIGKILL)
-        if worker.process.poll() is None:
-            worker.process.kill()
-            worker.process.wait()
+        kill_group(worker.process)
         if worker.connection is not None:
             worker.connection.close()

@@ -44,6 +44,10 @@ class Task(ABC):
     #: The voting ensemble stays the final model unless a single iteration is better by more
     #: than one standard error over the validation windows (``ensemble/iterations.py``).
     prefers_combination: ClassVar[bool] = False
+    #: Trials fit the plan's featurizer as their pipeline's first step, the same for every
+    #: learner, so a worker may featurize each split once (``evaluation/trial.py``); a
+    #: forecaster featurizes inside itself.
+    shares_featurized_splits: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -37,6 +37,7 @@ class ForecastingTask(Task):
     takes_forecasting_settings = True
     split_fallback = False
     prefers_combination = True
+    shares_featurized_splits = False
     model_class = AutoMLForecaster
 
     def prepare_data(self, config: AutoMLConfig) -> ForecastingData:

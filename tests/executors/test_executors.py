@@ -158,3 +158,25 @@ def test_workers_spin_briefly_at_openmp_barriers(context):
             pass
     assert f"GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']}".encode() in environ
     assert int(os.environ["GOMP_SPINCOUNT"]) <= 1000
+
+
+def test_the_first_low_cost_trial_runs_here_while_the_workers_start(context):
+    """A worker's imports take seconds on a busy machine; the baseline does not wait for
+    them on a small table: it runs in this process (its featurized splits are kept here), and
+    the next trial goes to a worker."""
+    here = TrialContext(**{**context.__dict__, "_featurized": {}})
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(here)
+        executor.submit(_spec(0, "DecisionTree"), deadline=None)
+        assert executor.n_running == 1
+        (first,) = executor.wait(timeout=0)
+        assert first.status == COMPLETED, first.error
+        assert len(here._featurized) == len(here.splits)  # evaluated in this process
+        here._featurized.clear()
+        executor.submit(_spec(1, "DecisionTree"), deadline=None)
+        outcomes = []
+        while not outcomes:
+            outcomes = executor.wait(timeout=60)
+        assert outcomes[0].status == COMPLETED, outcomes[0].error
+        assert here._featurized == {}  # evaluated by a worker
+    np.testing.assert_allclose(outcomes[0].predictions, first.predictions)
