@@ -147,7 +147,14 @@ def _submit(
         console = ConsoleReporter(show_output, config.metric)
         # Trial workers import their libraries while MLflow creates the run (and, for a new
         # store, its tables): both take a second or two of a short budget.
-        executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+        executor = make_executor(
+            config.compute_target,
+            # Not given: the executor's default (on Ray, what the cluster's CPUs allow).
+            config.max_concurrent_iterations
+            if "max_concurrent_iterations" in config.given_settings
+            else None,
+            config.max_cores_per_iteration,
+        )
         executor.wakeup_fd = stop.wakeup_fd
         executor.start(_trial_context(config, data, plan))
         budget = _budget(config, learners, started)
@@ -526,6 +533,8 @@ def _record(
             tracking.TAG_STATUS: outcome.status,
             tracking.TAG_ORIGIN: spec.origin,
             tracking.TAG_ERROR: outcome.error or None,
+            tracking.TAG_NODE_ID: outcome.node_id or None,
+            tracking.TAG_WORKER_ID: outcome.worker_id or None,
         },
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,

@@ -27,7 +27,7 @@ from mlflow_automl.evaluation.metrics import (
 
 TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
 SUPPORTED_TASKS = (CLASSIFICATION, REGRESSION, FORECASTING)
-COMPUTE_TARGETS = ("local", "inprocess")
+COMPUTE_TARGETS = ("local", "inprocess", "ray", "ray:auto", "ray://host:port")
 
 
 class AutoMLConfigError(ValueError):
@@ -128,6 +128,21 @@ def _one_of(*choices: Any) -> Callable[[Any], str | None]:
         return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
 
     return rule
+
+
+def _compute_target(value: Any) -> str | None:
+    """A known target; a Ray one only when Ray is installed (the error says how to get it)."""
+    import importlib.util
+
+    from mlflow_automl.executors import is_ray_target
+
+    if not isinstance(value, str) or not (value in COMPUTE_TARGETS or is_ray_target(value)):
+        return f"must be one of {', '.join(map(repr, COMPUTE_TARGETS))}"
+    if value.startswith("ray://") and not value[len("ray://") :].rpartition(":")[2].isdigit():
+        return "must name the Ray client's port: 'ray://host:port'"
+    if is_ray_target(value) and importlib.util.find_spec("ray") is None:
+        return "needs Ray, which is not installed: pip install 'mlflow-automl[ray]'"
+    return None
 
 
 def _featurization(value: Any) -> str | None:
@@ -285,7 +300,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("debug_log", None, _string, "file that receives the debug log"),
         Setting("path", None, _string, "project folder for local outputs"),
         Setting("verbosity", 20, _verbosity, "logging level of the mlflow_automl logger"),
-        Setting("compute_target", "local", _one_of(*COMPUTE_TARGETS), "where trials run"),
+        Setting("compute_target", "local", _compute_target, "where trials run"),
         Setting("run_configuration", None, _anything, "executor options", False),
         Setting("random_seed", 0, _seed, "seed of the search, the splits and the learners"),
         # Forecasting (task="forecasting" only); defaults in FORECASTING_DEFAULTS.
@@ -399,6 +414,8 @@ class AutoMLConfig:
             if problem:
                 raise AutoMLConfigError(f"{name}={value!r} {problem}.")
         self._values = values
+        # Settings the caller gave (a Ray cluster's default concurrency differs from 1).
+        self.given_settings = frozenset(k for k, v in settings.items() if v is not None)
         # Settings given but not used, each with the reason: logged as a tag of the run.
         self.dropped_settings: dict[str, str] = {}
         self._check_conflicts()

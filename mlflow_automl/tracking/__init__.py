@@ -69,6 +69,9 @@ TAG_ONNX_ERROR = "automl.onnx_error"
 TAG_DROPPED_SETTINGS = "automl.dropped_settings"  # settings given but not used, and why
 TAG_INSIGHTS_ERROR = "automl.insights_error"  # charts/explanation failed; the model is fine
 TAG_PARAMS_JSON = "automl.params_json"  # a child's hyperparameters with their types, for resume
+# Where a trial ran, when its executor knows (Ray: node and worker ids).
+TAG_NODE_ID = "automl.node_id"
+TAG_WORKER_ID = "automl.worker_id"
 TAG_RESUMED = "automl.resumed"  # how many times the experiment was continued
 # JSON {work: reason} of optional work left out for lack of time (ensembles, charts, ...).
 TAG_SKIPPED = "automl.skipped"
