@@ -242,7 +242,7 @@ class RayCluster:
         return process
 
     def start_head(self) -> None:
-        self._start(
+        head = self._start(
             "--head",
             "--port",
             str(self.port),
@@ -256,20 +256,25 @@ class RayCluster:
             "--ray-client-server-port",
             str(_free_port()),
         )
-        self._wait_for_nodes(1)
+        (head.node_id,) = self._wait_for_nodes(1)
 
     def add_node(self) -> subprocess.Popen:
-        """Starts one more 1-CPU worker node; returns once the cluster counts it."""
+        """Starts one more 1-CPU worker node; returns once the cluster counts it. The process
+        has the node's id as ``node_id``."""
+        before = self._wait_for_nodes(0)
         process = self._start("--address", self.address)
-        self._wait_for_nodes(sum(p.poll() is None for p in self._nodes))
+        (process.node_id,) = self._wait_for_nodes(len(before) + 1) - before
         return process
 
-    def _wait_for_nodes(self, n: int, timeout: float = 120) -> None:
+    def _wait_for_nodes(self, n: int, timeout: float = 120) -> set[str]:
+        """The ids of the live nodes, once there are at least ``n``."""
         script = (
-            "import ray, sys, time; ray.init(address=sys.argv[1], logging_level='ERROR');"
-            "t = time.time() + float(sys.argv[3]);\n"
-            "while sum(n['Alive'] for n in ray.nodes()) < int(sys.argv[2]):\n"
-            "    assert time.time() < t, ray.nodes(); time.sleep(0.5)"
+            "import ray, sys, time; ray.init(address=sys.argv[1], logging_level='ERROR')\n"
+            "t = time.time() + float(sys.argv[3])\n"
+            "alive = lambda: [n['NodeID'] for n in ray.nodes() if n['Alive']]\n"
+            "while len(alive()) < int(sys.argv[2]):\n"
+            "    assert time.time() < t, ray.nodes(); time.sleep(0.5)\n"
+            "print(' '.join(alive()))"
         )
         deadline = time.time() + timeout
         while True:  # the head's GCS may not listen yet
@@ -280,7 +285,7 @@ class RayCluster:
                 text=True,
             )
             if result.returncode == 0:
-                return
+                return set(result.stdout.split())
             if time.time() > deadline:
                 raise RuntimeError(f"the Ray cluster did not get {n} nodes: {result.stderr}")
             time.sleep(1)

@@ -203,11 +203,7 @@ def test_a_node_dying_mid_trial_fails_that_trial_only(ray_cluster, context):
     extra = ray_cluster.add_node()
     ray.init(address=ray_cluster.address, log_to_driver=False, logging_level="ERROR")
     try:
-        doomed = next(
-            n["NodeID"]
-            for n in ray.nodes()
-            if n["Alive"] and n["NodeManagerPort"] == _node_manager_port(extra)
-        )
+        doomed = extra.node_id
         with RayExecutor(max_concurrency=3) as executor:
             executor.start(context)
             for i in range(3):  # one long trial per node
@@ -222,18 +218,6 @@ def test_a_node_dying_mid_trial_fails_that_trial_only(ray_cluster, context):
     assert len(lost) == 1, [(o.status, o.error) for o in outcomes]
     assert "Ray: NodeDiedError" in lost[0].error or "Worker" in lost[0].error, lost[0].error
     assert lost[0].node_id == doomed
-
-
-def _node_manager_port(process) -> int:
-    """The node manager port of the node that ``ray start`` process started (from its raylet's
-    command line)."""
-    import psutil
-
-    for child in psutil.Process(process.pid).children(recursive=True):
-        for argument in child.cmdline():
-            if argument.startswith("--node_manager_port="):
-                return int(argument.split("=", 1)[1])
-    raise AssertionError("no raylet under the node's process")
 
 
 def _wait_for_running_task_on(node_id: str, timeout: float = 60) -> None:
@@ -310,22 +294,15 @@ def test_killing_a_node_mid_search_loses_no_child_run(
     from mlflow_automl import submit
 
     extra = ray_cluster.add_node()
-    port = _node_manager_port(extra)
     killed = {}
 
     def kill_once_a_trial_runs_there() -> None:
-        from ray.util.state import list_nodes
+        from ray.util.state import list_tasks
 
         deadline = time.time() + 60
         while time.time() < deadline and "node" not in killed:
             try:
-                node = next(
-                    n.node_id
-                    for n in list_nodes(address=ray_cluster.dashboard_url, timeout=5)
-                    if n.node_manager_port == port
-                )
-                from ray.util.state import list_tasks
-
+                node = extra.node_id
                 running = list_tasks(
                     address=ray_cluster.dashboard_url,
                     filters=[("node_id", "=", node), ("state", "=", "RUNNING")],
