@@ -237,7 +237,9 @@ def _wait_for_running_task_on(node_id: str, timeout: float = 60) -> None:
 # --- whole experiments ----------------------------------------------------------------------------
 def _children(run_id):
     runs = mlflow.search_runs(
-        filter_string=f"tags.mlflow.parentRunId = '{run_id}'", output_format="list"
+        [mlflow.get_run(run_id).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+        output_format="list",
     )
     return [r for r in runs if r.data.tags.get("automl.origin") != "ensemble"]
 
