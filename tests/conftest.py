@@ -222,8 +222,10 @@ class RayCluster:
         self._nodes: list[subprocess.Popen] = []
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.env = dict(os.environ)
-        # Workers import this checkout; a dead node is noticed after ~3 s, not ~30 s.
+        # Workers (and jobs) import this checkout and run this Python (a job's `python`); a
+        # dead node is noticed after ~3 s, not ~30 s.
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+        self.env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])
         self.env.update(RAY_health_check_period_ms="1000", RAY_health_check_failure_threshold="3")
         self.env.pop("RAY_ADDRESS", None)
 

@@ -72,6 +72,9 @@ TAG_PARAMS_JSON = "automl.params_json"  # a child's hyperparameters with their t
 # Where a trial ran, when its executor knows (Ray: node and worker ids).
 TAG_NODE_ID = "automl.node_id"
 TAG_WORKER_ID = "automl.worker_id"
+# `mlflow run -b ray`: the Ray job that runs the project's run, and the cluster it went to.
+TAG_RAY_JOB_ID = "automl.ray_job_id"
+TAG_RAY_ADDRESS = "automl.ray_address"
 TAG_RESUMED = "automl.resumed"  # how many times the experiment was continued
 # JSON {work: reason} of optional work left out for lack of time (ensembles, charts, ...).
 TAG_SKIPPED = "automl.skipped"
