@@ -144,6 +144,7 @@ class RayProjectBackend(AbstractBackend):
         tracking_uri: str,
         experiment_id: str,
     ) -> RaySubmittedRun:
+        params = dict(params or {})
         options = parse_backend_config(backend_config)
         client = _job_client(options["address"])  # before the run exists: a bad address fails
         work_dir = fetch_and_validate_project(project_uri, version, entry_point, params)

@@ -92,6 +92,32 @@ def _run_trial(
     return outcome, runtime.get_node_id(), runtime.get_worker_id()
 
 
+def _apply(function: Any, chunk: list[tuple]) -> list[Any]:
+    return [function(*arguments) for arguments in chunk]
+
+
+def fan_out(function: Any, items: list[tuple], min_per_task: int) -> list[Any] | None:
+    """``[function(*item) for item in items]`` as Ray tasks over the cluster, in order, when
+    this process runs a Ray trial (forecasting's per-series fits: 1,000 series use the cluster,
+    not one worker's cores); None elsewhere, or when there is too little to share out (the
+    caller then works as it does without Ray). A trial task waiting here lends its CPU back to
+    Ray, so the fits can use it; cancelling the trial cancels them too."""
+    if not os.environ.get(FANOUT_ENV):
+        return None
+    import ray
+
+    if not ray.is_initialized():
+        return None
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    n_tasks = min(cpus, len(items) // max(1, min_per_task))
+    if n_tasks <= 1:
+        return None
+    bounds = [round(i * len(items) / n_tasks) for i in range(n_tasks + 1)]
+    remote = ray.remote(_apply).options(num_cpus=1, max_retries=0, name="mlflow_automl_fits")
+    refs = [remote.remote(function, items[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return [result for part in ray.get(refs) for result in part]
+
+
 # --- in the driver --------------------------------------------------------------------------------
 @dataclass
 class _Task:

@@ -345,3 +345,53 @@ def test_killing_a_node_mid_search_loses_no_child_run(
     assert all(c.data.tags["automl.error"].startswith("Ray: ") for c in failed)
     _, model = run.get_output()
     assert len(model.predict(breast_cancer.drop(columns="target").head(3))) == 3
+
+
+# --- forecasting's per-series fits ----------------------------------------------------------------
+@pytest.mark.slow
+def test_per_series_fits_of_a_ray_trial_fan_out_over_the_cluster(connected, visnights_data):
+    """A trial on Ray (the task sets the fan-out flag, as ``_run_trial`` does) fits its 20
+    series as Ray tasks on both nodes, with the forecasts of a local fit."""
+    import cloudpickle
+
+    from mlflow_automl.executors.ray import FANOUT_ENV
+    from mlflow_automl.forecasting.statistical import ExponentialSmoothingModel
+
+    data, plan = visnights_data
+    forecaster = plan.make_forecaster(get_learner("ExponentialSmoothing", "forecasting"), {})
+    forecaster.model = _NodeRecordingModel(**forecaster.model.get_params())
+    X, y = data.X, data.y
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the model class, for workers
+    try:
+
+        @ray.remote(num_cpus=1, max_retries=0)
+        def fit_as_a_trial(estimator):
+            os.environ[FANOUT_ENV] = "1"
+            return estimator.fit(X, y)
+
+        fitted = ray.get(fit_as_a_trial.remote(forecaster))
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    nodes = {m.node_ for m in fitted.models_.values() if isinstance(m, _NodeRecordingModel)}
+    assert nodes == {n["NodeID"] for n in ray.nodes() if n["Alive"]} and len(nodes) == 2
+    assert isinstance(forecaster.model, ExponentialSmoothingModel)
+    local = forecaster.fit(X, y)  # no flag in this process: fitted here, one series at a time
+    assert fitted.models_.keys() == local.models_.keys()
+    steps = np.arange(1, 9)
+    for key, model in local.models_.items():
+        np.testing.assert_allclose(fitted.models_[key].predict(steps), model.predict(steps))
+
+
+def _recording_base():
+    from mlflow_automl.forecasting.statistical import ExponentialSmoothingModel
+
+    return ExponentialSmoothingModel
+
+
+class _NodeRecordingModel(_recording_base()):
+    """Holt-Winters that remembers the Ray node it was fitted on."""
+
+    def fit(self, y, **kwargs):
+        super().fit(y, **kwargs)
+        self.node_ = ray.get_runtime_context().get_node_id()
+        return self
