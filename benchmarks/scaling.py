@@ -532,15 +532,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.python_version()}",
         "budget_s": args.budget,
     }
-    for name, step in (
-        ("overhead", overhead),
-        ("writes", writes),
-        ("searches", lambda: searches(args.budget)),
-        ("memory", memory),
-    ):
+    steps = {
+        "overhead": overhead,
+        "memory": memory,
+        "writes": writes,
+        "searches": lambda: searches(args.budget),
+    }
+    for name, step in steps.items():
         started = time.time()
         results[name] = step()
         print(f"{name} ({time.time() - started:.0f} s): {json.dumps(results[name])}", flush=True)
+        (HERE / "SCALING.json").write_text(json.dumps(results, indent=2) + "\n")  # so far
     results["ceiling"] = ceiling(results)
     (HERE / "SCALING.json").write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "SCALING.md").write_text(_markdown(results))

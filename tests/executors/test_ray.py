@@ -352,7 +352,7 @@ def test_killing_a_node_mid_search_loses_no_child_run(
 def test_per_series_fits_of_a_ray_trial_fan_out_over_the_cluster(connected, visnights_data):
     """A trial on Ray (the task sets the fan-out flag, as ``_run_trial`` does) fits its 20
     series as Ray tasks on both nodes, with the forecasts of a local fit."""
-    import cloudpickle
+    from ray import cloudpickle  # Ray pickles with its own copy
 
     from mlflow_automl.executors.ray import FANOUT_ENV
     from mlflow_automl.forecasting.statistical import ExponentialSmoothingModel
