@@ -76,12 +76,14 @@ def _cores(value: Any) -> str | None:
 
 # More workers than this is a typo: each one is a Python process with its own copy of the data.
 _MAX_CONCURRENCY = max(16, 4 * (os.cpu_count() or 1))
+# On a Ray cluster the trials in flight are bounded by the cluster, not this machine's cores.
+_MAX_RAY_CONCURRENCY = 10_000
 
 
 def _concurrency(value: Any) -> str | None:
     problem = _positive_int(value)
-    if problem is None and value > _MAX_CONCURRENCY:
-        return f"must be at most {_MAX_CONCURRENCY} (4 worker processes per core)"
+    if problem is None and value > _MAX_RAY_CONCURRENCY:
+        return f"must be at most {_MAX_RAY_CONCURRENCY}"
     return problem
 
 
@@ -467,6 +469,17 @@ class AutoMLConfig:
         return max(1, (os.cpu_count() or 1) // self.max_concurrent_iterations)
 
     # --- cross-setting rules -------------------------------------------------------------------
+    def _check_local_concurrency(self) -> None:
+        from mlflow_automl.executors import is_ray_target
+
+        value = self._values["max_concurrent_iterations"]
+        if value > _MAX_CONCURRENCY and not is_ray_target(self._values["compute_target"]):
+            raise AutoMLConfigError(
+                f"max_concurrent_iterations={value!r} must be at most {_MAX_CONCURRENCY} "
+                f"(4 worker processes per core) with compute_target="
+                f"{self._values['compute_target']!r}."
+            )
+
     def _check_conflicts(self) -> None:
         v = self._values
         if v["task"] is None:
@@ -503,6 +516,7 @@ class AutoMLConfig:
         _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
         _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
         self._check_forecasting()
+        self._check_local_concurrency()
         self._check_special_columns()
         self._check_meta_learner()
         if v["run_configuration"] is not None:

@@ -129,6 +129,16 @@ def test_ray_targets_are_accepted(penguins):
         assert config.compute_target == target
 
 
+def test_a_ray_target_allows_more_trials_in_flight_than_local_cores(penguins):
+    settings = {"training_data": penguins, "label_column_name": "species"}
+    config = AutoMLConfig(
+        "classification", compute_target="ray", max_concurrent_iterations=500, **settings
+    )
+    assert config.max_concurrent_iterations == 500
+    with pytest.raises(AutoMLConfigError, match="max_concurrent_iterations=500 must be at most"):
+        AutoMLConfig("classification", max_concurrent_iterations=500, **settings)
+
+
 # --- the executor on a real cluster ---------------------------------------------------------------
 @pytest.mark.slow
 def test_trials_complete_on_both_nodes_and_name_them(connected, context):
