@@ -29,6 +29,7 @@ class RayCluster:
         self.address = f"127.0.0.1:{self.port}"
         self.dashboard_port = free_port()
         self.dashboard_url = f"http://127.0.0.1:{self.dashboard_port}"
+        self.client_port = free_port()  # Ray Client: compute_target="ray://127.0.0.1:<port>"
         self._nodes: list[subprocess.Popen] = []
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
         self.env = dict(os.environ)
@@ -66,7 +67,7 @@ class RayCluster:
             "--dashboard-port",
             str(self.dashboard_port),
             "--ray-client-server-port",
-            str(free_port()),
+            str(self.client_port),
         )
         (head.node_id,) = self._wait_for_nodes(1)
 
