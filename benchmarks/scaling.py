@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,7 @@ def _cluster(n_nodes: int):
         if ray.is_initialized():
             ray.shutdown()
         cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @contextmanager
