@@ -438,20 +438,23 @@ def writes() -> dict[str, Any]:
 
 
 def ceiling(results: dict[str, Any]) -> dict[str, Any]:
-    """Runs/s the driver must write at N workers (N / median trial seconds), against what one
-    writer thread manages; the share of the writer's time that takes, per store."""
-    trial_s = results["searches"]["Ray 2 nodes"]["median_trial_seconds"] or 1.0
+    """Runs/s the driver must write at N workers (N x one worker's trial rate in the Ray
+    2-node search), against what one writer thread manages; the share of its time that takes."""
+    per_worker = results["searches"]["Ray 2 nodes"]["trials_per_min"] / 2 / 60
     overhead_ms = max(results["overhead"]["Ray task ms (median)"], 0.1)
     table = {}
     for n in WORKERS:
-        demand = n / trial_s
+        demand = n * per_worker
         row = {"child runs/s needed": round(demand, 1)}
         for store, rates in results["writes"].items():
             rate = rates["engine's way (create + log_batch + terminate)"]
             row[f"{store} writer busy"] = f"{100 * demand / rate:.0f}%"
         row["driver scheduling busy"] = f"{100 * demand * overhead_ms / 1000:.0f}%"
         table[f"{n} workers"] = row
-    return {"median trial seconds (Ray 2 nodes search)": trial_s, "table": table}
+    return {
+        "trials per second per worker (Ray 2 nodes search)": round(per_worker, 3),
+        "table": table,
+    }
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -514,9 +517,11 @@ def _markdown(results: dict[str, Any]) -> str:
         "",
         "## Where the ceiling is (on paper, from the parts above)",
         "",
-        f"Trials of {ceiling_['median trial seconds (Ray 2 nodes search)']} s (the median of "
-        "the Ray 2-node search); N workers finish N / that many trials per second, which the",
-        "driver's single writer thread must record; above 100% it is the bottleneck.",
+        "Each worker finishes "
+        f"{ceiling_['trials per second per worker (Ray 2 nodes search)']} trials/s (the Ray",
+        "2-node search above); N workers need N times that many child runs/s written by the",
+        "driver's single writer thread (and scheduled: the overhead per trial); above 100% that",
+        "part is the bottleneck.",
         "",
         "| workers | child runs/s needed | "
         + " | ".join(
@@ -527,8 +532,49 @@ def _markdown(results: dict[str, Any]) -> str:
     ]
     for name, row in ceiling_["table"].items():
         lines.append(f"| {name} | " + " | ".join(str(v) for v in row.values()) + " |")
-    lines.append("")
+    lines += ["", *_reading(results), ""]
     return "\n".join(lines)
+
+
+def _reading(results: dict[str, Any]) -> list[str]:
+    """What the figures say against the issue's goals."""
+    over = results["overhead"]
+    search = results["searches"]
+    memory_, writes_ = results["memory"], results["writes"]
+    sqlite, server = writes_["SQLite"], writes_["mlflow server"]
+    way, each = list(sqlite)  # the two ways of writing a child run
+    return [
+        "## Reading",
+        "",
+        f"- **Overhead per trial: {over['Ray task over local ms']} ms over a local worker** "
+        f"({over['Ray task ms (median)']} ms in all; goal <= 50 ms): met. Actors holding the "
+        f"data were no faster ({over['Ray actor ms (median)']} ms), so trials stay Ray tasks "
+        "(each worker process caches the context after its first trial).",
+        f"- **Scaling efficiency at 2: Ray {search['Ray efficiency at 2']}, local "
+        f"{search['local efficiency at 2']}** (goal >= 0.8). On this machine the load average "
+        "was ~12 on 2 cores (other sessions' work): a second worker gets far less than a second "
+        "core, a few long trials (forests on 10,000 rows) decide the count, and one run per "
+        "setup is noise-dominated; these figures are not evidence either way. Repeat on a "
+        "quiet machine (or real nodes) before quoting them.",
+        "- **0 child runs lost when a node dies**: shown by the test "
+        "`tests/executors/test_ray.py::test_killing_a_node_mid_search_loses_no_child_run` "
+        "(every iteration has its child run; the lost trials are FAILED with `Ray: ...`).",
+        f"- **Memory (1M rows, {memory_['table MB (features, in memory)']} MB of features)**: "
+        f"Ray's own processes (GCS, raylets, dashboard, agents) take "
+        f"{memory_['Ray 2 nodes idle MB (driver + every Ray process)']} MB before any trial; "
+        f"two trials add {memory_['Ray peak over idle MB']} MB (the object-store copy, once, "
+        "plus each worker's featurized training matrices, which every executor makes per "
+        "trial). Local workers receive a pickled copy each: "
+        f"{memory_['local 2 workers peak MB (driver + workers)']} MB at the peak in all.",
+        f"- **The driver's writes are the ceiling.** One writer thread records "
+        f"{sqlite[way]} child runs/s on SQLite and {server[way]} on a server here; writing "
+        f"each value in its own call instead of one `log_batch` gives {sqlite[each]} and "
+        f"{server[each]}, so batching within a run (what the engine does) is worth "
+        f"{sqlite[way] / sqlite[each]:.1f}x / {server[way] / server[each]:.1f}x. MLflow has no "
+        "call that creates many runs at once, so beyond ~10 workers of short trials the "
+        "next steps are several writer threads against a server (it serves requests "
+        "concurrently) and longer trials (bigger data, more folds), not more workers.",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
