@@ -283,7 +283,14 @@ def _start(
     """Starts the trial workers and the first trial, a cheap baseline, at once, while MLflow
     creates the run (and a new store's tables) on another thread: both take a second or two of
     a short budget. A continued experiment reopens its own run instead."""
-    executor = make_executor(config.compute_target, config.max_concurrent_iterations)
+    executor = make_executor(
+        config.compute_target,
+        # Not given: the executor's default (on Ray, what the cluster's CPUs allow).
+        config.max_concurrent_iterations
+        if "max_concurrent_iterations" in config.given_settings
+        else None,
+        config.max_cores_per_iteration,
+    )
     executor.wakeup_fd = stop.wakeup_fd
     executor.start(_trial_context(config, checked.data, checked.plan))
     tracker_started = None

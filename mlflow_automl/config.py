@@ -25,7 +25,7 @@ from mlflow_automl.evaluation.metrics import (
 from mlflow_automl.setting_names import AutoMLConfigError, resolve_aliases
 from mlflow_automl.tasks import TASKS, get_task
 
-COMPUTE_TARGETS = ("local", "inprocess")
+COMPUTE_TARGETS = ("local", "inprocess", "ray", "ray:auto", "ray://host:port")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,12 +70,14 @@ def _cores(value: Any) -> str | None:
 
 # More workers than this is a typo: each one is a Python process with its own copy of the data.
 _MAX_CONCURRENCY = max(16, 4 * (os.cpu_count() or 1))
+# On a Ray cluster the trials in flight are bounded by the cluster, not this machine's cores.
+_MAX_RAY_CONCURRENCY = 10_000
 
 
 def _concurrency(value: Any) -> str | None:
     problem = _positive_int(value)
-    if problem is None and value > _MAX_CONCURRENCY:
-        return f"must be at most {_MAX_CONCURRENCY} (4 worker processes per core)"
+    if problem is None and value > _MAX_RAY_CONCURRENCY:
+        return f"must be at most {_MAX_RAY_CONCURRENCY}"
     return problem
 
 
@@ -122,6 +124,21 @@ def _one_of(*choices: Any) -> Callable[[Any], str | None]:
         return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
 
     return rule
+
+
+def _compute_target(value: Any) -> str | None:
+    """A known target; a Ray one only when Ray is installed (the error says how to get it)."""
+    import importlib.util
+
+    from mlflow_automl.executors import is_ray_target
+
+    if not isinstance(value, str) or not (value in COMPUTE_TARGETS or is_ray_target(value)):
+        return f"must be one of {', '.join(map(repr, COMPUTE_TARGETS))}"
+    if value.startswith("ray://") and not value[len("ray://") :].rpartition(":")[2].isdigit():
+        return "must name the Ray client's port: 'ray://host:port'"
+    if is_ray_target(value) and importlib.util.find_spec("ray") is None:
+        return "needs Ray, which is not installed: pip install 'mlflow-automl[ray]'"
+    return None
 
 
 def _featurization(value: Any) -> str | None:
@@ -279,7 +296,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("debug_log", None, _string, "file that receives the debug log"),
         Setting("path", None, _string, "project folder for local outputs"),
         Setting("verbosity", 20, _verbosity, "logging level of the mlflow_automl logger"),
-        Setting("compute_target", "local", _one_of(*COMPUTE_TARGETS), "where trials run"),
+        Setting("compute_target", "local", _compute_target, "where trials run"),
         Setting("run_configuration", None, _anything, "executor options", False),
         Setting("random_seed", 0, _seed, "seed of the search, the splits and the learners"),
         # Forecasting (task="forecasting" only); defaults in FORECASTING_DEFAULTS.
@@ -384,6 +401,8 @@ class AutoMLConfig:
             if problem:
                 raise AutoMLConfigError(f"{name}={value!r} {problem}.")
         self._values = values
+        # Settings the caller gave (a Ray cluster's default concurrency differs from 1).
+        self.given_settings = frozenset(k for k, v in settings.items() if v is not None)
         # Settings given but not used, each with the reason: logged as a tag of the run.
         self.dropped_settings: dict[str, str] = {}
         self._check_conflicts()
@@ -435,6 +454,17 @@ class AutoMLConfig:
         return max(1, (os.cpu_count() or 1) // self.max_concurrent_iterations)
 
     # --- cross-setting rules -------------------------------------------------------------------
+    def _check_local_concurrency(self) -> None:
+        from mlflow_automl.executors import is_ray_target
+
+        value = self._values["max_concurrent_iterations"]
+        if value > _MAX_CONCURRENCY and not is_ray_target(self._values["compute_target"]):
+            raise AutoMLConfigError(
+                f"max_concurrent_iterations={value!r} must be at most {_MAX_CONCURRENCY} "
+                f"(4 worker processes per core) with compute_target="
+                f"{self._values['compute_target']!r}."
+            )
+
     def _check_conflicts(self) -> None:
         v = self._values
         if v["task"] is None:
@@ -466,6 +496,7 @@ class AutoMLConfig:
         _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
         _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
         self._check_forecasting()
+        self._check_local_concurrency()
         self._check_special_columns()
         self._check_meta_learner()
         if v["run_configuration"] is not None:

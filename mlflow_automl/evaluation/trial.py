@@ -70,6 +70,9 @@ class TrialOutcome:
     ended_at: float = 0.0
     fit_seconds: float = 0.0  # mean fit time of one split
     error: str = ""
+    # Where it ran, when the executor knows (Ray: the node and worker ids).
+    node_id: str = ""
+    worker_id: str = ""
 
     @property
     def duration(self) -> float:

@@ -113,17 +113,18 @@ class PerSeriesForecaster(_ForecasterBase):
         for key, rows in _groups(keys).items():
             rows = rows[np.argsort(positions[rows], kind="stable")]
             series.append((key, y[rows], positions[rows]))
-        fits = (
+        fits = [
             delayed(_fit_one)(self.model, values, self._times(self.model, where))
             for _, values, where in series
-        )
+        ]
         n_jobs = self._processes(len(series))
-        if n_jobs > 1:
+        fitted = _on_ray(fits) if getattr(self.model, "costly_fit", False) else None
+        if fitted is None and n_jobs > 1:
             # One BLAS thread per process: a trial worker's OMP_NUM_THREADS (its cores) would
             # otherwise be inherited, and spinning BLAS threads made the fits 2x slower.
             with parallel_config(backend="loky", inner_max_num_threads=1):
                 fitted = Parallel(n_jobs=n_jobs)(fits)
-        else:
+        elif fitted is None:
             fitted = [function(*args) for function, args, _ in fits]
         self.models_, self.naive_, self.last_position_, self.fallbacks_ = {}, {}, {}, []
         for (key, values, where), model in zip(series, fitted):
@@ -387,6 +388,13 @@ class GlobalRegressionForecaster(_ForecasterBase):
 
 
 _SERIES_PER_PROCESS = 8
+
+
+def _on_ray(fits: list[Any]) -> list[Any] | None:
+    """The fits as Ray tasks when this trial runs on Ray (``executors/ray.py``), else None."""
+    from mlflow_automl.executors.ray import fan_out
+
+    return fan_out(_fit_one, [arguments for _, arguments, _ in fits], _SERIES_PER_PROCESS)
 
 
 def _fit_one(model: Any, values: np.ndarray, times: dict[str, Any]) -> Any:

@@ -49,9 +49,11 @@ class IterationRecorder:
         error: str | None = None,
         background: bool = False,
         note: str = "",
+        ran_on: dict[str, str | None] | None = None,
     ) -> Future | str | None:
         """Adds ``entry`` and writes its child run; returns the run id (a future of it in the
-        background; None when the run went to the journal)."""
+        background; None when the run went to the journal). ``ran_on``: the node and worker
+        that ran a trial, when its executor knows (Ray)."""
         tracker = self.tracker
         tags = {
             tracking.TAG_ITERATION: entry.iteration,
@@ -60,6 +62,7 @@ class IterationRecorder:
             tracking.TAG_STATUS: status,
             tracking.TAG_ORIGIN: entry.origin,
             **({tracking.TAG_ERROR: error or None} if error is not None else {}),
+            **(ran_on or {}),
         }
         write = tracker.in_background if background else _now
         run_id = write(
@@ -132,6 +135,10 @@ class IterationRecorder:
             error=outcome.error or "",
             background=True,
             note="" if outcome.ok else outcome.status,
+            ran_on={
+                tracking.TAG_NODE_ID: outcome.node_id or None,
+                tracking.TAG_WORKER_ID: outcome.worker_id or None,
+            },
         )
 
     def add_ensemble(self, iteration: int, built: Any) -> str | None:

@@ -70,6 +70,12 @@ TAG_EXPLAINED_MODEL = "automl.explained_model"  # the model explained (an ensemb
 TAG_CHARTED_RUNS = "automl.charted_runs"
 TAG_SECONDS_PER_CHART_SET = "automl.seconds_per_chart_set"
 TAG_PARAMS_JSON = "automl.params_json"  # a child's hyperparameters with their types, for resume
+# Where a trial ran, when its executor knows (Ray: node and worker ids).
+TAG_NODE_ID = "automl.node_id"
+TAG_WORKER_ID = "automl.worker_id"
+# `mlflow run -b ray`: the Ray job that runs the project's run, and the cluster it went to.
+TAG_RAY_JOB_ID = "automl.ray_job_id"
+TAG_RAY_ADDRESS = "automl.ray_address"
 TAG_RESUMED = "automl.resumed"  # how many times the experiment was continued
 # JSON {work: reason} of optional work left out for lack of time (ensembles, charts, ...).
 TAG_SKIPPED = "automl.skipped"

@@ -83,8 +83,8 @@ def test_two_workers_run_side_by_side(context):
 
 
 def test_unknown_compute_target():
-    with pytest.raises(ValueError, match="compute_target='ray'"):
-        make_executor("ray", 1)
+    with pytest.raises(ValueError, match="compute_target='cpu-cluster' is unknown.*'ray'"):
+        make_executor("cpu-cluster", 1)
 
 
 def _group_members(group: int) -> list[int]:
