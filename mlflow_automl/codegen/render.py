@@ -1,0 +1,309 @@
+"""CodeSpec -> the text of ``training_script.py``, ``training_notebook.ipynb`` and
+``scoring_script.py``.
+
+The training code is rendered as sections in reading order (load, featurize, model, evaluate,
+log); the script joins them under ``main``, the notebook makes one cell of each.
+"""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any
+
+from mlflow_automl.codegen import templates
+from mlflow_automl.codegen.featurize import featurization_code
+from mlflow_automl.codegen.metrics import metric_code
+from mlflow_automl.codegen.spec import CodeSpec
+
+TRAINING_SCRIPT = "training_script.py"
+TRAINING_NOTEBOOK = "training_notebook.ipynb"
+SCORING_SCRIPT = "scoring_script.py"
+
+_LIBRARIES = {"lightgbm": ", LightGBM", "xgboost": ", XGBoost"}
+
+
+def _literal(value: Any) -> str:
+    return pprint.pformat(value, width=88, sort_dicts=False)
+
+
+def _dict_literal(spec: CodeSpec) -> str:
+    """HYPERPARAMETERS as one dict, one key a line, grouped by where each value came from."""
+    estimator = spec.estimator
+    groups = [
+        (f"searched (iteration {spec.iteration})", estimator.searched),
+        (f"fixed by mlflow-automl for {spec.learner}", estimator.fixed),
+        ("the experiment's seed and threads", estimator.seeding),
+    ]
+    lines = ["{"]
+    for title, values in groups:
+        if values:
+            lines.append(f"    # {title}")
+            lines += [f"    {key!r}: {_literal(value)}," for key, value in values.items()]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _validation_text(spec: CodeSpec) -> tuple[str, str]:
+    """(what the score is measured on, what the final model is fitted on)."""
+    if spec.validation == "cross_validation":
+        kind = "stratified " if spec.task == "classification" else ""
+        return f"{spec.n_folds}-fold {kind}cross-validation (seed {spec.seed})", "every row"
+    if spec.validation == "train_validation_split":
+        share = f"{spec.validation_fraction:.0%}"
+        return f"{share} validation split (seed {spec.seed})", "the training rows"
+    return "separate validation file", "the training file's rows"
+
+
+def _load_code(spec: CodeSpec) -> tuple[str, str]:
+    """(arguments, body) of load_data."""
+    classification = spec.task == "classification"
+    user_validation = spec.validation == "user_validation_data"
+    lines = []
+    if user_validation:
+        args = "training_path: str, validation_path: str"
+        lines += [
+            "training, validation = read(training_path), read(validation_path)",
+            "frame = pd.concat([training, validation[training.columns]], ignore_index=True)",
+            "is_train = np.arange(len(frame)) < len(training)",
+            "keep = frame[LABEL].notna().to_numpy()  # rows without a label are not used",
+            "frame, is_train = frame[keep].reset_index(drop=True), is_train[keep]",
+        ]
+    else:
+        args = "path: str"
+        lines += [
+            "frame = read(path)",
+            "frame = frame[frame[LABEL].notna()].reset_index(drop=True)  # rows with a label",
+        ]
+    if classification:
+        lines += [
+            "codes = {label: code for code, label in enumerate(CLASSES)}",
+            "y = frame[LABEL].map(codes)",
+            "if y.isna().any():",
+            "    raise ValueError(f'labels not among CLASSES: {set(frame[LABEL][y.isna()])}')",
+            "y = y.to_numpy(dtype=np.int64)",
+        ]
+    else:
+        lines.append("y = pd.to_numeric(frame[LABEL]).to_numpy(dtype=np.float64)")
+    if spec.weight:
+        lines.append("w = pd.to_numeric(frame[WEIGHT]).to_numpy(dtype=np.float64)")
+    lines.append("X = frame.drop(columns=[LABEL" + (", WEIGHT" if spec.weight else "") + "])")
+    lines.append("rows = np.arange(len(y))")
+    if spec.validation == "cross_validation":
+        splitter = "StratifiedKFold" if classification else "KFold"
+        lines += [
+            f"splitter = {splitter}(n_splits={spec.n_folds}, shuffle=True, random_state=SEED)",
+            "folds = list(splitter.split(rows, y))",
+            "final_rows = rows",
+        ]
+    elif spec.validation == "train_validation_split":
+        stratify = "y" if classification else "None"
+        lines += [
+            "train, valid = train_test_split(",
+            f"    rows, test_size={spec.validation_fraction!r}, random_state=SEED,"
+            f" stratify={stratify}",
+            ")",
+            "folds = [(np.sort(train), np.sort(valid))]",
+            "final_rows = folds[0][0]",
+        ]
+    else:
+        lines += ["folds = [(rows[is_train], rows[~is_train])]", "final_rows = rows[is_train]"]
+    w = ", w" if spec.weight else ""
+    lines.append(f"return X, y{w}, folds, final_rows")
+    return args, "\n".join("    " + line for line in lines)
+
+
+def _estimator_source(spec: CodeSpec) -> str:
+    call = f"{spec.estimator.name}(**HYPERPARAMETERS)"
+    if spec.estimator.calibrated:
+        # Margin-only models: probabilities by Platt scaling on 3 internal folds.
+        return f"CalibratedClassifierCV({call}, cv=3)"
+    return call
+
+
+def _imports(spec: CodeSpec, extra: set[str]) -> str:
+    plain = {"import sys", "import warnings", "import numpy as np", "import pandas as pd"}
+    plain |= {"import mlflow", "from mlflow.models import infer_signature"}
+    plain |= {"from sklearn.pipeline import Pipeline"}
+    plain.add(f"from {spec.estimator.module} import {spec.estimator.name}")
+    if spec.estimator.calibrated:
+        plain.add("from sklearn.calibration import CalibratedClassifierCV")
+    if spec.scaler:
+        plain.add(f"from sklearn.preprocessing import {spec.scaler}")
+    if spec.validation == "cross_validation":
+        splitter = "StratifiedKFold" if spec.task == "classification" else "KFold"
+        plain.add(f"from sklearn.model_selection import {splitter}")
+    elif spec.validation == "train_validation_split":
+        plain.add("from sklearn.model_selection import train_test_split")
+    lines = sorted(plain | extra, key=lambda line: (line.startswith("from"), line))
+    return "\n".join(lines)
+
+
+def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
+    """``(title, code)`` in reading order; the script is their concatenation."""
+    if spec.task not in ("classification", "regression"):
+        raise ValueError(f"no code generation for task {spec.task!r} yet")
+    classification = spec.task == "classification"
+    featurization = featurization_code(spec.columns)
+    metric_import, metric_body = metric_code(spec.task, spec.metric, bool(spec.weight))
+    validation_text, final_text = _validation_text(spec)
+    user_validation = spec.validation == "user_validation_data"
+    weighted = bool(spec.weight)
+    w = {
+        "w_param": ", w: np.ndarray" if weighted else "",
+        "w_arg": ", w" if weighted else "",
+        "w_var": ", w" if weighted else "",
+        "w_rows": ", w[rows]" if weighted else "",
+        "fit_weights": ", model__sample_weight=w[rows]" if weighted else "",
+    }
+    notes = "".join(f"\nNote: {note}." for note in spec.notes)
+    header = templates.HEADER.substitute(
+        learner=spec.learner,
+        iteration=spec.iteration if spec.iteration is not None else "?",
+        version=spec.version,
+        from_run=f" from MLflow run {spec.run_id}" if spec.run_id else "",
+        libraries=_LIBRARIES.get(spec.estimator.module, ""),
+        usage="TRAINING_DATA VALIDATION_DATA" if user_validation else "TRAINING_DATA",
+        files="s" if user_validation else "",
+        validation_text=validation_text,
+        metric=spec.metric,
+        final_text=final_text,
+        notes=notes + ("\n" if notes else ""),
+    )
+    imports = _imports(spec, featurization.imports | {metric_import})
+    constants = templates.CONSTANTS.substitute(
+        label=repr(spec.label),
+        weight_line=f"\nWEIGHT = {spec.weight!r}  # sample weights" if weighted else "",
+        classes_line=(
+            f"\nCLASSES = {_literal(spec.classes)}  # class code i is CLASSES[i]"
+            if classification
+            else ""
+        ),
+        seed=spec.seed,
+        metric=spec.metric,
+        column_constants=featurization.constants,
+        learner=spec.learner,
+        origin=spec.origin or "given",
+        hyperparameters=_dict_literal(spec),
+    )
+    load_args, load_body = _load_code(spec)
+    load = templates.LOAD.substitute(
+        load_args=load_args,
+        weight_doc=", weights" if weighted else "",
+        load_body=load_body,
+    )
+    featurize = featurization.helpers + featurization.prepare + featurization.transformer
+    model = templates.MODEL.substitute(
+        scale_doc=f" -> {spec.scaler}" if spec.scaler else "",
+        estimator_name=spec.estimator.name,
+        scale_step=f'\n            ("scale", {spec.scaler}()),' if spec.scaler else "",
+        estimator=_estimator_source(spec),
+        **w,
+    )
+    if classification:
+        predict_body = (
+            '    """Probabilities, one column per class code (0 for a class the fold lacks)."""\n'
+            "    proba = np.zeros((len(X), len(CLASSES)))\n"
+            "    proba[:, model.classes_] = model.predict_proba(X)\n"
+            "    return proba"
+        )
+    else:
+        predict_body = "    return np.asarray(model.predict(X), dtype=np.float64)"
+    evaluate = templates.EVALUATE.substitute(
+        predict_body=predict_body,
+        predicted_name="proba" if classification else "predicted",
+        metric=spec.metric,
+        score_body=metric_body,
+        prediction_shape="(len(y), len(CLASSES))" if classification else "len(y)",
+        **w,
+    )
+    log = templates.LOG.substitute(
+        run_name=f"{spec.learner} (generated)",
+        log_classes='\n        mlflow.log_dict({"classes": CLASSES}, "classes.json")'
+        if classification
+        else "",
+    )
+    main = templates.MAIN.substitute(n_args=3 if user_validation else 2, **w)
+    return [
+        ("About", header),
+        ("Imports and settings", imports + "\n" + constants),
+        ("Load the data and the validation folds", load),
+        ("Featurize", featurize),
+        ("The model", model),
+        ("Evaluate", evaluate),
+        ("Log to MLflow", log),
+        ("Run", main),
+    ]
+
+
+def training_script(spec: CodeSpec) -> str:
+    return "".join(code for _, code in training_sections(spec))
+
+
+def scoring_script(spec: CodeSpec) -> str:
+    classification = spec.task == "classification"
+    return templates.SCORING.substitute(
+        learner=spec.learner,
+        version=spec.version,
+        classes_line=(
+            f"\nCLASSES = {_literal(spec.classes)}  # the model predicts class codes\n"
+            if classification
+            else ""
+        ),
+        label=repr(spec.label),
+        decode="\n    predictions = [CLASSES[code] for code in predictions]"
+        if classification
+        else "",
+    )
+
+
+def training_notebook(spec: CodeSpec) -> str:
+    """The training script as a notebook: a markdown title per section, then its code; the
+    last cell runs the steps on the experiment's data file."""
+    import nbformat
+    from nbformat import v4
+
+    sections = training_sections(spec)
+    cells = [v4.new_markdown_cell(_markdown_of(sections[0][1]))]
+    for title, code in sections[1:-1]:
+        cells += [v4.new_markdown_cell(f"## {title}"), v4.new_code_cell(code.strip("\n"))]
+    user_validation = spec.validation == "user_validation_data"
+    w = ", w" if spec.weight else ""
+    paths = "TRAINING_DATA, VALIDATION_DATA" if user_validation else "TRAINING_DATA"
+    data_cell = f"TRAINING_DATA = {spec.data_source!r}  # the experiment's training data"
+    if user_validation:
+        data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
+    cells += [
+        v4.new_markdown_cell("## Run"),
+        v4.new_code_cell(data_cell),
+        v4.new_code_cell(
+            f"X, y{w}, folds, final_rows = load_data({paths})\n"
+            f"value = validate(X, y{w}, folds)\n"
+            'print(f"validation {METRIC}: {value!r}")'
+        ),
+        v4.new_code_cell(
+            f"model = fit(make_model(), X, y{w}, final_rows)\n"
+            'print(f"model: {log_run(model, X, value)}")'
+        ),
+    ]
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nbformat.writes(notebook)
+
+
+def _markdown_of(docstring: str) -> str:
+    text = docstring.strip().strip('"').strip()
+    title, _, body = text.partition("\n")
+    return f"# {title}\n{body}"
+
+
+def render(spec: CodeSpec) -> dict[str, str]:
+    """File name -> text of the three files."""
+    return {
+        TRAINING_SCRIPT: training_script(spec),
+        TRAINING_NOTEBOOK: training_notebook(spec),
+        SCORING_SCRIPT: scoring_script(spec),
+    }
