@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from mlflow_automl import tracking
+from mlflow_automl import codegen, tracking
 from mlflow_automl._version import __version__
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.console import ConsoleReporter
@@ -237,6 +237,17 @@ def _submit(
                     run.register_model(config.registered_model_name, config.registered_model_alias)
                 if not stop.requested:
                     _log_insights(insights, result, model, config, budget, tracker)
+                    if config.enable_code_generation:  # code/ of the best and charted runs
+                        codegen.log_code(
+                            config,
+                            data,
+                            plan,
+                            codegen.runs_to_code(
+                                result.leaderboard, model, len(insights.chart_seconds)
+                            ),
+                            tracker.run_id,
+                            budget,
+                        )
             status = "KILLED" if stop.requested else "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"

@@ -6,6 +6,7 @@ hyperparameters, validation split, task and metric) and :func:`render` writes th
 scikit-learn / LightGBM / XGBoost / MLflow, no import of this package.
 """
 
+from mlflow_automl.codegen.publish import CODE_DIR, download_code, log_code, runs_to_code
 from mlflow_automl.codegen.render import (
     SCORING_SCRIPT,
     TRAINING_NOTEBOOK,
@@ -18,12 +19,16 @@ from mlflow_automl.codegen.render import (
 from mlflow_automl.codegen.spec import CodeSpec, code_spec
 
 __all__ = [
+    "CODE_DIR",
     "SCORING_SCRIPT",
     "TRAINING_NOTEBOOK",
     "TRAINING_SCRIPT",
     "CodeSpec",
     "code_spec",
+    "download_code",
+    "log_code",
     "render",
+    "runs_to_code",
     "scoring_script",
     "training_notebook",
     "training_script",

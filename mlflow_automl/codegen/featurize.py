@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlflow_automl.codegen.spec import ColumnStep
+from mlflow_automl.codegen.spec import ColumnStep, literal
 
 # How each kind's columns reach the ColumnTransformer (as Featurizer._prepare coerces them).
 _COERCION = {
@@ -27,25 +27,25 @@ _COERCION = {
 }
 
 _PREPARE_LOOPS = {
-    "NUMERIC": '''
+    "NUMERIC": """
     for column in NUMERIC:  # numbers as float, missing as NaN
         values = frame[column]
         if pd.api.types.is_bool_dtype(values.dtype):
             values = values.astype("Float64")
         out[column] = pd.to_numeric(values, errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
-        )''',
-    "CATEGORIES": '''
+        )""",
+    "CATEGORIES": """
     for column in CATEGORIES:  # categories as str, missing as NaN
-        out[column] = as_strings(frame[column])''',
-    "TEXT": '''
+        out[column] = as_strings(frame[column])""",
+    "TEXT": """
     for column in TEXT:  # text as str, missing as ""
-        out[column] = ["" if pd.isna(value) else str(value) for value in frame[column]]''',
-    "DATES": '''
+        out[column] = ["" if pd.isna(value) else str(value) for value in frame[column]]""",
+    "DATES": """
     for column in DATES:  # parsed by DateParts below
         values = frame[column]
         is_date = pd.api.types.is_datetime64_any_dtype(values.dtype)
-        out[column] = values if is_date else as_strings(values)''',
+        out[column] = values if is_date else as_strings(values)""",
 }
 
 _AS_STRINGS = '''
@@ -157,15 +157,18 @@ def _group(columns: list[ColumnStep]) -> list[list[ColumnStep]]:
 
 
 def _imputer(strategy: str, fill_value: object) -> str:
-    fill = f", fill_value={fill_value!r}" if strategy == "constant" else ""
-    return f"SimpleImputer(strategy={strategy!r}{fill}, keep_empty_features=True)"
+    fill = f", fill_value={literal(fill_value)}" if strategy == "constant" else ""
+    return f"SimpleImputer(strategy={literal(strategy)}{fill}, keep_empty_features=True)"
 
 
 def _with_imputer(encoder: str, params: dict, code: FeaturizationCode) -> str:
     impute = params.get("impute")
     if impute is None:
         return encoder
-    code.imports |= {"from sklearn.impute import SimpleImputer", "from sklearn.pipeline import make_pipeline"}
+    code.imports |= {
+        "from sklearn.impute import SimpleImputer",
+        "from sklearn.pipeline import make_pipeline",
+    }
     return f"make_pipeline({_imputer(*impute)}, {encoder})"
 
 
@@ -176,7 +179,7 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
     names = [s.column for s in group]
     comments = "".join(f"    # {s.column}: {s.note}\n" for s in group)
     if kind == "passthrough":
-        return [f'{comments}    ("passthrough_{index}", "passthrough", {names!r}),']
+        return [f'{comments}    ("passthrough_{index}", "passthrough", {literal(names)}),']
     if kind == "numeric":
         code.imports.add("from sklearn.impute import SimpleImputer")
         step = _imputer(params["strategy"], params.get("fill_value"))
@@ -186,16 +189,17 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
                 "from sklearn.pipeline import make_union",
             }
             step = f'make_union({step}, MissingIndicator(features="all"))'
-        return [f'{comments}    ("numeric_{index}", {step}, {names!r}),']
+        return [f'{comments}    ("numeric_{index}", {step}, {literal(names)}),']
     if kind == "text":
         code.imports.add("from sklearn.feature_extraction.text import TfidfVectorizer")
         vectorizer = (
-            f"TfidfVectorizer(max_features={params['max_features']!r}, "
-            f"ngram_range={tuple(params['ngram_range'])!r}, dtype=np.float64)"
+            f"TfidfVectorizer(max_features={literal(params['max_features'])}, "
+            f"ngram_range={literal(tuple(params['ngram_range']))}, dtype=np.float64)"
         )
         # One vectorizer per column: a scalar column name hands it the 1-D column of documents.
         return [
-            f'    # {s.column}: {s.note}\n    ("text_{index}_{i}", {vectorizer}, {s.column!r}),'
+            f"    # {s.column}: {s.note}\n"
+            f'    ("text_{index}_{i}", {vectorizer}, {literal(s.column)}),'
             for i, s in enumerate(group)
         ]
     if kind == "datetime":
@@ -204,12 +208,12 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
             "import warnings",
             "from sklearn.base import BaseEstimator, TransformerMixin",
         }
-        return [f'{comments}    ("datetime_{index}", DateParts(), {names!r}),']
+        return [f'{comments}    ("datetime_{index}", DateParts(), {literal(names)}),']
     if kind == "onehot":
         code.imports.add("from sklearn.preprocessing import OneHotEncoder")
         encoder = (
             'OneHotEncoder(handle_unknown="infrequent_if_exist", '
-            f'min_frequency={params["min_frequency"]}, sparse_output=False, dtype=np.float64)'
+            f"min_frequency={params['min_frequency']}, sparse_output=False, dtype=np.float64)"
         )
     elif kind == "target":
         splitter = "KFold" if params["target_type"] == "continuous" else "StratifiedKFold"
@@ -219,7 +223,7 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
         }
         # Seeded shuffled folds for the encoder's internal cross fitting.
         encoder = (
-            f"TargetEncoder(target_type={params['target_type']!r}, "
+            f"TargetEncoder(target_type={literal(params['target_type'])}, "
             f"cv={splitter}(n_splits=5, shuffle=True, random_state=0))"
         )
     elif kind == "hash":
@@ -233,7 +237,7 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
     else:
         raise ValueError(f"no code generation for featurization kind {kind!r}")
     step = _with_imputer(encoder, params, code)
-    return [f'{comments}    ("{kind}_{index}", {step}, {names!r}),']
+    return [f'{comments}    ("{kind}_{index}", {step}, {literal(names)}),']
 
 
 def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
@@ -247,7 +251,7 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
     lists: dict[str, list[str]] = {}
     for step in columns:
         lists.setdefault(_COERCION[step.kind], []).append(step.column)
-    code.constants = "\n".join(f"{name} = {names!r}" for name, names in lists.items())
+    code.constants = "\n".join(f"{name} = {literal(names)}" for name, names in lists.items())
     if "CATEGORIES" in lists or "DATES" in lists:
         code.helpers += _AS_STRINGS
     loops = "".join(_PREPARE_LOOPS[name] for name in lists)

@@ -36,7 +36,9 @@ class Fidelity:
 def isolated_environment(workdir: str | Path, tracking_uri: str) -> dict[str, str]:
     """Environment for ``python -S``: the installed libraries by ``PYTHONPATH`` (no ``.pth``
     files, so the editable install of this package is not on the path), nothing else."""
-    paths = dict.fromkeys([str(workdir), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    paths = dict.fromkeys(
+        [str(workdir), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    )
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     return {
         **keep,

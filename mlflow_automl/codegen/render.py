@@ -7,13 +7,10 @@ log); the script joins them under ``main``, the notebook makes one cell of each.
 
 from __future__ import annotations
 
-import pprint
-from typing import Any
-
 from mlflow_automl.codegen import templates
 from mlflow_automl.codegen.featurize import featurization_code
 from mlflow_automl.codegen.metrics import metric_code
-from mlflow_automl.codegen.spec import CodeSpec
+from mlflow_automl.codegen.spec import CodeSpec, literal
 
 TRAINING_SCRIPT = "training_script.py"
 TRAINING_NOTEBOOK = "training_notebook.ipynb"
@@ -22,11 +19,7 @@ SCORING_SCRIPT = "scoring_script.py"
 _LIBRARIES = {"lightgbm": ", LightGBM", "xgboost": ", XGBoost"}
 
 
-def _literal(value: Any) -> str:
-    return pprint.pformat(value, width=88, sort_dicts=False)
-
-
-def _dict_literal(spec: CodeSpec) -> str:
+def _dictliteral(spec: CodeSpec) -> str:
     """HYPERPARAMETERS as one dict, one key a line, grouped by where each value came from."""
     estimator = spec.estimator
     groups = [
@@ -38,7 +31,7 @@ def _dict_literal(spec: CodeSpec) -> str:
     for title, values in groups:
         if values:
             lines.append(f"    # {title}")
-            lines += [f"    {key!r}: {_literal(value)}," for key, value in values.items()]
+            lines += [f"    {literal(key)}: {literal(value)}," for key, value in values.items()]
     lines.append("}")
     return "\n".join(lines)
 
@@ -79,7 +72,8 @@ def _load_code(spec: CodeSpec) -> tuple[str, str]:
             "codes = {label: code for code, label in enumerate(CLASSES)}",
             "y = frame[LABEL].map(codes)",
             "if y.isna().any():",
-            "    raise ValueError(f'labels not among CLASSES: {set(frame[LABEL][y.isna()])}')",
+            "    unknown = set(frame[LABEL][y.isna()])",
+            '    raise ValueError(f"labels not among CLASSES: {unknown}")',
             "y = y.to_numpy(dtype=np.int64)",
         ]
     else:
@@ -99,7 +93,7 @@ def _load_code(spec: CodeSpec) -> tuple[str, str]:
         stratify = "y" if classification else "None"
         lines += [
             "train, valid = train_test_split(",
-            f"    rows, test_size={spec.validation_fraction!r}, random_state=SEED,"
+            f"    rows, test_size={literal(spec.validation_fraction)}, random_state=SEED,"
             f" stratify={stratify}",
             ")",
             "folds = [(np.sort(train), np.sort(valid))]",
@@ -171,10 +165,10 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     )
     imports = _imports(spec, featurization.imports | {metric_import})
     constants = templates.CONSTANTS.substitute(
-        label=repr(spec.label),
-        weight_line=f"\nWEIGHT = {spec.weight!r}  # sample weights" if weighted else "",
+        label=literal(spec.label),
+        weight_line=f"\nWEIGHT = {literal(spec.weight)}  # sample weights" if weighted else "",
         classes_line=(
-            f"\nCLASSES = {_literal(spec.classes)}  # class code i is CLASSES[i]"
+            f"\nCLASSES = {literal(spec.classes)}  # class code i is CLASSES[i]"
             if classification
             else ""
         ),
@@ -183,7 +177,7 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
         column_constants=featurization.constants,
         learner=spec.learner,
         origin=spec.origin or "given",
-        hyperparameters=_dict_literal(spec),
+        hyperparameters=_dictliteral(spec),
     )
     load_args, load_body = _load_code(spec)
     load = templates.LOAD.substitute(
@@ -245,11 +239,11 @@ def scoring_script(spec: CodeSpec) -> str:
         learner=spec.learner,
         version=spec.version,
         classes_line=(
-            f"\nCLASSES = {_literal(spec.classes)}  # the model predicts class codes\n"
+            f"\nCLASSES = {literal(spec.classes)}  # the model predicts class codes\n"
             if classification
             else ""
         ),
-        label=repr(spec.label),
+        label=literal(spec.label),
         decode="\n    predictions = [CLASSES[code] for code in predictions]"
         if classification
         else "",
@@ -269,7 +263,7 @@ def training_notebook(spec: CodeSpec) -> str:
     user_validation = spec.validation == "user_validation_data"
     w = ", w" if spec.weight else ""
     paths = "TRAINING_DATA, VALIDATION_DATA" if user_validation else "TRAINING_DATA"
-    data_cell = f"TRAINING_DATA = {spec.data_source!r}  # the experiment's training data"
+    data_cell = f"TRAINING_DATA = {literal(spec.data_source)}  # the experiment's training data"
     if user_validation:
         data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
     cells += [

@@ -6,6 +6,7 @@ learner and hyperparameters; the renderers turn it into code without looking at 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,20 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(plain(v) for v in value)
     return value
+
+
+def literal(value: Any) -> str:
+    """Python source of a plain value, strings in double quotes as ``ruff format`` writes them."""
+    value = plain(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def _column_note(frame: Any, column: str, kind: str, params: dict[str, Any]) -> str:

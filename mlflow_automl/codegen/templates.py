@@ -17,9 +17,10 @@ It reads the CSV/Parquet file$files the experiment was given, scores the model o
 $validation_text, prints the validation $metric, refits on $final_text
 and logs parameters, metric and model (with signature) as an MLflow run (MLFLOW_TRACKING_URI).
 $notes"""
+
 ''')
 
-CONSTANTS = Template('''
+CONSTANTS = Template("""
 LABEL = $label$weight_line$classes_line
 SEED = $seed  # the experiment's random_seed: splits and estimator
 METRIC = "$metric"
@@ -29,7 +30,7 @@ $column_constants
 # $learner hyperparameters: what the search chose ($origin), then what mlflow-automl fixes for
 # this learner, then the experiment's seed and threads. Edit them here.
 HYPERPARAMETERS = $hyperparameters
-''')
+""")
 
 LOAD = Template('''
 
@@ -103,7 +104,7 @@ def log_run(model: Pipeline, X: pd.DataFrame, value: float) -> str:
     return f"runs:/{run.info.run_id}/model"
 ''')
 
-MAIN = Template('''
+MAIN = Template("""
 
 def main(paths: list[str]) -> None:
     X, y$w_var, folds, final_rows = load_data(*paths)
@@ -117,7 +118,7 @@ if __name__ == "__main__":
     if len(sys.argv) != $n_args:
         sys.exit(__doc__)
     main(sys.argv[1:])
-''')
+""")
 
 SCORING = Template('''"""Scores a file with the model that training_script.py logged ($learner).
 

@@ -1,0 +1,136 @@
+"""Writing the generated code into MLflow: ``code/`` of the best and the charted child runs
+(the best's also on the AutoML run), inside the time budget, and reading it back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mlflow_automl import tracking
+from mlflow_automl.codegen.render import render
+from mlflow_automl.codegen.spec import code_spec
+
+logger = logging.getLogger(__name__)
+
+CODE_DIR = "code"
+TAG_CODE_SECONDS = "automl.seconds_per_code_set"
+# Measured (benchmarks/CODEGEN.md): rendering one run's three files takes ~10-30 ms quiet; the
+# upload ~10 ms. The one ruff call for all runs, ~0.1-0.3 s, is counted in the first set.
+SECONDS_PER_CODE_SET = 0.1
+_FORMAT_SECONDS = 0.3
+
+
+def generated_learners(entry: Any) -> bool:
+    """Whether code is generated for this leaderboard entry (not for ensembles yet)."""
+    return entry.origin != "ensemble"
+
+
+def runs_to_code(leaderboard: Any, model: Any, n_charted: int) -> list[Any]:
+    """The best model's iteration, then the other charted iterations (best first)."""
+    ranked = [e for e in leaderboard.ranked() if e.predictions is not None][: max(1, n_charted)]
+    best = [
+        e
+        for e in leaderboard.entries
+        if e.learner == model.learner_name and e.params == model.params and e.run_id
+    ]
+    first = best[:1] or ranked[:1]
+    return first + [e for e in ranked if e not in first]
+
+
+def log_code(
+    config: Any,  # AutoMLConfig
+    data: Any,  # TrainingData
+    plan: Any,  # FeaturizationPlan
+    entries: list[Any],  # LeaderboardEntry: the best model's first, then the charted runs
+    parent_run_id: str,
+    budget: Any,  # Budget
+) -> int:
+    """Generates and logs ``code/`` for ``entries`` (the first also on ``parent_run_id``).
+
+    Only what fits in the time budget is generated; what is left out is in
+    ``budget.skipped["code"]``. Optional work: a failure is a warning and a skip, not an error.
+    Returns how many runs got code.
+    """
+    if config.task not in ("classification", "regression"):
+        budget.skip(
+            "code", f"code generation covers classification and regression, not {config.task}"
+        )
+        return 0
+    try:
+        return _log_code(config, data, plan, entries, parent_run_id, budget)
+    except Exception as exc:  # optional work: the model is already logged
+        logger.warning("generated code not logged: %s: %s", type(exc).__name__, exc)
+        budget.skip("code", f"failed: {type(exc).__name__}: {exc}"[:500])
+        return 0
+
+
+def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
+    from mlflow_automl.learners import get_learner
+
+    started = time.perf_counter()
+    todo = [e for e in entries if generated_learners(e)]
+    if len(todo) < len(entries):
+        budget.skip("code", "ensembles: code generation covers single learners only")
+    if not todo:
+        return 0
+    if not budget.fits(SECONDS_PER_CODE_SET * len(todo) + _FORMAT_SECONDS):
+        todo = todo[:1]  # the best alone, if even that fits
+        if not budget.fits(SECONDS_PER_CODE_SET + _FORMAT_SECONDS):
+            budget.skip("code", f"time budget: {budget.seconds_left() or 0.0:.1f} s left")
+            return 0
+        budget.skip("code", "time budget: code for the best run only")
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = []
+        for entry in todo:
+            learner = get_learner(entry.learner, config.task)
+            spec = code_spec(
+                config=config,
+                data=data,
+                plan=plan,
+                learner=learner,
+                params=entry.params,
+                iteration=entry.iteration,
+                run_id=entry.run_id,
+                origin=entry.origin,
+            )
+            folder = Path(tmp) / str(entry.iteration)
+            folder.mkdir()
+            for name, text in render(spec).items():
+                (folder / name).write_text(text)
+            folders.append((entry, folder))
+        format_code(Path(tmp))
+        for i, (entry, folder) in enumerate(folders):
+            tracking.upload_dir(entry.run_id, folder, CODE_DIR)
+            if i == 0:
+                tracking.upload_dir(parent_run_id, folder, CODE_DIR)
+    seconds = (time.perf_counter() - started) / len(folders)
+    tracking.set_run_tags(parent_run_id, {TAG_CODE_SECONDS: round(seconds, 4)})
+    return len(folders)
+
+
+def format_code(folder: Path) -> None:
+    """``ruff format`` over the generated files when ruff is installed (a test dependency, not a
+    runtime one); the templates are already laid out as it would lay them out."""
+    if importlib.util.find_spec("ruff") is None:
+        return
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", str(folder)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def download_code(run_id: str, path: str | Path = ".") -> str:
+    """Downloads ``code/`` of ``run_id`` into ``path``; returns the local folder.
+    ``ValueError`` when the run has no generated code."""
+    from mlflow_automl.tracking.history import download_run
+
+    return download_run(run_id, path, CODE_DIR)
