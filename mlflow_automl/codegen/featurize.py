@@ -12,7 +12,9 @@ written into the script.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from mlflow_automl.codegen.layout import Call, layout, listed
 from mlflow_automl.codegen.spec import ColumnStep, literal
 
 # How each kind's columns reach the ColumnTransformer (as Featurizer._prepare coerces them).
@@ -49,6 +51,7 @@ _PREPARE_LOOPS = {
 }
 
 _AS_STRINGS = '''
+
 def as_strings(values: pd.Series) -> pd.Series:
     """Every value as a Python str, missing values as NaN (what the encoders expect)."""
     missing = values.isna().to_numpy()
@@ -58,6 +61,7 @@ def as_strings(values: pd.Series) -> pd.Series:
 '''
 
 _HASH_HELPER = '''
+
 def hash_encode(columns, n_features: int) -> np.ndarray:
     """Each value hashed into ``n_features`` indicator columns per column; missing: all zero."""
     hasher = FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
@@ -70,6 +74,7 @@ def hash_encode(columns, n_features: int) -> np.ndarray:
 '''
 
 _DATE_HELPER = '''
+
 DATE_PARTS = {
     "year": "year",
     "month": "month",
@@ -156,12 +161,14 @@ def _group(columns: list[ColumnStep]) -> list[list[ColumnStep]]:
     return list(groups.values())
 
 
-def _imputer(strategy: str, fill_value: object) -> str:
-    fill = f", fill_value={literal(fill_value)}" if strategy == "constant" else ""
-    return f"SimpleImputer(strategy={literal(strategy)}{fill}, keep_empty_features=True)"
+def _imputer(strategy: str, fill_value: object) -> Call:
+    kwargs = {"strategy": literal(strategy)}
+    if strategy == "constant":
+        kwargs["fill_value"] = literal(fill_value)
+    return Call("SimpleImputer", kwargs={**kwargs, "keep_empty_features": "True"})
 
 
-def _with_imputer(encoder: str, params: dict, code: FeaturizationCode) -> str:
+def _with_imputer(encoder: Call, params: dict, code: FeaturizationCode) -> Call:
     impute = params.get("impute")
     if impute is None:
         return encoder
@@ -169,37 +176,51 @@ def _with_imputer(encoder: str, params: dict, code: FeaturizationCode) -> str:
         "from sklearn.impute import SimpleImputer",
         "from sklearn.pipeline import make_pipeline",
     }
-    return f"make_pipeline({_imputer(*impute)}, {encoder})"
+    return Call("make_pipeline", [_imputer(*impute), encoder])
+
+
+def _entry(name: str, step: Any, columns: Any, comments: str) -> str:
+    """One ``(name, transformer, columns)`` item of the ColumnTransformer's list."""
+    return comments + "        " + layout(Call("", [literal(name), step, columns]), 8) + ","
 
 
 def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> list[str]:
-    """``("name", transformer, columns)`` source lines for one group."""
+    """Source of the ColumnTransformer items for one group, each with its comment lines."""
     first = group[0]
     kind, params = first.kind, first.params
-    names = [s.column for s in group]
-    comments = "".join(f"    # {s.column}: {s.note}\n" for s in group)
+    names = listed([s.column for s in group])
+    comments = "".join(f"        # {s.column}: {s.note}\n" for s in group)
     if kind == "passthrough":
-        return [f'{comments}    ("passthrough_{index}", "passthrough", {literal(names)}),']
+        return [_entry(f"passthrough_{index}", literal("passthrough"), names, comments)]
     if kind == "numeric":
         code.imports.add("from sklearn.impute import SimpleImputer")
-        step = _imputer(params["strategy"], params.get("fill_value"))
+        step: Any = _imputer(params["strategy"], params.get("fill_value"))
         if params.get("add_indicator"):
             code.imports |= {
                 "from sklearn.impute import MissingIndicator",
                 "from sklearn.pipeline import make_union",
             }
-            step = f'make_union({step}, MissingIndicator(features="all"))'
-        return [f'{comments}    ("numeric_{index}", {step}, {literal(names)}),']
+            indicator = Call("MissingIndicator", kwargs={"features": literal("all")})
+            step = Call("make_union", [step, indicator])
+        return [_entry(f"numeric_{index}", step, names, comments)]
     if kind == "text":
         code.imports.add("from sklearn.feature_extraction.text import TfidfVectorizer")
-        vectorizer = (
-            f"TfidfVectorizer(max_features={literal(params['max_features'])}, "
-            f"ngram_range={literal(tuple(params['ngram_range']))}, dtype=np.float64)"
+        vectorizer = Call(
+            "TfidfVectorizer",
+            kwargs={
+                "max_features": literal(params["max_features"]),
+                "ngram_range": literal(tuple(params["ngram_range"])),
+                "dtype": "np.float64",
+            },
         )
         # One vectorizer per column: a scalar column name hands it the 1-D column of documents.
         return [
-            f"    # {s.column}: {s.note}\n"
-            f'    ("text_{index}_{i}", {vectorizer}, {literal(s.column)}),'
+            _entry(
+                f"text_{index}_{i}",
+                vectorizer,
+                literal(s.column),
+                f"        # {s.column}: {s.note}\n",
+            )
             for i, s in enumerate(group)
         ]
     if kind == "datetime":
@@ -208,12 +229,17 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
             "import warnings",
             "from sklearn.base import BaseEstimator, TransformerMixin",
         }
-        return [f'{comments}    ("datetime_{index}", DateParts(), {literal(names)}),']
+        return [_entry(f"datetime_{index}", Call("DateParts"), names, comments)]
     if kind == "onehot":
         code.imports.add("from sklearn.preprocessing import OneHotEncoder")
-        encoder = (
-            'OneHotEncoder(handle_unknown="infrequent_if_exist", '
-            f"min_frequency={params['min_frequency']}, sparse_output=False, dtype=np.float64)"
+        encoder = Call(
+            "OneHotEncoder",
+            kwargs={
+                "handle_unknown": literal("infrequent_if_exist"),
+                "min_frequency": literal(params["min_frequency"]),
+                "sparse_output": "False",
+                "dtype": "np.float64",
+            },
         )
     elif kind == "target":
         splitter = "KFold" if params["target_type"] == "continuous" else "StratifiedKFold"
@@ -222,9 +248,9 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
             f"from sklearn.model_selection import {splitter}",
         }
         # Seeded shuffled folds for the encoder's internal cross fitting.
-        encoder = (
-            f"TargetEncoder(target_type={literal(params['target_type'])}, "
-            f"cv={splitter}(n_splits=5, shuffle=True, random_state=0))"
+        folds = Call(splitter, kwargs={"n_splits": "5", "shuffle": "True", "random_state": "0"})
+        encoder = Call(
+            "TargetEncoder", kwargs={"target_type": literal(params["target_type"]), "cv": folds}
         )
     elif kind == "hash":
         code.helpers += _HASH_HELPER
@@ -233,11 +259,15 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
             "from sklearn.preprocessing import FunctionTransformer",
         }
         n_features = 2 ** params["number_of_bits"]
-        encoder = f'FunctionTransformer(hash_encode, kw_args={{"n_features": {n_features}}})'
+        encoder = Call(
+            "FunctionTransformer",
+            ["hash_encode"],
+            {"kw_args": f'{{"n_features": {n_features}}}'},
+        )
     else:
         raise ValueError(f"no code generation for featurization kind {kind!r}")
     step = _with_imputer(encoder, params, code)
-    return [f'{comments}    ("{kind}_{index}", {step}, {literal(names)}),']
+    return [_entry(f"{kind}_{index}", step, names, comments)]
 
 
 def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
@@ -251,7 +281,9 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
     lists: dict[str, list[str]] = {}
     for step in columns:
         lists.setdefault(_COERCION[step.kind], []).append(step.column)
-    code.constants = "\n".join(f"{name} = {literal(names)}" for name, names in lists.items())
+    code.constants = "\n".join(
+        f"{name} = {layout(listed(names), 0, len(name) + 3)}" for name, names in lists.items()
+    )
     if "CATEGORIES" in lists or "DATES" in lists:
         code.helpers += _AS_STRINGS
     loops = "".join(_PREPARE_LOOPS[name] for name in lists)
@@ -267,7 +299,7 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
         "\n\ndef make_featurizer() -> ColumnTransformer:\n"
         '    """One transformer per group of columns; dense float output."""\n'
         "    return ColumnTransformer(\n"
-        f"        [\n{_indent(body, 8)}\n        ],\n"
+        f"        [\n{_indent(body, 4)}\n        ],\n"
         '        remainder="drop",\n'
         "        sparse_threshold=0,\n"
         "    )\n"
@@ -276,5 +308,5 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
 
 
 def _indent(text: str, spaces: int) -> str:
-    pad = " " * (spaces - 4)
+    pad = " " * spaces
     return "\n".join(pad + line if line else line for line in text.splitlines())

@@ -106,9 +106,9 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
                 (folder / name).write_text(text)
             folders.append((entry, folder))
         format_code(Path(tmp))
-        for i, (entry, folder) in enumerate(folders):
+        for entry, folder in folders:
             tracking.upload_dir(entry.run_id, folder, CODE_DIR)
-            if i == 0:
+            if entry is entries[0]:  # the best model's own iteration, not a stand-in
                 tracking.upload_dir(parent_run_id, folder, CODE_DIR)
     seconds = (time.perf_counter() - started) / len(folders)
     tracking.set_run_tags(parent_run_id, {TAG_CODE_SECONDS: round(seconds, 4)})
@@ -121,7 +121,8 @@ def format_code(folder: Path) -> None:
     if importlib.util.find_spec("ruff") is None:
         return
     subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", str(folder)],
+        [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", "--line-length", "100"]
+        + [str(folder)],
         capture_output=True,
         timeout=60,
         check=False,

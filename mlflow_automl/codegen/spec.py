@@ -94,19 +94,24 @@ def literal(value: Any) -> str:
 def _column_note(frame: Any, column: str, kind: str, params: dict[str, Any]) -> str:
     series = frame[column]
     missing = int(series.isna().sum())
-    gaps = f", {missing} missing filled" if missing else ""
+    imputed = kind in ("numeric", "onehot") or params.get("impute")
+    gaps = ""
+    if missing:
+        gaps = f", {missing} missing " + ("filled" if imputed else "kept as a level")
     if kind == "numeric":
-        indicator = " plus a missing-value indicator" if params.get("add_indicator") else ""
-        return f"numeric: {params['strategy']} imputation{indicator}{gaps}"
+        indicator = " + missing indicator" if params.get("add_indicator") else ""
+        return f"{params['strategy']} imputation{indicator}{gaps}"
     if kind == "passthrough":
         return "numeric, used as is (featurization='off')"
     levels = int(series.nunique(dropna=True))
     if kind == "onehot":
-        return f"one-hot encoding: {levels} levels; levels seen once are pooled{gaps}"
+        return f"one-hot encoding: {levels} levels, rare ones pooled{gaps}"
     if kind == "target":
         return f"target encoding: {levels} levels (too many to one-hot){gaps}"
     if kind == "hash":
-        return f"feature hashing into {2 ** params['number_of_bits']} columns: {levels} levels"
+        return (
+            f"feature hashing into {2 ** params['number_of_bits']} columns: {levels} levels{gaps}"
+        )
     if kind == "text":
         return f"text: TF-IDF of words and word pairs ({levels} distinct values)"
     return "date/time: calendar parts that vary in the training data"

@@ -27,8 +27,8 @@ METRIC = "$metric"
 
 $column_constants
 
-# $learner hyperparameters: what the search chose ($origin), then what mlflow-automl fixes for
-# this learner, then the experiment's seed and threads. Edit them here.
+# $learner: what the search chose ($origin), what mlflow-automl
+# fixes for this learner, and the experiment's seed and threads. Edit them here.
 HYPERPARAMETERS = $hyperparameters
 """)
 
