@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,10 +18,12 @@ logger = logging.getLogger(__name__)
 
 CODE_DIR = "code"
 TAG_CODE_SECONDS = "automl.seconds_per_code_set"
-# Measured (benchmarks/CODEGEN.md): rendering one run's three files takes ~10-30 ms quiet; the
-# upload ~10 ms. The one ruff call for all runs, ~0.1-0.3 s, is counted in the first set.
-SECONDS_PER_CODE_SET = 0.1
-_FORMAT_SECONDS = 0.3
+# Measured (benchmarks/CODEGEN.md): one run's three files take 20-30 ms to render and upload
+# on a busy machine; the first experiment of a process also imports nbformat (0.1-1 s).
+# The templates are laid out as ``ruff format`` lays them out (a test checks it), so no
+# formatter runs here: a ruff call cost 0.2-0.3 s per experiment.
+SECONDS_PER_CODE_SET = 0.05
+_FIRST_SET_SECONDS = 0.5
 
 
 def generated_learners(entry: Any) -> bool:
@@ -80,9 +79,9 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
         budget.skip("code", "ensembles: code generation covers single learners only")
     if not todo:
         return 0
-    if not budget.fits(SECONDS_PER_CODE_SET * len(todo) + _FORMAT_SECONDS):
+    if not budget.fits(SECONDS_PER_CODE_SET * len(todo) + _FIRST_SET_SECONDS):
         todo = todo[:1]  # the best alone, if even that fits
-        if not budget.fits(SECONDS_PER_CODE_SET + _FORMAT_SECONDS):
+        if not budget.fits(SECONDS_PER_CODE_SET + _FIRST_SET_SECONDS):
             budget.skip("code", f"time budget: {budget.seconds_left() or 0.0:.1f} s left")
             return 0
         budget.skip("code", "time budget: code for the best run only")
@@ -105,7 +104,6 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
             for name, text in render(spec).items():
                 (folder / name).write_text(text)
             folders.append((entry, folder))
-        format_code(Path(tmp))
         for entry, folder in folders:
             tracking.upload_dir(entry.run_id, folder, CODE_DIR)
             if entry is entries[0]:  # the best model's own iteration, not a stand-in
@@ -113,20 +111,6 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
     seconds = (time.perf_counter() - started) / len(folders)
     tracking.set_run_tags(parent_run_id, {TAG_CODE_SECONDS: round(seconds, 4)})
     return len(folders)
-
-
-def format_code(folder: Path) -> None:
-    """``ruff format`` over the generated files when ruff is installed (a test dependency, not a
-    runtime one); the templates are already laid out as it would lay them out."""
-    if importlib.util.find_spec("ruff") is None:
-        return
-    subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", "--line-length", "100"]
-        + [str(folder)],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def download_code(run_id: str, path: str | Path = ".") -> str:
