@@ -92,6 +92,64 @@ def evaluate(config: Any, learner_name: str, params: dict[str, Any] | None = Non
     return outcome, spec
 
 
+def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[float, CodeSpec]]:
+    """``(score, CodeSpec)`` of the voting and stack ensembles AutoML builds from one default
+    trial of each of ``learner_names`` on ``config``'s data."""
+    from mlflow_automl.automl import _plan, _trial_context
+    from mlflow_automl.codegen.spec import ensemble_spec
+    from mlflow_automl.data import prepare_training_data
+    from mlflow_automl.ensemble_runs import build_ensembles
+    from mlflow_automl.evaluation.trial import TrialSpec, evaluate_trial
+    from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
+    from mlflow_automl.learners import get_learner
+
+    data = prepare_training_data(config)
+    plan = _plan(config, data)
+    context = _trial_context(config, data, plan)
+    board = Leaderboard(config.task, config.metric)
+    for i, name in enumerate(learner_names):
+        params = get_learner(name, config.task).default_params(
+            config.task, data.n_rows, data.X.shape[1]
+        )
+        outcome = evaluate_trial(context, TrialSpec(i, name, params))
+        board.add(
+            LeaderboardEntry(
+                iteration=i,
+                run_id="",
+                learner=name,
+                pipeline=name,
+                status=outcome.status,
+                score=outcome.metrics.get(config.metric),
+                metrics=outcome.metrics,
+                params=params,
+                duration=outcome.duration,
+                fit_seconds=outcome.fit_seconds,
+                origin="default",
+                predictions=outcome.predictions,
+            )
+        )
+    results = []
+    for i, (kind, combination, _, metrics, _, _) in enumerate(
+        build_ensembles(config, data, board)
+    ):
+        entry = LeaderboardEntry(
+            iteration=len(learner_names) + i,
+            run_id="",
+            learner=kind,
+            pipeline=kind,
+            status="completed",
+            score=metrics[config.metric],
+            metrics=metrics,
+            params=combination,
+            duration=0.0,
+            fit_seconds=0.0,
+            origin="ensemble",
+        )
+        spec = ensemble_spec(config=config, data=data, plan=plan, entry=entry, leaderboard=board)
+        results.append((metrics[config.metric], spec))
+    return results
+
+
 def check(
     spec: CodeSpec,
     trial_score: float,

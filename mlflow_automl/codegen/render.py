@@ -8,6 +8,12 @@ log); the script joins them under ``main``, the notebook makes one cell of each.
 from __future__ import annotations
 
 from mlflow_automl.codegen import templates
+from mlflow_automl.codegen.ensembles import (
+    ensemble_constants,
+    ensemble_evaluate,
+    ensemble_imports,
+    ensemble_model,
+)
 from mlflow_automl.codegen.featurize import featurization_code
 from mlflow_automl.codegen.metrics import metric_code
 from mlflow_automl.codegen.spec import CodeSpec, literal
@@ -212,14 +218,29 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     )
     log = templates.LOG.substitute(
         run_name=f"{spec.learner} (generated)",
+        params=(
+            '{f"{i}.{k}": v for i, p in MEMBERS.items() for k, v in p.items()}'
+            if spec.ensemble
+            else "HYPERPARAMETERS"
+        ),
         log_classes='\n        mlflow.log_dict({"classes": CLASSES}, "classes.json")'
         if classification
         else "",
     )
     main = templates.MAIN.substitute(n_args=3 if user_validation else 2, **w)
+    if spec.ensemble:
+        imports = _imports(spec, featurization.imports | {metric_import})
+        lines = set(imports.splitlines()) | ensemble_imports(spec)
+        imports = "\n".join(sorted(lines, key=lambda line: (line.startswith("from"), line)))
+        constants = ensemble_constants(spec, featurization.constants)
+        model = ensemble_model(spec)
+        evaluate = ensemble_evaluate(spec, predict_body, metric_body)
+        main = templates.ENSEMBLE_MAIN.substitute(n_args=3 if user_validation else 2)
+    else:
+        imports = imports + "\n" + constants
     return [
         ("About", header),
-        ("Imports and settings", imports + "\n" + constants),
+        ("Imports and settings", imports + "\n" + constants if spec.ensemble else imports),
         ("Load the data and the validation folds", load),
         ("Featurize", featurize),
         ("The model", model),
@@ -266,18 +287,20 @@ def training_notebook(spec: CodeSpec) -> str:
     data_cell = f"TRAINING_DATA = {literal(spec.data_source)}  # the experiment's training data"
     if user_validation:
         data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
+    validate = f"value = validate(X, y{w}, folds)"
+    final = f"model = fit(make_model(), X, y{w}, final_rows)"
+    if spec.ensemble:
+        validate = "value, members = validate(X, y, folds)"
+        final = "model = fit_final(X, y, folds, final_rows, members)"
     cells += [
         v4.new_markdown_cell("## Run"),
         v4.new_code_cell(data_cell),
         v4.new_code_cell(
             f"X, y{w}, folds, final_rows = load_data({paths})\n"
-            f"value = validate(X, y{w}, folds)\n"
+            f"{validate}\n"
             'print(f"validation {METRIC}: {value!r}")'
         ),
-        v4.new_code_cell(
-            f"model = fit(make_model(), X, y{w}, final_rows)\n"
-            'print(f"model: {log_run(model, X, value)}")'
-        ),
+        v4.new_code_cell(f'{final}\nprint(f"model: {{log_run(model, X, value)}}")'),
     ]
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {

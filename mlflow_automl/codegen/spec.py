@@ -42,6 +42,27 @@ class EstimatorCode:
 
 
 @dataclass(frozen=True)
+class Member:
+    """One member of an ensemble: its iteration, scaler and estimator."""
+
+    iteration: int
+    learner: str
+    scaler: str | None
+    estimator: EstimatorCode
+
+
+@dataclass(frozen=True)
+class Combination:
+    """How an ensemble combines its members: voting weights, or a stack's meta-learner."""
+
+    kind: str  # VotingEnsemble | StackEnsemble (mlflow_automl.ensemble_runs)
+    members: list[Member]
+    weights: list[float] | None = None
+    meta: EstimatorCode | None = None  # the meta-learner, with our defaults and the user's kwargs
+    meta_train_share: float | None = None  # single split: the meta-learner's share of rows
+
+
+@dataclass(frozen=True)
 class CodeSpec:
     """Everything the training, scoring and notebook templates are rendered from."""
 
@@ -65,6 +86,7 @@ class CodeSpec:
     origin: str = ""
     version: str = ""
     notes: list[str] = field(default_factory=list)
+    ensemble: Combination | None = None
 
 
 def plain(value: Any) -> Any:
@@ -132,17 +154,7 @@ def code_spec(
     from mlflow_automl import __version__
 
     task = config.task
-    cls = learner.estimators[task]
-    accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
-    seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
-    estimator = EstimatorCode(
-        module=_public_module(cls),
-        name=cls.__name__,
-        searched={k: plain(v) for k, v in params.items()},
-        fixed={k: plain(v) for k, v in learner.fixed.items()},
-        seeding={k: v for k, v in seeding.items() if k in accepted},
-        calibrated=_needs_calibration(learner, task, params),
-    )
+    estimator = _estimator_code(learner, task, params, config)
     scaler = learner.make_scaler()
     columns = [
         ColumnStep(
@@ -175,6 +187,105 @@ def code_spec(
         version=__version__,
         notes=[f"{s.raw_feature_name!r} dropped: {s.reason}" for s in plan.summary if s.dropped],
     )
+
+
+def _estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any) -> EstimatorCode:
+    cls = learner.estimators[task]
+    accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
+    seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
+    return EstimatorCode(
+        module=_public_module(cls),
+        name=cls.__name__,
+        searched={k: plain(v) for k, v in params.items()},
+        fixed={k: plain(v) for k, v in learner.fixed.items()},
+        seeding={k: v for k, v in seeding.items() if k in accepted},
+        calibrated=_needs_calibration(learner, task, params),
+    )
+
+
+def ensemble_spec(
+    *,
+    config: Any,
+    data: Any,
+    plan: Any,
+    entry: Any,  # the ensemble's LeaderboardEntry
+    leaderboard: Any,
+) -> CodeSpec:
+    """The spec of a voting or stack ensemble iteration: its members and their combination."""
+    from mlflow_automl.ensemble import make_meta_learner
+    from mlflow_automl.ensemble_runs import STACK, _train_percentage
+    from mlflow_automl.learners import get_learner
+
+    if data.weight_column is not None:
+        raise ValueError("no code generation for ensembles with sample weights yet")
+    combination = entry.params
+    by_iteration = {e.iteration: e for e in leaderboard.entries}
+    members = []
+    for iteration in combination["members"]:
+        member = by_iteration[iteration]
+        learner = get_learner(member.learner, config.task)
+        scaler = learner.make_scaler()
+        members.append(
+            Member(
+                iteration=iteration,
+                learner=member.learner,
+                scaler=None if scaler is None else type(scaler).__name__,
+                estimator=_estimator_code(learner, config.task, member.params, config),
+            )
+        )
+    meta = None
+    if combination["kind"] == STACK:
+        estimator = make_meta_learner(
+            config.task,
+            combination["meta_learner"],
+            config.stack_meta_learner_kwargs,
+            config.random_seed,
+        )
+        cls = type(estimator)
+        defaults = cls().get_params()
+        meta = EstimatorCode(
+            module=_public_module(cls),
+            name=cls.__name__,
+            searched={},
+            fixed={
+                k: plain(v)
+                for k, v in estimator.get_params().items()
+                if not _same(v, defaults.get(k, object()))
+            },
+            seeding={},
+            calibrated=False,
+        )
+    first = by_iteration[combination["members"][0]]
+    base = code_spec(
+        config=config,
+        data=data,
+        plan=plan,
+        learner=get_learner(first.learner, config.task),
+        params=first.params,
+        iteration=entry.iteration,
+        run_id=entry.run_id,
+        origin="ensemble",
+    )
+    from dataclasses import replace
+
+    return replace(
+        base,
+        learner=combination["kind"],
+        ensemble=Combination(
+            kind=combination["kind"],
+            members=members,
+            weights=combination.get("weights"),
+            meta=meta,
+            meta_train_share=_train_percentage(config, data) if meta is not None else None,
+        ),
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and the like: not a default worth hiding
+        return False
 
 
 def _needs_calibration(learner: Any, task: str, params: dict[str, Any]) -> bool:

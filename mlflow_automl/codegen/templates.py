@@ -91,7 +91,7 @@ def log_run(model: Pipeline, X: pd.DataFrame, value: float) -> str:
     example = X.head(5)
     signature = infer_signature(example, model.predict(example))
     with mlflow.start_run(run_name="$run_name") as run:
-        mlflow.log_params(HYPERPARAMETERS)
+        mlflow.log_params($params)
         mlflow.log_metric(METRIC, value)$log_classes
         # cloudpickle: the default (skops) refuses the helpers defined in this script.
         mlflow.sklearn.log_model(
@@ -151,3 +151,60 @@ if __name__ == "__main__":
         sys.exit(__doc__)
     main(*sys.argv[1:])
 ''')
+
+# --- ensembles ------------------------------------------------------------------------------------
+ENSEMBLE_CONSTANTS = Template("""
+LABEL = $label$classes_line
+SEED = $seed  # the experiment's random_seed: splits and estimators
+METRIC = "$metric"
+
+$column_constants
+
+# Each member's hyperparameters, by iteration: what the search chose, what mlflow-automl fixes
+# for the learner, and the experiment's seed and threads. Edit them here.
+MEMBERS = $members
+$combination
+""")
+
+ENSEMBLE_EVALUATE = Template('''
+
+def predict(model, X) -> np.ndarray:
+$predict_body
+
+
+def member_predictions(make, X: pd.DataFrame, y: np.ndarray, folds: list) -> np.ndarray:
+    """One member's out-of-fold predictions (NaN on rows no fold validates)."""
+    predictions = np.full($prediction_shape, np.nan)
+    for train, valid in folds:
+        predictions[valid] = predict(fit(make(), X, y, train), X.iloc[valid])
+    return predictions
+$combine
+
+def score(y: np.ndarray, $predicted_name: np.ndarray) -> float:
+    """$metric, as mlflow-automl computes it."""
+    $score_body
+
+
+def validate(X: pd.DataFrame, y: np.ndarray, folds: list):
+    """The ensemble's validation score, and each member's out-of-fold predictions."""
+    members = {i: member_predictions(make, X, y, folds) for i, make in MAKERS.items()}
+    predictions = combine(members, y, folds)
+    rows = np.flatnonzero(np.isfinite(predictions.reshape(len(y), -1)).all(axis=1))
+    return float(score(y[rows], predictions[rows])), members
+''')
+
+ENSEMBLE_MAIN = Template("""
+
+def main(paths: list[str]) -> None:
+    X, y, folds, final_rows = load_data(*paths)
+    value, members = validate(X, y, folds)
+    print(f"validation {METRIC}: {value!r}")
+    model = fit_final(X, y, folds, final_rows, members)
+    print(f"model: {log_run(model, X, value)}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != $n_args:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
+""")
