@@ -242,6 +242,7 @@ def _submit(
                             config,
                             data,
                             plan,
+                            result.leaderboard,
                             codegen.runs_to_code(
                                 result.leaderboard, model, len(insights.chart_seconds)
                             ),

@@ -181,7 +181,7 @@ def _with_imputer(encoder: Call, params: dict, code: FeaturizationCode) -> Call:
 
 def _entry(name: str, step: Any, columns: Any, comments: str) -> str:
     """One ``(name, transformer, columns)`` item of the ColumnTransformer's list."""
-    return comments + "        " + layout(Call("", [literal(name), step, columns]), 8) + ","
+    return comments + " " * 12 + layout(Call("", [literal(name), step, columns]), 12) + ","
 
 
 def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> list[str]:
@@ -189,7 +189,7 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
     first = group[0]
     kind, params = first.kind, first.params
     names = listed([s.column for s in group])
-    comments = "".join(f"        # {s.column}: {s.note}\n" for s in group)
+    comments = "".join(f"            # {s.column}: {s.note}\n" for s in group)
     if kind == "passthrough":
         return [_entry(f"passthrough_{index}", literal("passthrough"), names, comments)]
     if kind == "numeric":
@@ -219,7 +219,7 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
                 f"text_{index}_{i}",
                 vectorizer,
                 literal(s.column),
-                f"        # {s.column}: {s.note}\n",
+                f"            # {s.column}: {s.note}\n",
             )
             for i, s in enumerate(group)
         ]
@@ -299,14 +299,9 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
         "\n\ndef make_featurizer() -> ColumnTransformer:\n"
         '    """One transformer per group of columns; dense float output."""\n'
         "    return ColumnTransformer(\n"
-        f"        [\n{_indent(body, 4)}\n        ],\n"
+        f"        [\n{body}\n        ],\n"
         '        remainder="drop",\n'
         "        sparse_threshold=0,\n"
         "    )\n"
     )
     return code
-
-
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + line if line else line for line in text.splitlines())

@@ -129,9 +129,7 @@ def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[floa
             )
         )
     results = []
-    for i, (kind, combination, _, metrics, _, _) in enumerate(
-        build_ensembles(config, data, board)
-    ):
+    for i, (kind, combination, _, metrics, _, _) in enumerate(build_ensembles(config, data, board)):
         entry = LeaderboardEntry(
             iteration=len(learner_names) + i,
             run_id="",

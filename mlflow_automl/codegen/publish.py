@@ -26,11 +26,6 @@ SECONDS_PER_CODE_SET = 0.05
 _FIRST_SET_SECONDS = 0.5
 
 
-def generated_learners(entry: Any) -> bool:
-    """Whether code is generated for this leaderboard entry (not for ensembles yet)."""
-    return entry.origin != "ensemble"
-
-
 def runs_to_code(leaderboard: Any, model: Any, n_charted: int) -> list[Any]:
     """The best model's iteration, then the other charted iterations (best first)."""
     ranked = [e for e in leaderboard.ranked() if e.predictions is not None][: max(1, n_charted)]
@@ -47,6 +42,7 @@ def log_code(
     config: Any,  # AutoMLConfig
     data: Any,  # TrainingData
     plan: Any,  # FeaturizationPlan
+    leaderboard: Any,  # Leaderboard: an ensemble's members are looked up there
     entries: list[Any],  # LeaderboardEntry: the best model's first, then the charted runs
     parent_run_id: str,
     budget: Any,  # Budget
@@ -63,22 +59,37 @@ def log_code(
         )
         return 0
     try:
-        return _log_code(config, data, plan, entries, parent_run_id, budget)
+        return _log_code(config, data, plan, leaderboard, entries, parent_run_id, budget)
     except Exception as exc:  # optional work: the model is already logged
         logger.warning("generated code not logged: %s: %s", type(exc).__name__, exc)
         budget.skip("code", f"failed: {type(exc).__name__}: {exc}"[:500])
         return 0
 
 
-def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
+def _spec(config, data, plan, leaderboard, entry) -> Any:
+    from mlflow_automl.codegen.spec import ensemble_spec
+    from mlflow_automl.ensemble_runs import is_ensemble
     from mlflow_automl.learners import get_learner
 
+    if is_ensemble(entry):
+        return ensemble_spec(
+            config=config, data=data, plan=plan, entry=entry, leaderboard=leaderboard
+        )
+    return code_spec(
+        config=config,
+        data=data,
+        plan=plan,
+        learner=get_learner(entry.learner, config.task),
+        params=entry.params,
+        iteration=entry.iteration,
+        run_id=entry.run_id,
+        origin=entry.origin,
+    )
+
+
+def _log_code(config, data, plan, leaderboard, entries, parent_run_id, budget) -> int:
     started = time.perf_counter()
-    todo = [e for e in entries if generated_learners(e)]
-    if len(todo) < len(entries):
-        budget.skip("code", "ensembles: code generation covers single learners only")
-    if not todo:
-        return 0
+    todo = list(entries)
     if not budget.fits(SECONDS_PER_CODE_SET * len(todo) + _FIRST_SET_SECONDS):
         todo = todo[:1]  # the best alone, if even that fits
         if not budget.fits(SECONDS_PER_CODE_SET + _FIRST_SET_SECONDS):
@@ -88,17 +99,11 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folders = []
         for entry in todo:
-            learner = get_learner(entry.learner, config.task)
-            spec = code_spec(
-                config=config,
-                data=data,
-                plan=plan,
-                learner=learner,
-                params=entry.params,
-                iteration=entry.iteration,
-                run_id=entry.run_id,
-                origin=entry.origin,
-            )
+            try:
+                spec = _spec(config, data, plan, leaderboard, entry)
+            except ValueError as exc:  # a case not generated yet (said in the error)
+                budget.skip("code", f"iteration {entry.iteration}: {exc}")
+                continue
             folder = Path(tmp) / str(entry.iteration)
             folder.mkdir()
             for name, text in render(spec).items():
@@ -108,8 +113,9 @@ def _log_code(config, data, plan, entries, parent_run_id, budget) -> int:
             tracking.upload_dir(entry.run_id, folder, CODE_DIR)
             if entry is entries[0]:  # the best model's own iteration, not a stand-in
                 tracking.upload_dir(parent_run_id, folder, CODE_DIR)
-    seconds = (time.perf_counter() - started) / len(folders)
-    tracking.set_run_tags(parent_run_id, {TAG_CODE_SECONDS: round(seconds, 4)})
+    if folders:
+        seconds = (time.perf_counter() - started) / len(folders)
+        tracking.set_run_tags(parent_run_id, {TAG_CODE_SECONDS: round(seconds, 4)})
     return len(folders)
 
 

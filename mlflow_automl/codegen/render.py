@@ -284,7 +284,9 @@ def training_notebook(spec: CodeSpec) -> str:
     user_validation = spec.validation == "user_validation_data"
     w = ", w" if spec.weight else ""
     paths = "TRAINING_DATA, VALIDATION_DATA" if user_validation else "TRAINING_DATA"
-    data_cell = f"TRAINING_DATA = {literal(spec.data_source)}  # the experiment's training data"
+    data_cell = "# the experiment's training data\n" + _assignment(
+        "TRAINING_DATA", literal(spec.data_source)
+    )
     if user_validation:
         data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
     validate = f"value = validate(X, y{w}, folds)"
@@ -309,6 +311,12 @@ def training_notebook(spec: CodeSpec) -> str:
         "language": "python",
     }
     return nbformat.writes(notebook)
+
+
+def _assignment(name: str, value: str) -> str:
+    """``NAME = value``, in parentheses on its own line when too long (as ruff lays it out)."""
+    line = f"{name} = {value}"
+    return line if len(line) <= 100 else f"{name} = (\n    {value}\n)"
 
 
 def _markdown_of(docstring: str) -> str:

@@ -133,5 +133,5 @@ def test_no_time_left_is_a_skip_not_a_failure(penguins_plus):
     budget = Budget(metric="AUC_weighted", iterations=1, timeout_seconds=0.001)
     config = _config(penguins_plus)
     entry = SimpleNamespace(origin="tpe", learner="LightGBM")
-    assert log_code(config, None, None, [entry], "no-run", budget) == 0
+    assert log_code(config, None, None, None, [entry], "no-run", budget) == 0
     assert budget.skipped["code"].startswith("time budget")

@@ -127,3 +127,26 @@ def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path):
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    ("task", "settings"),
+    [
+        ("classification", {"primary_metric": "AUC_weighted"}),
+        ("regression", {"validation_size": 0.25, "n_cross_validations": None}),
+    ],
+    ids=["classification-cv", "regression-holdout"],
+)
+def test_ensembles_reproduce_their_scores(task, settings, penguins_plus, tmp_path, script_store):
+    """Voting: members' out-of-fold predictions averaged with the selection weights; stack: the
+    meta-learner cross-validated on them (CV) or trained on a share of the validation rows."""
+    config = _config(task, penguins_plus, **settings)
+    linear = "LogisticRegression" if task == "classification" else "ElasticNet"
+    ensembles = fidelity.evaluate_ensembles(config, ["LightGBM", "RandomForest", "KNN", linear])
+    assert [spec.learner for _, spec in ensembles] == ["VotingEnsemble", "StackEnsemble"]
+    for score, spec in ensembles:
+        script = render(spec)[TRAINING_SCRIPT]
+        assert "mlflow_automl" not in script and "MEMBERS = {" in script
+        result = fidelity.check(spec, score, [penguins_plus], tmp_path / spec.learner, script_store)
+        assert result.error == ""
+        assert result.difference <= EXACT, result
