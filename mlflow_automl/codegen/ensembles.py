@@ -5,6 +5,7 @@ pipeline, combined by voting weights or a stack's meta-learner exactly as
 from __future__ import annotations
 
 from mlflow_automl.codegen import templates
+from mlflow_automl.codegen.layout import layout, mapping
 from mlflow_automl.codegen.spec import CodeSpec, EstimatorCode, literal
 from mlflow_automl.ensemble_runs import VOTING
 
@@ -149,14 +150,9 @@ def ensemble_constants(spec: CodeSpec, column_constants: str) -> str:
     lines = ["{"]
     for member in ensemble.members:
         lines.append(f"    # iteration {member.iteration}: {member.learner}")
-        values = member.estimator.hyperparameters
-        body = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in values.items())
-        if len(body) + 10 <= 100:
-            lines.append(f"    {member.iteration}: {{{body}}},")
-        else:
-            lines.append(f"    {member.iteration}: {{")
-            lines += [f"        {literal(k)}: {literal(v)}," for k, v in values.items()]
-            lines.append("    },")
+        key = f"{member.iteration}: "
+        values = mapping(member.estimator.hyperparameters)
+        lines.append(f"    {key}{layout(values, 4, len(key))},")
     lines.append("}")
     if ensemble.kind == VOTING:
         weights = {m.iteration: w for m, w in zip(ensemble.members, ensemble.weights)}
@@ -165,11 +161,7 @@ def ensemble_constants(spec: CodeSpec, column_constants: str) -> str:
             f"WEIGHTS = {literal(weights)}"
         )
     else:
-        meta = (
-            "{"
-            + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in ensemble.meta.fixed.items())
-            + "}"
-        )
+        meta = layout(mapping(ensemble.meta.fixed), 0, len("META = "))
         combination = f"# The stack's meta-learner: {ensemble.meta.name}.\nMETA = {meta}"
         if ensemble.meta_train_share is not None:
             combination += (

@@ -27,6 +27,11 @@ def listed(values: list[Any]) -> Call:
     return Call("", [literal(v) for v in values], brackets="[]")
 
 
+def mapping(values: dict[Any, Any]) -> Call:
+    """A dict of plain values."""
+    return Call("", [f"{literal(k)}: {literal(v)}" for k, v in values.items()], brackets="{}")
+
+
 def _flat(node: Any) -> str:
     if not isinstance(node, Call):
         return str(node)

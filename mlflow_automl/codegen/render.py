@@ -15,6 +15,7 @@ from mlflow_automl.codegen.ensembles import (
     ensemble_model,
 )
 from mlflow_automl.codegen.featurize import featurization_code
+from mlflow_automl.codegen.layout import Call, layout
 from mlflow_automl.codegen.metrics import metric_code
 from mlflow_automl.codegen.spec import CodeSpec, literal
 
@@ -97,11 +98,17 @@ def _load_code(spec: CodeSpec) -> tuple[str, str]:
         ]
     elif spec.validation == "train_validation_split":
         stratify = "y" if classification else "None"
+        split = Call(
+            "train_test_split",
+            ["rows"],
+            {
+                "test_size": literal(spec.validation_fraction),
+                "random_state": "SEED",
+                "stratify": stratify,
+            },
+        )
         lines += [
-            "train, valid = train_test_split(",
-            f"    rows, test_size={literal(spec.validation_fraction)}, random_state=SEED,"
-            f" stratify={stratify}",
-            ")",
+            "train, valid = " + layout(split, 4, len("train, valid = ")),
             "folds = [(np.sort(train), np.sort(valid))]",
             "final_rows = folds[0][0]",
         ]

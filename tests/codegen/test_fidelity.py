@@ -118,11 +118,17 @@ def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path):
     assert script.count("HYPERPARAMETERS = {") == 1
     assert "target encoding: 120 levels" in script
     assert "date/time" in script and "TfidfVectorizer" in script
+    _assert_formatted(files, tmp_path)
+
+
+def _assert_formatted(files: dict[str, str], folder) -> None:
+    """``ruff format --check``: the templates already lay code out as ruff does."""
+    folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
+        (folder / name).write_text(text)
     check = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--line-length", "100"]
-        + [str(tmp_path / name) for name in files],
+        + [str(folder / name) for name in files],
         capture_output=True,
         text=True,
     )
@@ -145,8 +151,10 @@ def test_ensembles_reproduce_their_scores(task, settings, penguins_plus, tmp_pat
     ensembles = fidelity.evaluate_ensembles(config, ["LightGBM", "RandomForest", "KNN", linear])
     assert [spec.learner for _, spec in ensembles] == ["VotingEnsemble", "StackEnsemble"]
     for score, spec in ensembles:
-        script = render(spec)[TRAINING_SCRIPT]
-        assert "mlflow_automl" not in script and "MEMBERS = {" in script
+        files = render(spec)
+        assert "mlflow_automl" not in files[TRAINING_SCRIPT]
+        assert "MEMBERS = {" in files[TRAINING_SCRIPT]
+        _assert_formatted(files, tmp_path / f"{spec.learner}-files")
         result = fidelity.check(spec, score, [penguins_plus], tmp_path / spec.learner, script_store)
         assert result.error == ""
         assert result.difference <= EXACT, result
