@@ -171,6 +171,7 @@ def ensemble_constants(spec: CodeSpec, column_constants: str) -> str:
     classification = spec.task == "classification"
     return templates.ENSEMBLE_CONSTANTS.substitute(
         label=literal(spec.label),
+        folds_line=f"\nFOLDS = {literal(spec.fold_columns)}" if spec.fold_columns else "",
         classes_line=(
             f"\nCLASSES = {literal(spec.classes)}  # class code i is CLASSES[i]"
             if classification

@@ -45,6 +45,8 @@ def _dictliteral(spec: CodeSpec) -> str:
 
 def _validation_text(spec: CodeSpec) -> tuple[str, str]:
     """(what the score is measured on, what the final model is fitted on)."""
+    if spec.fold_columns:
+        return f"folds of columns {', '.join(spec.fold_columns)} (1 = train)", "every row"
     if spec.validation == "cross_validation":
         kind = "stratified " if spec.task == "classification" else ""
         return f"{spec.n_folds}-fold {kind}cross-validation (seed {spec.seed})", "every row"
@@ -87,9 +89,21 @@ def _load_code(spec: CodeSpec) -> tuple[str, str]:
         lines.append("y = pd.to_numeric(frame[LABEL]).to_numpy(dtype=np.float64)")
     if spec.weight:
         lines.append("w = pd.to_numeric(frame[WEIGHT]).to_numpy(dtype=np.float64)")
-    lines.append("X = frame.drop(columns=[LABEL" + (", WEIGHT" if spec.weight else "") + "])")
+    dropped = (
+        "LABEL" + (", WEIGHT" if spec.weight else "") + (", *FOLDS" if spec.fold_columns else "")
+    )
+    lines.append(f"X = frame.drop(columns=[{dropped}])")
     lines.append("rows = np.arange(len(y))")
-    if spec.validation == "cross_validation":
+    if spec.fold_columns:
+        lines += [
+            "folds = []",
+            "for column in FOLDS:  # the experiment's folds: 1 = training row, 0 = validation row",
+            "    values = frame[column].astype(object).replace({True: 1, False: 0})",
+            '    values = pd.to_numeric(values, errors="coerce").to_numpy()',
+            "    folds.append((rows[values == 1], rows[values == 0]))",
+            "final_rows = rows",
+        ]
+    elif spec.validation == "cross_validation":
         splitter = "StratifiedKFold" if classification else "KFold"
         lines += [
             f"splitter = {splitter}(n_splits={spec.n_folds}, shuffle=True, random_state=SEED)",
@@ -136,7 +150,7 @@ def _imports(spec: CodeSpec, extra: set[str]) -> str:
         plain.add("from sklearn.calibration import CalibratedClassifierCV")
     if spec.scaler:
         plain.add(f"from sklearn.preprocessing import {spec.scaler}")
-    if spec.validation == "cross_validation":
+    if spec.validation == "cross_validation" and not spec.fold_columns:
         splitter = "StratifiedKFold" if spec.task == "classification" else "KFold"
         plain.add(f"from sklearn.model_selection import {splitter}")
     elif spec.validation == "train_validation_split":
@@ -179,7 +193,8 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     imports = _imports(spec, featurization.imports | {metric_import})
     constants = templates.CONSTANTS.substitute(
         label=literal(spec.label),
-        weight_line=f"\nWEIGHT = {literal(spec.weight)}  # sample weights" if weighted else "",
+        weight_line=(f"\nWEIGHT = {literal(spec.weight)}  # sample weights" if weighted else "")
+        + (f"\nFOLDS = {literal(spec.fold_columns)}" if spec.fold_columns else ""),
         classes_line=(
             f"\nCLASSES = {literal(spec.classes)}  # class code i is CLASSES[i]"
             if classification

@@ -87,6 +87,7 @@ class CodeSpec:
     version: str = ""
     notes: list[str] = field(default_factory=list)
     ensemble: Combination | None = None
+    fold_columns: list[str] | None = None  # cv_split_column_names: 1 = train, 0 = validation
 
 
 def plain(value: Any) -> Any:
@@ -186,6 +187,7 @@ def code_spec(
         origin=origin,
         version=__version__,
         notes=[f"{s.raw_feature_name!r} dropped: {s.reason}" for s in plan.summary if s.dropped],
+        fold_columns=list(config.cv_split_column_names) if config.cv_split_column_names else None,
     )
 
 

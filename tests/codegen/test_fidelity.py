@@ -91,6 +91,23 @@ def test_splits_weights_and_hashing(settings, penguins_plus, tmp_path, script_st
     _prove(config, "LightGBM", [penguins_plus], tmp_path, script_store)
 
 
+def test_user_folds(penguins_plus, tmp_path, script_store):
+    """cv_split_column_names: the script takes the folds from the same columns."""
+    frame = pd.read_csv(penguins_plus)
+    for k in range(3):
+        frame[f"fold{k}"] = (frame.index % 3 != k).astype(int)
+    path = tmp_path / "folds.csv"
+    frame.to_csv(path, index=False)
+    config = _config(
+        "regression",
+        str(path),
+        n_cross_validations=None,
+        cv_split_column_names=["fold0", "fold1", "fold2"],
+        primary_metric="r2_score",
+    )
+    _prove(config, "XGBoostRegressor", [str(path)], tmp_path / "run", script_store)
+
+
 def test_separate_validation_file_and_weighted_spearman(penguins_plus, tmp_path, script_store):
     frame = pd.read_csv(penguins_plus)
     train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
