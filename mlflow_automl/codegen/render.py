@@ -7,6 +7,8 @@ log); the script joins them under ``main``, the notebook makes one cell of each.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlflow_automl.codegen import templates
 from mlflow_automl.codegen.ensembles import (
     ensemble_constants,
@@ -306,9 +308,14 @@ def training_notebook(spec: CodeSpec) -> str:
     user_validation = spec.validation == "user_validation_data"
     w = ", w" if spec.weight else ""
     paths = "TRAINING_DATA, VALIDATION_DATA" if user_validation else "TRAINING_DATA"
-    data_cell = "# the experiment's training data\n" + _assignment(
-        "TRAINING_DATA", literal(spec.data_source)
-    )
+    if Path(spec.data_source).is_file():
+        data_cell = "# the experiment's training data\n"
+        data_cell += _assignment("TRAINING_DATA", literal(spec.data_source))
+    else:  # a DataFrame or an MLflow dataset: no file to point at
+        data_cell = (
+            f"# The experiment was given a {spec.data_source}: save it as CSV or Parquet here.\n"
+            'TRAINING_DATA = "training_data.csv"'
+        )
     if user_validation:
         data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
     validate = f"value = validate(X, y{w}, folds)"
