@@ -14,7 +14,13 @@ from nbclient import NotebookClient
 
 from mlflow_automl import automl
 from mlflow_automl.cli_history import history
-from mlflow_automl.codegen import SCORING_SCRIPT, TRAINING_NOTEBOOK, TRAINING_SCRIPT, fidelity
+from mlflow_automl.codegen import (
+    SCORING_SCRIPT,
+    TRAINING_NOTEBOOK,
+    TRAINING_SCRIPT,
+    download_code,
+    fidelity,
+)
 
 pytestmark = pytest.mark.slow
 CODE_FILES = {TRAINING_SCRIPT, TRAINING_NOTEBOOK, SCORING_SCRIPT}
@@ -135,3 +141,21 @@ def test_no_time_left_is_a_skip_not_a_failure(penguins_plus):
     entry = SimpleNamespace(origin="tpe", learner="LightGBM")
     assert log_code(config, None, None, None, [entry], "no-run", budget) == 0
     assert budget.skipped["code"].startswith("time budget")
+
+
+def test_charted_ensembles_get_code(sqlite_store, penguins_plus, tmp_path, script_store):
+    run = automl.submit(
+        _config(penguins_plus, enable_voting_ensemble=True, enable_stack_ensemble=True),
+        experiment_name="ensembles",
+    )
+    children = {c.data.tags["automl.learner"]: c.info.run_id for c in run.get_children()}
+    coded = {learner for learner, run_id in children.items() if _code_files(run_id)}
+    assert coded & {"VotingEnsemble", "StackEnsemble"}, coded
+    assert "code" not in json.loads(run.tags.get("automl.skipped", "{}"))
+    kind = sorted(coded & {"VotingEnsemble", "StackEnsemble"})[0]
+    folder = tmp_path / kind
+    local = download_code(children[kind], folder)
+    done = fidelity.run_isolated([TRAINING_SCRIPT, penguins_plus], local, script_store)
+    assert done.returncode == 0, done.stderr[-3000:]
+    child_score = mlflow.get_run(children[kind]).data.metrics["AUC_weighted"]
+    assert abs(fidelity.printed_score(done.stdout, "AUC_weighted") - child_score) <= EXACT
