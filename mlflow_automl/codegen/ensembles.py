@@ -157,8 +157,8 @@ def ensemble_constants(spec: CodeSpec, column_constants: str) -> str:
     if ensemble.kind == VOTING:
         weights = {m.iteration: w for m, w in zip(ensemble.members, ensemble.weights)}
         combination = (
-            "# Voting weights: how often greedy selection picked each member.\n"
-            f"WEIGHTS = {literal(weights)}"
+            "# Voting weights: each member's share of greedy selection's picks.\n"
+            f"WEIGHTS = {layout(mapping(weights), 0, len('WEIGHTS = '))}"
         )
     else:
         meta = layout(mapping(ensemble.meta.fixed), 0, len("META = "))
