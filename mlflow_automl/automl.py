@@ -17,7 +17,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from mlflow_automl import tracking
+from mlflow_automl import codegen, tracking
 from mlflow_automl._version import __version__
 from mlflow_automl.best_model import input_kinds, log_best_model, user_input_example
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
@@ -292,7 +292,7 @@ def _start(
         config.max_cores_per_iteration,
     )
     executor.wakeup_fd = stop.wakeup_fd
-    executor.start(_trial_context(config, checked.data, checked.plan))
+    executor.start(TrialContext.for_experiment(config, checked.data, checked.plan))
     tracker_started = None
     try:
         if stop.requested:  # stopped before any run exists: nothing to keep
@@ -345,6 +345,11 @@ def _after_search(
         )
     if not stop.requested:
         insights.log_all_or_tag(result.leaderboard, model, config.model_explainability, budget)
+        if config.enable_code_generation:  # code/ of the best and charted runs
+            charted = codegen.runs_to_code(result.leaderboard, model, len(insights.chart_seconds))
+            codegen.log_code(
+                config, data, checked.plan, result.leaderboard, charted, tracker.run_id, budget
+            )
     return run, model_uri
 
 
@@ -384,22 +389,6 @@ def _start_tracker(
         },
         run_name=run_name,
         parent_run_id=parent_run_id,
-    )
-
-
-def _trial_context(config: AutoMLConfig, data: TrainingData, plan: Any) -> TrialContext:
-    """What every trial needs, sent once to each worker."""
-    return TrialContext(
-        X=data.X,
-        y=data.y,
-        sample_weight=data.sample_weight,
-        splits=data.splits,
-        task=config.task,
-        n_classes=data.n_classes,
-        plan=plan,
-        random_state=config.random_seed,
-        n_jobs=config.cores_per_iteration,
-        metric_scale=getattr(data, "metric_scale", None),
     )
 
 

@@ -293,6 +293,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("registered_model_alias", "champion", _string, "alias of the new version"),
         Setting("input_example", None, _anything, "rows logged as the model's example", False),
         Setting("model_explainability", True, _boolean, "explain the best model"),
+        Setting("enable_code_generation", True, _boolean, "code/ of the best and charted runs"),
         Setting("debug_log", None, _string, "file that receives the debug log"),
         Setting("path", None, _string, "project folder for local outputs"),
         Setting("verbosity", 20, _verbosity, "logging level of the mlflow_automl logger"),

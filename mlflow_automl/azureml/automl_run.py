@@ -201,6 +201,20 @@ class AutoMLRun:
             raise ValueError(f"AutoML run {self.run_id} has no iteration {iteration}.")
         self._insights.log_charts(entry)
 
+    def download_code(self, iteration: int | None = None, path: str = ".") -> str:
+        """The generated training script, notebook and scoring script of the best model
+        (``iteration=None``) or of one charted iteration, into ``path``; returns the folder."""
+        from mlflow_automl import codegen
+
+        run_id = self.run_id
+        if iteration is not None:
+            board = self.get_leaderboard()
+            rows = board[board["iteration"] == iteration]
+            if rows.empty:
+                raise ValueError(f"AutoML run {self.run_id} has no iteration {iteration}.")
+            run_id = rows["run_id"].iloc[0]
+        return codegen.download_code(run_id, path)
+
     def get_leaderboard(self) -> pd.DataFrame:
         """Every iteration with its pipeline, primary metric, status and run id; best first."""
         return tracking.load_table(self.run_id, tracking.LEADERBOARD_FILE)

@@ -4,7 +4,7 @@
     mlflow-automl history info RUN_ID            # JSON
     mlflow-automl history last                   # JSON of the most recent run
     mlflow-automl history compare RUN_ID RUN_ID [RUN_ID]
-    mlflow-automl history download RUN_ID -d outputs/ [--path charts]
+    mlflow-automl history download RUN_ID -d outputs/ [--path charts | --code]
     mlflow-automl history promote RUN_ID model --name penguins-classifier
 
 JSON goes to stdout alone so scripts can parse it; MLflow's logs go to stderr. Bad arguments
@@ -141,10 +141,15 @@ def compare(run_ids: tuple[str, ...], output: str) -> None:
     "-d", "--dest", required=True, type=click.Path(file_okay=False), help="Destination folder."
 )
 @click.option("--path", "artifact_path", help="Only this artifact file or folder.")
-def download(run_id: str, dest: str, artifact_path: str | None) -> None:
+@click.option("--code", is_flag=True, help="Only the generated code (the code/ folder).")
+def download(run_id: str, dest: str, artifact_path: str | None, code: bool) -> None:
     """Download the artifacts of a run into DEST; prints the local path."""
+    from mlflow_automl.codegen import CODE_DIR
     from mlflow_automl.tracking import history as runs
 
+    if code and artifact_path:
+        raise click.UsageError("--code and --path are exclusive")
+    artifact_path = CODE_DIR if code else artifact_path
     with _errors():
         local = runs.download_run(run_id, dest, artifact_path)
     click.echo(local)

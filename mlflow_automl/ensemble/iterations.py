@@ -134,7 +134,7 @@ def build_ensembles(
                 data.splits,
                 meta_type,
                 config.stack_meta_learner_kwargs,
-                _train_percentage(config, data),
+                train_percentage(config, data),
                 data.sample_weight,
                 config.random_seed,
                 deadline,
@@ -180,7 +180,7 @@ def fit_ensemble(
         config.task,
         spec["meta_learner"],
         config.stack_meta_learner_kwargs,
-        _train_percentage(config, data),
+        train_percentage(config, data),
         data.sample_weight,
         config.random_seed,
     )
@@ -273,7 +273,7 @@ def _selection_problem(
     )
 
 
-def _train_percentage(config: Any, data: TrainingData) -> float | None:
+def train_percentage(config: Any, data: TrainingData) -> float | None:
     """The meta-learner's share of validation rows, for train/validation strategies only."""
     if data.strategy.kind == "cross_validation":
         return None

@@ -48,6 +48,23 @@ class TrialContext:
     # shipped to a worker.
     _featurized: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @classmethod
+    def for_experiment(cls, config: Any, data: Any, plan: Any) -> TrialContext:
+        """What every trial of an experiment needs (``AutoMLConfig``, ``TrainingData``, the
+        plan), sent once to each worker."""
+        return cls(
+            X=data.X,
+            y=data.y,
+            sample_weight=data.sample_weight,
+            splits=data.splits,
+            task=config.task,
+            n_classes=data.n_classes,
+            plan=plan,
+            random_state=config.random_seed,
+            n_jobs=config.cores_per_iteration,
+            metric_scale=getattr(data, "metric_scale", None),
+        )
+
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_featurized": {}}
 

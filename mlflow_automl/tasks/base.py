@@ -48,6 +48,8 @@ class Task(ABC):
     #: learner, so a worker may featurize each split once (``evaluation/trial.py``); a
     #: forecaster featurizes inside itself.
     shares_featurized_splits: ClassVar[bool] = True
+    #: ``enable_code_generation`` writes plain scikit-learn code for its models (codegen/).
+    generates_code: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -76,6 +76,8 @@ TAG_WORKER_ID = "automl.worker_id"
 # `mlflow run -b ray`: the Ray job that runs the project's run, and the cluster it went to.
 TAG_RAY_JOB_ID = "automl.ray_job_id"
 TAG_RAY_ADDRESS = "automl.ray_address"
+# Seconds to generate and upload one run's code/ (enable_code_generation).
+TAG_CODE_SECONDS = "automl.seconds_per_code_set"
 TAG_RESUMED = "automl.resumed"  # how many times the experiment was continued
 # JSON {work: reason} of optional work left out for lack of time (ensembles, charts, ...).
 TAG_SKIPPED = "automl.skipped"

@@ -13,7 +13,6 @@ from pathlib import Path
 import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_automl_plugins.ray_backend import absolute_tracking_uri, parse_backend_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,325 @@
+"""What a generated script needs to know about one iteration, as plain data.
+
+``CodeSpec`` is built once from the experiment's data, featurization plan and the iteration's
+learner and hyperparameters; the renderers turn it into code without looking at anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ColumnStep:
+    """One kept raw column: its featurization kind and parameters, and why (for the comment)."""
+
+    column: str
+    kind: str  # numeric | passthrough | onehot | target | hash | text | datetime
+    params: dict[str, Any]
+    note: str
+
+
+@dataclass(frozen=True)
+class EstimatorCode:
+    """An estimator as ``Class(**hyperparameters)``, maybe wrapped for probabilities."""
+
+    module: str
+    name: str
+    searched: dict[str, Any]  # what the search chose
+    fixed: dict[str, Any]  # what mlflow-automl always sets for this learner
+    seeding: dict[str, Any]  # the experiment's seed and threads
+    calibrated: bool  # margin-only classifier: Platt-scaled by CalibratedClassifierCV(cv=3)
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**self.seeding, **self.fixed, **self.searched}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member of an ensemble: its iteration, scaler and estimator."""
+
+    iteration: int
+    learner: str
+    scaler: str | None
+    estimator: EstimatorCode
+
+
+@dataclass(frozen=True)
+class Combination:
+    """How an ensemble combines its members: voting weights, or a stack's meta-learner."""
+
+    kind: str  # VotingEnsemble | StackEnsemble (mlflow_automl.ensemble.iterations)
+    members: list[Member]
+    weights: list[float] | None = None
+    meta: EstimatorCode | None = None  # the meta-learner, with our defaults and the user's kwargs
+    meta_train_share: float | None = None  # single split: the meta-learner's share of rows
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """Everything the training, scoring and notebook templates are rendered from."""
+
+    task: str
+    metric: str
+    label: str
+    weight: str | None
+    classes: list[Any] | None
+    seed: int
+    validation: str  # cross_validation | train_validation_split | user_validation_data
+    n_folds: int | None
+    validation_fraction: float | None
+    learner: str
+    iteration: int | None
+    run_id: str | None
+    scaler: str | None  # StandardScaler | MinMaxScaler
+    estimator: EstimatorCode
+    columns: list[ColumnStep]
+    data_source: str
+    model_uri: str | None = None
+    origin: str = ""
+    version: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def classification(self) -> bool:
+        """The labels are classes (the task says so): stratified folds, class codes."""
+        from mlflow_automl.tasks import get_task
+
+        return get_task(self.task).predicts_classes
+
+    @property
+    def generated(self) -> bool:
+        """Code is generated for this task (tabular tasks; forecasting not yet)."""
+        from mlflow_automl.tasks import get_task
+
+        return get_task(self.task).generates_code
+
+    ensemble: Combination | None = None
+    fold_columns: list[str] | None = None  # cv_split_column_names: 1 = train, 0 = validation
+
+
+def plain(value: Any) -> Any:
+    """NumPy scalars and tuples as the Python literals a reader expects (``0.1``, not
+    ``np.float64(0.1)``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+def literal(value: Any) -> str:
+    """Python source of a plain value, strings in double quotes as ``ruff format`` writes them."""
+    value = plain(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _column_note(frame: Any, column: str, kind: str, params: dict[str, Any]) -> str:
+    series = frame[column]
+    missing = int(series.isna().sum())
+    imputed = kind in ("numeric", "onehot") or params.get("impute")
+    gaps = ""
+    if missing:
+        gaps = f", {missing} missing " + ("filled" if imputed else "kept as a level")
+    if kind == "numeric":
+        indicator = " + missing indicator" if params.get("add_indicator") else ""
+        return f"{params['strategy']} imputation{indicator}{gaps}"
+    if kind == "passthrough":
+        return "numeric, used as is (featurization='off')"
+    levels = int(series.nunique(dropna=True))
+    if kind == "onehot":
+        return f"one-hot encoding: {levels} levels, rare ones pooled{gaps}"
+    if kind == "target":
+        return f"target encoding: {levels} levels (too many to one-hot){gaps}"
+    if kind == "hash":
+        return (
+            f"feature hashing into {2 ** params['number_of_bits']} columns: {levels} levels{gaps}"
+        )
+    if kind == "text":
+        return f"text: TF-IDF of words and word pairs ({levels} distinct values)"
+    return "date/time: calendar parts that vary in the training data"
+
+
+def code_spec(
+    *,
+    config: Any,  # AutoMLConfig
+    data: Any,  # TrainingData
+    plan: Any,  # FeaturizationPlan
+    learner: Any,  # Learner
+    params: dict[str, Any],
+    iteration: int | None = None,
+    run_id: str | None = None,
+    origin: str = "",
+) -> CodeSpec:
+    """The spec of one tabular iteration (classification or regression)."""
+    from mlflow_automl import __version__
+
+    task = config.task
+    estimator = _estimator_code(learner, task, params, config)
+    scaler = learner.make_scaler()
+    columns = [
+        ColumnStep(
+            column=str(spec.raw),
+            kind=spec.kind,
+            params={k: plain(v) for k, v in spec.params.items()},
+            note=_column_note(data.X, spec.raw, spec.kind, spec.params),
+        )
+        for spec in plan.specs
+    ]
+    strategy = data.strategy
+    return CodeSpec(
+        task=task,
+        metric=config.metric,
+        label=data.label_column,
+        weight=data.weight_column,
+        classes=None if data.classes is None else [plain(c) for c in data.classes],
+        seed=config.random_seed,
+        validation=strategy.kind,
+        n_folds=strategy.n_folds,
+        validation_fraction=strategy.validation_fraction,
+        learner=learner.name,
+        iteration=iteration,
+        run_id=run_id,
+        scaler=None if scaler is None else type(scaler).__name__,
+        estimator=estimator,
+        columns=columns,
+        data_source=data.source,
+        origin=origin,
+        version=__version__,
+        notes=[f"{s.raw_feature_name!r} dropped: {s.reason}" for s in plan.summary if s.dropped],
+        fold_columns=list(config.cv_split_column_names) if config.cv_split_column_names else None,
+    )
+
+
+def _estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any) -> EstimatorCode:
+    cls = learner.estimators[task]
+    accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
+    seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
+    return EstimatorCode(
+        module=_public_module(cls),
+        name=cls.__name__,
+        searched={k: plain(v) for k, v in params.items()},
+        fixed={k: plain(v) for k, v in learner.fixed.items()},
+        seeding={k: v for k, v in seeding.items() if k in accepted},
+        calibrated=_needs_calibration(learner, task, params),
+    )
+
+
+def ensemble_spec(
+    *,
+    config: Any,
+    data: Any,
+    plan: Any,
+    entry: Any,  # the ensemble's LeaderboardEntry
+    leaderboard: Any,
+) -> CodeSpec:
+    """The spec of a voting or stack ensemble iteration: its members and their combination."""
+    from mlflow_automl.ensemble import make_meta_learner
+    from mlflow_automl.ensemble.iterations import STACK, train_percentage
+    from mlflow_automl.learners import get_learner
+
+    if data.weight_column is not None:
+        raise ValueError("no code generation for ensembles with sample weights yet")
+    combination = entry.params
+    by_iteration = {e.iteration: e for e in leaderboard.entries}
+    members = []
+    for iteration in combination["members"]:
+        member = by_iteration[iteration]
+        learner = get_learner(member.learner, config.task)
+        scaler = learner.make_scaler()
+        members.append(
+            Member(
+                iteration=iteration,
+                learner=member.learner,
+                scaler=None if scaler is None else type(scaler).__name__,
+                estimator=_estimator_code(learner, config.task, member.params, config),
+            )
+        )
+    meta = None
+    if combination["kind"] == STACK:
+        estimator = make_meta_learner(
+            config.task,
+            combination["meta_learner"],
+            config.stack_meta_learner_kwargs,
+            config.random_seed,
+        )
+        cls = type(estimator)
+        defaults = cls().get_params()
+        meta = EstimatorCode(
+            module=_public_module(cls),
+            name=cls.__name__,
+            searched={},
+            fixed={
+                k: plain(v)
+                for k, v in estimator.get_params().items()
+                if not _same(v, defaults.get(k, object()))
+            },
+            seeding={},
+            calibrated=False,
+        )
+    first = by_iteration[combination["members"][0]]
+    base = code_spec(
+        config=config,
+        data=data,
+        plan=plan,
+        learner=get_learner(first.learner, config.task),
+        params=first.params,
+        iteration=entry.iteration,
+        run_id=entry.run_id,
+        origin="ensemble",
+    )
+    from dataclasses import replace
+
+    return replace(
+        base,
+        learner=combination["kind"],
+        ensemble=Combination(
+            kind=combination["kind"],
+            members=members,
+            weights=combination.get("weights"),
+            meta=meta,
+            meta_train_share=train_percentage(config, data) if meta is not None else None,
+        ),
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and the like: not a default worth hiding
+        return False
+
+
+def _needs_calibration(learner: Any, task: str, params: dict[str, Any]) -> bool:
+    """Whether ``Learner.make_estimator`` wraps this configuration in CalibratedClassifierCV
+    (hinge or perceptron losses have no ``predict_proba``)."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from mlflow_automl.tasks import get_task
+
+    if not get_task(task).predicts_classes:
+        return False
+    return isinstance(learner.make_estimator(task, params), CalibratedClassifierCV)
+
+
+def _public_module(cls: type) -> str:
+    """``sklearn.linear_model`` for ``sklearn.linear_model._logistic.LogisticRegression``,
+    ``lightgbm`` for ``lightgbm.sklearn.LGBMClassifier``."""
+    parts = cls.__module__.split(".")
+    if parts[0] != "sklearn":
+        return parts[0]
+    public = [p for p in parts if not p.startswith("_")]
+    return ".".join(public[:2])
