@@ -20,8 +20,8 @@ from threadpoolctl import threadpool_limits
 from mlflow_automl import codegen, tracking
 from mlflow_automl._version import __version__
 from mlflow_automl.best_model import input_kinds, log_best_model, user_input_example
-from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
-from mlflow_automl.console import ConsoleReporter
+from mlflow_automl.config import AutoMLConfig
+from mlflow_automl.console import ConsoleReporter, best_text, budget_text
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble.iterations import (
     add_ensemble_iterations,
@@ -32,13 +32,13 @@ from mlflow_automl.evaluation.trial import TrialContext
 from mlflow_automl.executors import make_executor
 from mlflow_automl.featurize import Guardrail
 from mlflow_automl.featurize.guardrails import guardrail_frame
-from mlflow_automl.final_fit import killable_refit, refit_reserve
+from mlflow_automl.final_fit import ensemble_deadline, refit_reserve_for
 from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard
-from mlflow_automl.learners import learners_for
+from mlflow_automl.learners.registry import choose_learners
+from mlflow_automl.logs import configure_logging
 from mlflow_automl.search import Budget, Proposer
 from mlflow_automl.search.budget import (
-    OPTIONAL_SHARE,
     Reserve,
     check_minimum_budget,
     minimum_timeout_seconds,
@@ -109,7 +109,7 @@ def run_experiment(
         raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
     started = time.time()
     stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
-    log_handler = _configure_logging(config)
+    log_handler = configure_logging(config)
     try:
         with stop, tracking.bounded_http_retries():
             checked = _check(config)
@@ -144,7 +144,7 @@ def _check(config: AutoMLConfig) -> _Checked:
     data = task.prepare_data(config)
     plan = task.plan(config, data)
     user_input_example(config, data, input_kinds(config, data, plan))
-    learners = _choose_learners(config, data, plan)
+    learners = choose_learners(config, data, plan)
     guardrails = _guardrails(task, data, plan)
     check_minimum_budget(config.timeout_seconds, data)
     return _Checked(task, data, plan, learners, guardrails)
@@ -183,7 +183,7 @@ def _experiment(
             budget,
             recorder,
             executor,
-            lambda board: reserve.after_search(_refit_reserve(config, board, data, reserve)),
+            lambda board: reserve.after_search(refit_reserve_for(config, board, data, reserve)),
             stop,
             resume,
         )
@@ -209,35 +209,13 @@ def _experiment(
     console.end(
         {
             "Stopped because": result.stop_reason,
-            "Best": _best_text(result, config.metric),
+            "Best": best_text(result.best, config.metric),
             "Wall time": f"{time.time() - started:.1f} s",
             "Model": model_uri or "-",
             "See it in the UI": f"mlflow ui --backend-store-uri {tracking.tracking_uri()}",
         }
     )
     return run
-
-
-def _show_start(
-    console: ConsoleReporter,
-    tracker: tracking.ExperimentTracker,
-    config: AutoMLConfig,
-    checked: _Checked,
-) -> None:
-    data = checked.data
-    console.start(
-        tracker.run_name,
-        tracker.run_id,
-        tracker.experiment_id,
-        {
-            "tracking URI": tracking.tracking_uri(),
-            "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
-            "validation": data.strategy.describe(),
-            "learners": ", ".join(learner.name for learner in checked.learners),
-            "time budget": _budget_text(config),
-        },
-        checked.guardrails,
-    )
 
 
 def _log_inputs(tracker: tracking.ExperimentTracker, checked: _Checked) -> None:
@@ -330,7 +308,10 @@ def _after_search(
     data, tracker = checked.data, recorder.tracker
     if not stop.requested:
         add_ensemble_iterations(
-            config, data, recorder, _ensemble_deadline(config, result, data, reserve, budget)
+            config,
+            data,
+            recorder,
+            ensemble_deadline(config, result.leaderboard, data, reserve, budget),
         )
     if resume is not None and resume.keeps_model(result.best):
         model, model_uri = resume.keep_model(tracker, result.leaderboard, result.stop_reason)
@@ -353,17 +334,38 @@ def _after_search(
     return run, model_uri
 
 
-def _ensemble_deadline(
-    config: AutoMLConfig, result: SearchResult, data: TrainingData, reserve: Reserve, budget: Budget
-) -> float | None:
-    """Ensembles are optional: they must leave the time the refit and logging need."""
-    if budget.deadline is None:
-        return None
-    refit = _refit_reserve(config, result.leaderboard, data, reserve)
-    return budget.deadline - refit - budget.essential_reserve_seconds - reserve.chart_set_seconds
+def _guardrails(task: Task, data: TrainingData, plan: Any) -> list[Guardrail]:
+    validation = Guardrail(
+        name="Validation split handling",
+        status="done",
+        description=f"Validation: {data.strategy.describe()}.",
+        details=data.strategy.as_params(),
+    )
+    return [validation, *task.guardrails(data, plan)]
 
 
-# --- steps ----------------------------------------------------------------------------------------
+def _show_start(
+    console: ConsoleReporter,
+    tracker: tracking.ExperimentTracker,
+    config: AutoMLConfig,
+    checked: _Checked,
+) -> None:
+    data = checked.data
+    console.start(
+        tracker.run_name,
+        tracker.run_id,
+        tracker.experiment_id,
+        {
+            "tracking URI": tracking.tracking_uri(),
+            "rows x columns": f"{data.n_rows} x {data.X.shape[1]}",
+            "validation": data.strategy.describe(),
+            "learners": ", ".join(learner.name for learner in checked.learners),
+            "time budget": budget_text(config),
+        },
+        checked.guardrails,
+    )
+
+
 def _start_tracker(
     config: AutoMLConfig,
     data: TrainingData,
@@ -390,85 +392,3 @@ def _start_tracker(
         run_name=run_name,
         parent_run_id=parent_run_id,
     )
-
-
-def _choose_learners(config: AutoMLConfig, data: TrainingData, plan: Any) -> list[Any]:
-    needs_missing = plan.mode == "off" and bool(data.X.isna().to_numpy().any())
-    learners = learners_for(
-        config.task,
-        allowed=config.allowed_models,
-        blocked=config.blocked_models,
-        onnx_only=config.enable_onnx_compatible_models,
-        need_sample_weight=data.sample_weight is not None,
-        need_missing=needs_missing,
-    )
-    if not learners:
-        reasons = []
-        if data.sample_weight is not None:
-            reasons.append("the weight column needs learners that accept sample weights")
-        if needs_missing:
-            reasons.append("featurization='off' with missing values needs NaN-aware learners")
-        raise AutoMLConfigError(
-            "No learner is left to try after allowed_models/blocked_models"
-            + (f" ({'; '.join(reasons)})" if reasons else "")
-            + "."
-        )
-    return learners
-
-
-def _guardrails(task: Task, data: TrainingData, plan: Any) -> list[Guardrail]:
-    validation = Guardrail(
-        name="Validation split handling",
-        status="done",
-        description=f"Validation: {data.strategy.describe()}.",
-        details=data.strategy.as_params(),
-    )
-    return [validation, *task.guardrails(data, plan)]
-
-
-def _refit_reserve(
-    config: AutoMLConfig, leaderboard: Leaderboard, data: TrainingData, reserve: Reserve
-) -> float:
-    """Time to keep for refitting the final model on all final rows: the best iteration, or,
-    when ensembles may win, the best few together, their extra members being optional work
-    (``final_fit.refit_reserve``)."""
-    cap = None if reserve.timeout_seconds is None else OPTIONAL_SHARE * reserve.timeout_seconds
-    killable = killable_refit(config)
-    return refit_reserve(config, leaderboard, data, reserve.refit_members, killable, cap)
-
-
-# --- small helpers --------------------------------------------------------------------------------
-def _budget_text(config: AutoMLConfig) -> str:
-    parts = []
-    if config.timeout_seconds is not None:
-        parts.append(f"{config.timeout_seconds:.0f} s")
-    if config.iterations is not None:
-        parts.append(f"{config.iterations} iterations")
-    if config.experiment_exit_score is not None:
-        parts.append(f"exit score {config.experiment_exit_score}")
-    return ", ".join(parts) or "until the score stops improving"
-
-
-def _best_text(result: SearchResult, metric: str) -> str:
-    if result.best is None:
-        return "-"
-    b = result.best
-    return f"iteration {b.iteration} {b.pipeline}: {metric} = {b.score:.4f}"
-
-
-def _configure_logging(config: AutoMLConfig) -> logging.Handler | None:
-    package_logger = logging.getLogger("mlflow_automl")
-    level = config.verbosity
-    package_logger.setLevel(level if isinstance(level, int) else level.upper())
-    if not config.debug_log:
-        return None
-    from pathlib import Path
-
-    path = Path(config.path or ".") / config.debug_log
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    package_logger.addHandler(handler)
-    package_logger.setLevel(logging.DEBUG)
-    return handler

@@ -70,3 +70,23 @@ class ConsoleReporter:
         self._print(_RULE)
         for key, value in lines.items():
             self._print(f"{key}: {value}")
+
+
+def budget_text(config: Any) -> str:
+    """The time budget of an ``AutoMLConfig`` as the console shows it."""
+    parts = []
+    if config.timeout_seconds is not None:
+        parts.append(f"{config.timeout_seconds:.0f} s")
+    if config.iterations is not None:
+        parts.append(f"{config.iterations} iterations")
+    if config.experiment_exit_score is not None:
+        parts.append(f"exit score {config.experiment_exit_score}")
+    return ", ".join(parts) or "until the score stops improving"
+
+
+def best_text(best: Any, metric: str) -> str:
+    """The best leaderboard entry as the console shows it."""
+    if best is None:
+        return "-"
+    b = best
+    return f"iteration {b.iteration} {b.pipeline}: {metric} = {b.score:.4f}"

@@ -35,7 +35,7 @@ from mlflow_automl.ensemble.iterations import fit_ensemble, is_ensemble
 from mlflow_automl.executors.killable import CallStopped, NotPicklable, call_before
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search import Budget
-from mlflow_automl.search.budget import slowdown
+from mlflow_automl.search.budget import OPTIONAL_SHARE, Reserve, slowdown
 from mlflow_automl.tasks import get_task
 
 logger = logging.getLogger("mlflow_automl")
@@ -282,3 +282,24 @@ def killable_refit(config: Any) -> bool:
     """Whether the final refit may run in a process stopped at the deadline: not where the user
     asked for everything in this process (``inprocess``: debugging, no child processes)."""
     return config.compute_target != "inprocess"
+
+
+def refit_reserve_for(
+    config: Any, leaderboard: Leaderboard, data: TrainingData, reserve: Reserve
+) -> float:
+    """Time to keep for refitting the final model on all final rows: the best iteration, or,
+    when ensembles may win, the best few together, their extra members being optional work
+    (``final_fit.refit_reserve``)."""
+    cap = None if reserve.timeout_seconds is None else OPTIONAL_SHARE * reserve.timeout_seconds
+    killable = killable_refit(config)
+    return refit_reserve(config, leaderboard, data, reserve.refit_members, killable, cap)
+
+
+def ensemble_deadline(
+    config: Any, leaderboard: Leaderboard, data: TrainingData, reserve: Reserve, budget: Budget
+) -> float | None:
+    """Ensembles are optional: they must leave the time the refit and logging need."""
+    if budget.deadline is None:
+        return None
+    refit = refit_reserve_for(config, leaderboard, data, reserve)
+    return budget.deadline - refit - budget.essential_reserve_seconds - reserve.chart_set_seconds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlflow_automl.forecasting.learners import STATISTICAL_LEARNERS
 from mlflow_automl.learners.base import Learner, check_task
 from mlflow_automl.learners.boosting import (
@@ -31,6 +33,7 @@ from mlflow_automl.learners.trees import (
     ExtremeRandomTreesLearner,
     RandomForestLearner,
 )
+from mlflow_automl.setting_names import AutoMLConfigError
 
 _CLASSES: tuple[type[Learner], ...] = (
     LogisticRegressionLearner,
@@ -120,3 +123,29 @@ def _check_names(names: list[str], task: str) -> None:
             raise ValueError(
                 f"Unknown model {name!r} for task {task!r}. Valid names: {', '.join(valid)}"
             )
+
+
+def choose_learners(config: Any, data: Any, plan: Any) -> list[Learner]:
+    """The learners an experiment tries (``AutoMLConfig``, its ``TrainingData`` and plan); an
+    error naming why when none is left."""
+    needs_missing = plan.mode == "off" and bool(data.X.isna().to_numpy().any())
+    learners = learners_for(
+        config.task,
+        allowed=config.allowed_models,
+        blocked=config.blocked_models,
+        onnx_only=config.enable_onnx_compatible_models,
+        need_sample_weight=data.sample_weight is not None,
+        need_missing=needs_missing,
+    )
+    if not learners:
+        reasons = []
+        if data.sample_weight is not None:
+            reasons.append("the weight column needs learners that accept sample weights")
+        if needs_missing:
+            reasons.append("featurization='off' with missing values needs NaN-aware learners")
+        raise AutoMLConfigError(
+            "No learner is left to try after allowed_models/blocked_models"
+            + (f" ({'; '.join(reasons)})" if reasons else "")
+            + "."
+        )
+    return learners

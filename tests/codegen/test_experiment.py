@@ -10,7 +10,7 @@ import mlflow
 import nbformat
 import pytest
 from click.testing import CliRunner
-from mlflow_automl.cli_history import history
+from mlflow_automl.cli.history import history
 from nbclient import NotebookClient
 
 from mlflow_automl import automl

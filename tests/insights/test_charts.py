@@ -16,7 +16,7 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlflow_automl import charts as C
+from mlflow_automl.insights import charts as C
 from mlflow_automl.evaluation import metrics as M
 
 
