@@ -94,10 +94,28 @@ def continue_experiment(
         experiment_timeout_hours=experiment_timeout_hours,
         iterations=iterations,
     )
-    task = settings.pop("task")
-    config = AutoMLConfig(task, **{k: v for k, v in settings.items() if v is not None})
+    config = restored_config(settings)
     prior = read_prior(run_id, config.metric)
     return automl.run_experiment(config, show_output=show_output, resume=prior)
+
+
+def restored_config(settings: dict[str, Any]) -> AutoMLConfig:
+    """The ``AutoMLConfig`` of restored ``settings``. A setting at its default is left out, so
+    that the config sees it as not given, as in the first run: e.g. on Ray the number of trials
+    in flight then follows the cluster again, not the default of 1 that was logged."""
+    settings = dict(settings)
+    task = settings.pop("task")
+    given = {
+        name: value
+        for name, value in settings.items()
+        if value is not None and not _at_default(name, value)
+    }
+    return AutoMLConfig(task, **given)
+
+
+def _at_default(name: str, value: Any) -> bool:
+    scalar = isinstance(value, (str, int, float, bool))  # never a frame or an object
+    return scalar and name in SETTINGS and value == SETTINGS[name].default
 
 
 def restored_settings(params: dict[str, str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 import mlflow_automl as automl
@@ -101,3 +102,23 @@ def test_a_running_experiment_cannot_be_continued(sqlite_store, penguins):
     )
     with pytest.raises(AutoMLConfigError, match="RUNNING"):
         AutoMLRun(run_id).continue_experiment(training_data=penguins, iterations=2)
+
+
+def test_a_restored_setting_at_its_default_counts_as_not_given():
+    """A continued experiment sees the first run's defaults as defaults: on Ray, the number of
+    trials in flight follows the cluster again instead of the logged default of 1."""
+    from mlflow_automl.resume import restored_config
+
+    settings = {
+        "task": "classification",
+        "label_column_name": "species",
+        "training_data": pd.DataFrame({"x": [1.0, 2.0], "species": ["a", "b"]}),
+        "max_concurrent_iterations": 1,  # logged, but the first run never set it
+        "primary_metric": "AUC_weighted",  # given: not the default
+        "enable_early_stopping": True,
+    }
+    config = restored_config(settings)
+    assert "max_concurrent_iterations" not in config.given_settings
+    assert "primary_metric" in config.given_settings
+    assert "enable_early_stopping" not in config.given_settings
+    assert config.max_concurrent_iterations == 1 and config.metric == "AUC_weighted"

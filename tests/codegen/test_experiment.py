@@ -10,10 +10,10 @@ import mlflow
 import nbformat
 import pytest
 from click.testing import CliRunner
-from mlflow_automl.cli.history import history
 from nbclient import NotebookClient
 
 from mlflow_automl import automl
+from mlflow_automl.cli.history import history
 from mlflow_automl.codegen import (
     SCORING_SCRIPT,
     TRAINING_NOTEBOOK,

@@ -16,8 +16,8 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlflow_automl.insights import charts as C
 from mlflow_automl.evaluation import metrics as M
+from mlflow_automl.insights import charts as C
 
 
 def _oof_proba(loader):
