@@ -5,7 +5,7 @@ space with a low-cost starting point and library defaults; see :class:`Learner`.
 """
 
 from mlflow_automl.learners.base import CLASSIFICATION, REGRESSION, TASKS, Learner
-from mlflow_automl.learners.onnx_export import register_onnx_converters, to_onnx
+from mlflow_automl.learners.onnx import register_onnx_converters, to_onnx
 from mlflow_automl.learners.registry import LEARNERS, get_learner, learner_names, learners_for
 
 __all__ = [

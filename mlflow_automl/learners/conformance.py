@@ -252,7 +252,7 @@ def check_onnx(learner: Learner, data: Dataset) -> None:
 def assert_onnx_matches(model: BaseEstimator, data: Dataset) -> None:
     import onnxruntime
 
-    from mlflow_automl.learners.onnx_export import to_onnx
+    from mlflow_automl.learners.onnx import to_onnx
 
     X = data.X_test.astype(np.float32)
     session = onnxruntime.InferenceSession(

@@ -24,17 +24,35 @@ from mlflow_automl.evaluation.trial import (
     TrialSpec,
 )
 from mlflow_automl.executors import InProcessExecutor, LocalProcessExecutor
+from mlflow_automl.executors.ray import RayExecutor
 from mlflow_automl.featurize import plan_featurization
 from mlflow_automl.learners import get_learner
 
 EXECUTORS = [
     pytest.param(InProcessExecutor, id="inprocess"),
     pytest.param(LocalProcessExecutor, id="local", marks=pytest.mark.slow),  # subprocesses
+    # A real 2-node cluster on loopback (the `ray_cluster` fixture; see `on_its_cluster`).
+    pytest.param(RayExecutor, id="ray", marks=pytest.mark.slow),
 ]
 # Long enough for any trial here on a busy machine; a wait that reaches it is a hang.
 PATIENCE_S = 300.0
 
 pytestmark = pytest.mark.parametrize("executor_class", EXECUTORS)
+
+
+@pytest.fixture(autouse=True)
+def on_its_cluster(request, executor_class):
+    """A cluster executor gets its cluster: the test process becomes a driver of the test's
+    Ray cluster, which the executor's connection then reuses."""
+    if executor_class is not RayExecutor:
+        yield
+        return
+    import ray
+
+    cluster = request.getfixturevalue("ray_cluster")
+    ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
