@@ -124,7 +124,7 @@ def experiment_cost(data: Path, repeats: int = 3) -> list[float]:
     ``automl.seconds_per_code_set`` tag of ``repeats`` runs on a fresh SQLite store each."""
     import mlflow
 
-    from mlflow_automl import automl
+    import mlflow_automl as automl
 
     seconds = []
     for i in range(repeats):

@@ -32,7 +32,9 @@ class RayCluster:
         self.client_port = free_port()  # Ray Client: compute_target="ray://127.0.0.1:<port>"
         self._nodes: list[subprocess.Popen] = []
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
-        self.env = dict(os.environ)
+        # Not the caller's MLflow settings (an experiment chosen by set_experiment() is exported
+        # as MLFLOW_EXPERIMENT_ID): the cluster's processes are no one's MLflow client.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         # Workers (and jobs) import this checkout and run this Python (a job's `python`); a
         # dead node is noticed after ~3 s, not ~30 s.
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))

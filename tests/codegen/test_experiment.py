@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from nbclient import NotebookClient
 
-from mlflow_automl import automl
+import mlflow_automl as automl
 from mlflow_automl.cli.history import history
 from mlflow_automl.codegen import (
     SCORING_SCRIPT,
