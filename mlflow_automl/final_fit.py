@@ -190,38 +190,9 @@ def fit_final(
     n_rows = len(final_rows)
     refit = _Refit(config, leaderboard, data, budget, reserve, killable, n_threads)
     if is_ensemble(best):
-        members = _members(leaderboard, best)
-        first_member = refit_seconds(members[0], data, margin=1.0) if members else 0.0
-        if refit.fits(first_member):
-            deadline = refit._deadline()
-            params = best.params
-
-            def refit_ensemble() -> Any:
-                return fit_ensemble(
-                    config,
-                    data,
-                    leaderboard,
-                    params,
-                    lambda entry: fit(entry, final_rows),
-                    deadline,
-                    lambda entry: refit_seconds(entry, data),
-                )
-
-            pipeline = refit.run(refit_ensemble, first_member)
-            if pipeline is not None:
-                n_fitted = len(pipeline.members)
-                return FinalFit(
-                    best,
-                    pipeline,
-                    f"{best.learner}: {n_fitted} member(s) refit on all {n_rows} rows{refit.where}",
-                )
-            why = f"its refit was {refit.why}"
-        else:
-            why = (
-                f"its first member's refit (~{REFIT_MARGIN * first_member:.1f} s) did not fit in "
-                f"the {budget.seconds_left(reserve):.1f} s left"
-            )
-        budget.skip(f"{best.learner} refit", f"{why}; its best single member is used")
+        done = _refit_ensemble(config, data, leaderboard, budget, reserve, fit, refit)
+        if done is not None:
+            return done
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
     estimate = refit_seconds(best, data, margin=1.0)
     if refit.fits(estimate):
@@ -236,7 +207,71 @@ def fit_final(
             f"{left:.1f} s left"
         )
         logger.warning("final model: %s; using a fallback", why)
+    return _fallback(config, data, leaderboard, budget, reserve, fit, best, why)
+
+
+def _refit_ensemble(
+    config: Any,
+    data: TrainingData,
+    leaderboard: Leaderboard,
+    budget: Budget,
+    reserve: float,
+    fit: Callable[[LeaderboardEntry, np.ndarray], Any],
+    refit: _Refit,
+) -> FinalFit | None:
+    """The best (an ensemble) with its members refit on all rows; None, with a skip that
+    says why, when that cannot finish in time (the best single member is used then)."""
+    best, final_rows = leaderboard.best, data.final_rows
+    members = _members(leaderboard, best)
+    first_member = refit_seconds(members[0], data, margin=1.0) if members else 0.0
+    if refit.fits(first_member):
+        deadline = refit._deadline()
+        params = best.params
+
+        def refit_ensemble() -> Any:
+            return fit_ensemble(
+                config,
+                data,
+                leaderboard,
+                params,
+                lambda entry: fit(entry, final_rows),
+                deadline,
+                lambda entry: refit_seconds(entry, data),
+            )
+
+        pipeline = refit.run(refit_ensemble, first_member)
+        if pipeline is not None:
+            n_fitted, n_rows = len(pipeline.members), len(final_rows)
+            return FinalFit(
+                best,
+                pipeline,
+                f"{best.learner}: {n_fitted} member(s) refit on all {n_rows} rows{refit.where}",
+            )
+        why = f"its refit was {refit.why}"
+    else:
+        why = (
+            f"its first member's refit (~{REFIT_MARGIN * first_member:.1f} s) did not fit in "
+            f"the {budget.seconds_left(reserve):.1f} s left"
+        )
+    budget.skip(f"{best.learner} refit", f"{why}; its best single member is used")
+    return None
+
+
+def _fallback(
+    config: Any,
+    data: TrainingData,
+    leaderboard: Leaderboard,
+    budget: Budget,
+    reserve: float,
+    fit: Callable[[LeaderboardEntry, np.ndarray], Any],
+    best: LeaderboardEntry,
+    why: str,
+) -> FinalFit:
+    """A model without the refit of ``best`` (``why`` says what stopped it): another iteration
+    refit where the task forbids split fits (forecasting), else the fastest iteration that fits
+    in the time left on its first training split, or on a sample of it sized to the time."""
     left = budget.seconds_left(reserve)
+    final_rows, n_rows = data.final_rows, len(data.final_rows)
     singles = [e for e in leaderboard.ranked() if not is_ensemble(e)]
     if not get_task(config.task).split_fallback:
         chosen = next((e for e in singles if budget.fits(refit_seconds(e, data), reserve)), None)

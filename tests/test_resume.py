@@ -60,6 +60,10 @@ def test_resume_in_a_fresh_process_runs_no_configuration_twice(sqlite_store, pen
     assert before <= {c.info.run_id for c in children}  # the earlier child runs are kept
     configurations = _configurations(run)
     assert len(set(configurations)) == 8, configurations  # no configuration run again
+    print(
+        f"FIGURE resume: 4 + 4 iterations in a fresh process, {len(children)} child runs, "
+        f"configurations run twice: {len(configurations) - len(set(configurations))}"
+    )
     assert run.get_status() == "FINISHED"
     assert run.tags[tracking.TAG_RESUMED] == "1"
     assert len(run.get_leaderboard()) == 8  # the table is rewritten with every iteration

@@ -148,9 +148,9 @@ def _assert_clean_stop(uri: str, signal_name: str, seconds: float, groups: set[i
     parent = next(r for r in runs if r.data.tags.get(tracking.TAG_KIND) == "experiment")
     assert parent.info.status == "KILLED"
     assert parent.info.end_time is not None
-    # The figures of issue 15 (pytest -s shows them).
+    # The figures of issue 15 (pytest -s shows them; benchmarks/hard_limits.py collects them).
     print(
-        f"{signal_name}: exit {seconds:.1f} s, KILLED "
+        f"FIGURE stop {signal_name}: exit {seconds:.1f} s, KILLED "
         f"{parent.info.end_time / 1000 - _signal_sent_at:.1f} s after the signal"
     )
     assert parent.data.tags[tracking.TAG_STOP_REASON] == f"stopped by {signal_name}"

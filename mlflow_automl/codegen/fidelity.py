@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow_automl.codegen.forecasting import ForecastSpec
 from mlflow_automl.codegen.render import TRAINING_SCRIPT, render
 from mlflow_automl.codegen.spec import CodeSpec, code_spec
 
@@ -50,13 +51,21 @@ def isolated_environment(workdir: str | Path, tracking_uri: str) -> dict[str, st
 
 
 def run_isolated(
-    args: list[str], workdir: str | Path, tracking_uri: str, timeout: float = 600
+    args: list[str],
+    workdir: str | Path,
+    tracking_uri: str,
+    timeout: float = 600,
+    with_package: bool = False,
 ) -> subprocess.CompletedProcess:
-    """``python -S ARGS`` in ``workdir`` with :func:`isolated_environment`."""
+    """``python -S ARGS`` in ``workdir`` with :func:`isolated_environment`; ``with_package``:
+    plain ``python`` (forecasting scripts import this package's public forecasters)."""
+    env = isolated_environment(workdir, tracking_uri)
+    if with_package:
+        env["PYTHONPATH"] = str(workdir)
     return subprocess.run(
-        [sys.executable, "-S", *args],
+        [sys.executable, *([] if with_package else ["-S"]), *args],
         cwd=workdir,
-        env=isolated_environment(workdir, tracking_uri),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -87,16 +96,23 @@ def evaluate(config: Any, learner_name: str, params: dict[str, Any] | None = Non
     )
     if not outcome.ok:
         raise RuntimeError(f"{learner_name} trial {outcome.status}: {outcome.error}")
-    spec = code_spec(
-        config=config, data=data, plan=plan, learner=learner, params=params, iteration=0
-    )
+    if get_task(config.task).code_kind == "forecasters":
+        from mlflow_automl.codegen.forecasting import forecast_spec
+
+        spec = forecast_spec(
+            config=config, data=data, plan=plan, learner=learner_name, params=params, iteration=0
+        )
+    else:
+        spec = code_spec(
+            config=config, data=data, plan=plan, learner=learner, params=params, iteration=0
+        )
     return outcome, spec
 
 
-def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[float, CodeSpec]]:
+def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[float, Any]]:
     """``(score, CodeSpec)`` of the voting and stack ensembles AutoML builds from one default
     trial of each of ``learner_names`` on ``config``'s data."""
-    from mlflow_automl.codegen.spec import ensemble_spec
+    from mlflow_automl.codegen.publish import spec_for
     from mlflow_automl.ensemble.iterations import build_ensembles
     from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
     from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
@@ -144,13 +160,13 @@ def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[floa
             fit_seconds=0.0,
             origin="ensemble",
         )
-        spec = ensemble_spec(config=config, data=data, plan=plan, entry=entry, leaderboard=board)
+        spec = spec_for(config, data, plan, board, entry)
         results.append((metrics[config.metric], spec))
     return results
 
 
 def check(
-    spec: CodeSpec,
+    spec: CodeSpec | ForecastSpec,
     trial_score: float,
     data_paths: list[str],
     workdir: str | Path,
@@ -160,7 +176,10 @@ def check(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / TRAINING_SCRIPT).write_text(render(spec)[TRAINING_SCRIPT])
-    done = run_isolated([TRAINING_SCRIPT, *data_paths], workdir, tracking_uri)
+    forecasting = isinstance(spec, ForecastSpec)  # imports the public forecasters
+    done = run_isolated(
+        [TRAINING_SCRIPT, *data_paths], workdir, tracking_uri, with_package=forecasting
+    )
     if done.returncode != 0:
         error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
         return Fidelity(spec.learner, spec.task, trial_score, None, error)

@@ -10,6 +10,11 @@ from mlflow_automl.codegen.spec import literal
 
 LINE_LENGTH = 100
 
+# The three generated files of a run, under code/.
+TRAINING_SCRIPT = "training_script.py"
+TRAINING_NOTEBOOK = "training_notebook.ipynb"
+SCORING_SCRIPT = "scoring_script.py"
+
 
 @dataclass
 class Call:
@@ -50,3 +55,29 @@ def layout(node: Any, indent: int = 0, prefix: int = 0) -> str:
     lines += [f"{pad}{k}={layout(v, indent + 4, len(k) + 1)}," for k, v in node.kwargs.items()]
     body = "\n".join(lines)
     return f"{node.name}{node.brackets[0]}\n{body}\n{' ' * indent}{node.brackets[1]}"
+
+
+def assignment(name: str, value: str) -> str:
+    """``NAME = value``, in parentheses on its own line when too long (as ruff lays it out)."""
+    line = f"{name} = {value}"
+    return line if len(line) <= 100 else f"{name} = (\n    {value}\n)"
+
+
+def markdown_of(docstring: str) -> str:
+    text = docstring.strip().strip('"').strip()
+    title, _, body = text.partition("\n")
+    return f"# {title}\n{body}"
+
+
+def notebook_text(cells: list[Any]) -> str:
+    """An ``.ipynb`` of ``cells`` (nbformat v4) for a Python 3 kernel."""
+    import nbformat
+    from nbformat import v4
+
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nbformat.writes(notebook)

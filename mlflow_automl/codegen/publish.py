@@ -53,11 +53,6 @@ def log_code(
     ``budget.skipped["code"]``. Optional work: a failure is a warning and a skip, not an error.
     Returns how many runs got code.
     """
-    if not get_task(config.task).generates_code:
-        budget.skip(
-            "code", f"code generation covers classification and regression, not {config.task}"
-        )
-        return 0
     try:
         return _log_code(config, data, plan, leaderboard, entries, parent_run_id, budget)
     except Exception as exc:  # optional work: the model is already logged
@@ -66,11 +61,13 @@ def log_code(
         return 0
 
 
-def _spec(config, data, plan, leaderboard, entry) -> Any:
+def spec_for(config, data, plan, leaderboard, entry) -> Any:
     from mlflow_automl.codegen.spec import ensemble_spec
     from mlflow_automl.ensemble.iterations import is_ensemble
     from mlflow_automl.learners import get_learner
 
+    if get_task(config.task).code_kind == "forecasters":
+        return _forecast_spec(config, data, plan, leaderboard, entry)
     if is_ensemble(entry):
         return ensemble_spec(
             config=config, data=data, plan=plan, entry=entry, leaderboard=leaderboard
@@ -87,6 +84,22 @@ def _spec(config, data, plan, leaderboard, entry) -> Any:
     )
 
 
+def _forecast_spec(config, data, plan, leaderboard, entry) -> Any:
+    from mlflow_automl.codegen.forecasting import forecast_spec
+    from mlflow_automl.ensemble.iterations import VOTING, is_ensemble
+
+    common = dict(config=config, data=data, plan=plan, learner=entry.learner)
+    common.update(iteration=entry.iteration, run_id=entry.run_id, origin=entry.origin)
+    if not is_ensemble(entry):
+        return forecast_spec(params=entry.params, **common)
+    combination = entry.params
+    if combination["kind"] != VOTING:
+        raise ValueError(f"no code generation for a forecasting {combination['kind']} yet")
+    by_iteration = {e.iteration: e for e in leaderboard.entries}
+    members = [(i, by_iteration[i].learner, by_iteration[i].params) for i in combination["members"]]
+    return forecast_spec(params={}, members=members, weights=combination["weights"], **common)
+
+
 def _log_code(config, data, plan, leaderboard, entries, parent_run_id, budget) -> int:
     started = time.perf_counter()
     todo = list(entries)
@@ -100,7 +113,7 @@ def _log_code(config, data, plan, leaderboard, entries, parent_run_id, budget) -
         folders = []
         for entry in todo:
             try:
-                spec = _spec(config, data, plan, leaderboard, entry)
+                spec = spec_for(config, data, plan, leaderboard, entry)
             except ValueError as exc:  # a case not generated yet (said in the error)
                 budget.skip("code", f"iteration {entry.iteration}: {exc}")
                 continue

@@ -17,13 +17,19 @@ from mlflow_automl.codegen.ensembles import (
     ensemble_model,
 )
 from mlflow_automl.codegen.featurize import featurization_code
-from mlflow_automl.codegen.layout import Call, layout
+from mlflow_automl.codegen.forecasting import ForecastSpec, render_forecasting
+from mlflow_automl.codegen.layout import (
+    SCORING_SCRIPT,
+    TRAINING_NOTEBOOK,
+    TRAINING_SCRIPT,
+    Call,
+    assignment,
+    layout,
+    markdown_of,
+    notebook_text,
+)
 from mlflow_automl.codegen.metrics import metric_code
 from mlflow_automl.codegen.spec import CodeSpec, literal
-
-TRAINING_SCRIPT = "training_script.py"
-TRAINING_NOTEBOOK = "training_notebook.ipynb"
-SCORING_SCRIPT = "scoring_script.py"
 
 _LIBRARIES = {"lightgbm": ", LightGBM", "xgboost": ", XGBoost"}
 
@@ -298,11 +304,10 @@ def scoring_script(spec: CodeSpec) -> str:
 def training_notebook(spec: CodeSpec) -> str:
     """The training script as a notebook: a markdown title per section, then its code; the
     last cell runs the steps on the experiment's data file."""
-    import nbformat
     from nbformat import v4
 
     sections = training_sections(spec)
-    cells = [v4.new_markdown_cell(_markdown_of(sections[0][1]))]
+    cells = [v4.new_markdown_cell(markdown_of(sections[0][1]))]
     for title, code in sections[1:-1]:
         cells += [v4.new_markdown_cell(f"## {title}"), v4.new_code_cell(code.strip("\n"))]
     user_validation = spec.validation == "user_validation_data"
@@ -310,7 +315,7 @@ def training_notebook(spec: CodeSpec) -> str:
     paths = "TRAINING_DATA, VALIDATION_DATA" if user_validation else "TRAINING_DATA"
     if Path(spec.data_source).is_file():
         data_cell = "# the experiment's training data\n"
-        data_cell += _assignment("TRAINING_DATA", literal(spec.data_source))
+        data_cell += assignment("TRAINING_DATA", literal(spec.data_source))
     else:  # a DataFrame or an MLflow dataset: no file to point at
         data_cell = (
             f"# The experiment was given a {spec.data_source}: save it as CSV or Parquet here.\n"
@@ -333,29 +338,13 @@ def training_notebook(spec: CodeSpec) -> str:
         ),
         v4.new_code_cell(f'{final}\nprint(f"model: {{log_run(model, X, value)}}")'),
     ]
-    notebook = v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return nbformat.writes(notebook)
+    return notebook_text(cells)
 
 
-def _assignment(name: str, value: str) -> str:
-    """``NAME = value``, in parentheses on its own line when too long (as ruff lays it out)."""
-    line = f"{name} = {value}"
-    return line if len(line) <= 100 else f"{name} = (\n    {value}\n)"
-
-
-def _markdown_of(docstring: str) -> str:
-    text = docstring.strip().strip('"').strip()
-    title, _, body = text.partition("\n")
-    return f"# {title}\n{body}"
-
-
-def render(spec: CodeSpec) -> dict[str, str]:
+def render(spec: CodeSpec | ForecastSpec) -> dict[str, str]:
     """File name -> text of the three files."""
+    if isinstance(spec, ForecastSpec):
+        return render_forecasting(spec)
     return {
         TRAINING_SCRIPT: training_script(spec),
         TRAINING_NOTEBOOK: training_notebook(spec),

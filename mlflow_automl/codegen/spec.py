@@ -94,10 +94,10 @@ class CodeSpec:
 
     @property
     def generated(self) -> bool:
-        """Code is generated for this task (tabular tasks; forecasting not yet)."""
+        """This spec's task is written as plain scikit-learn (forecasting: codegen/forecasting)."""
         from mlflow_automl.tasks import get_task
 
-        return get_task(self.task).generates_code
+        return get_task(self.task).code_kind == "plain"
 
     ensemble: Combination | None = None
     fold_columns: list[str] | None = None  # cv_split_column_names: 1 = train, 0 = validation
@@ -209,7 +209,7 @@ def _estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any
     accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
     seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
     return EstimatorCode(
-        module=_public_module(cls),
+        module=public_module(cls),
         name=cls.__name__,
         searched={k: plain(v) for k, v in params.items()},
         fixed={k: plain(v) for k, v in learner.fixed.items()},
@@ -259,7 +259,7 @@ def ensemble_spec(
         cls = type(estimator)
         defaults = cls().get_params()
         meta = EstimatorCode(
-            module=_public_module(cls),
+            module=public_module(cls),
             name=cls.__name__,
             searched={},
             fixed={
@@ -315,7 +315,7 @@ def _needs_calibration(learner: Any, task: str, params: dict[str, Any]) -> bool:
     return isinstance(learner.make_estimator(task, params), CalibratedClassifierCV)
 
 
-def _public_module(cls: type) -> str:
+def public_module(cls: type) -> str:
     """``sklearn.linear_model`` for ``sklearn.linear_model._logistic.LogisticRegression``,
     ``lightgbm`` for ``lightgbm.sklearn.LGBMClassifier``."""
     parts = cls.__module__.split(".")

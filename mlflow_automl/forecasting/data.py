@@ -153,7 +153,7 @@ class ForecastingPlan:
         error chases."""
         regressor = learner.make_estimator(FORECASTING, params, random_state, n_jobs)
         if self.absolute_loss:
-            for name, value in _ABSOLUTE_LOSS.get(type(regressor).__name__, {}).items():
+            for name, value in ABSOLUTE_LOSS.get(type(regressor).__name__, {}).items():
                 if name in regressor.get_params():
                     regressor.set_params(**{name: value})
         return regressor
@@ -231,7 +231,7 @@ class ForecastingPlan:
 
 # Absolute-error objectives of the boosting regressors (the forests' absolute-error criterion
 # is orders of magnitude slower, the linear learners search their loss themselves).
-_ABSOLUTE_LOSS: dict[str, dict[str, Any]] = {
+ABSOLUTE_LOSS: dict[str, dict[str, Any]] = {
     "LGBMRegressor": {"objective": "l1"},
     "XGBRegressor": {"objective": "reg:absoluteerror"},
     "GradientBoostingRegressor": {"loss": "absolute_error"},

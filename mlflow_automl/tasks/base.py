@@ -48,8 +48,9 @@ class Task(ABC):
     #: learner, so a worker may featurize each split once (``evaluation/trial.py``); a
     #: forecaster featurizes inside itself.
     shares_featurized_splits: ClassVar[bool] = True
-    #: ``enable_code_generation`` writes plain scikit-learn code for its models (codegen/).
-    generates_code: ClassVar[bool] = True
+    #: Which writer of ``codegen/`` gives its models their code (``enable_code_generation``):
+    #: ``"plain"``, plain scikit-learn; ``"forecasters"``, on the public forecasters.
+    code_kind: ClassVar[str] = "plain"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -38,7 +38,7 @@ class ForecastingTask(Task):
     split_fallback = False
     prefers_combination = True
     shares_featurized_splits = False
-    generates_code = False  # forecasters are not written out as plain code yet
+    code_kind = "forecasters"
     model_class = AutoMLForecaster
 
     def prepare_data(self, config: AutoMLConfig) -> ForecastingData:

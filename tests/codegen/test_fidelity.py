@@ -4,9 +4,6 @@ within 1e-6; every learner here is seeded, so all are held to 1e-6)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
@@ -125,7 +122,7 @@ def test_separate_validation_file_and_weighted_spearman(penguins_plus, tmp_path,
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
-def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path):
+def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path, assert_formatted):
     """No import of this package, one hyperparameter dict, comments that say where each step
     came from, and laid out as ruff formats it (so it is tidy where ruff is not installed)."""
     _, spec = fidelity.evaluate(_config(task, penguins_plus), "LightGBM")
@@ -135,21 +132,7 @@ def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path):
     assert script.count("HYPERPARAMETERS = {") == 1
     assert "target encoding: 120 levels" in script
     assert "date/time" in script and "TfidfVectorizer" in script
-    _assert_formatted(files, tmp_path)
-
-
-def _assert_formatted(files: dict[str, str], folder) -> None:
-    """``ruff format --check``: the templates already lay code out as ruff does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    check = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--line-length", "100"]
-        + [str(folder / name) for name in files],
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert_formatted(files, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +143,9 @@ def _assert_formatted(files: dict[str, str], folder) -> None:
     ],
     ids=["classification-cv", "regression-holdout"],
 )
-def test_ensembles_reproduce_their_scores(task, settings, penguins_plus, tmp_path, script_store):
+def test_ensembles_reproduce_their_scores(
+    task, settings, penguins_plus, tmp_path, script_store, assert_formatted
+):
     """Voting: members' out-of-fold predictions averaged with the selection weights; stack: the
     meta-learner cross-validated on them (CV) or trained on a share of the validation rows."""
     config = _config(task, penguins_plus, **settings)
@@ -171,7 +156,7 @@ def test_ensembles_reproduce_their_scores(task, settings, penguins_plus, tmp_pat
         files = render(spec)
         assert "mlflow_automl" not in files[TRAINING_SCRIPT]
         assert "MEMBERS = {" in files[TRAINING_SCRIPT]
-        _assert_formatted(files, tmp_path / f"{spec.learner}-files")
+        assert_formatted(files, tmp_path / f"{spec.learner}-files")
         result = fidelity.check(spec, score, [penguins_plus], tmp_path / spec.learner, script_store)
         assert result.error == ""
         assert result.difference <= EXACT, result

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import psutil
 import pytest
-from sklearn.datasets import load_digits
 
 from mlflow_automl.evaluation.trial import (
     COMPLETED,
     FAILED,
     TIMED_OUT,
-    TrialContext,
     TrialSpec,
 )
 from mlflow_automl.executors import InProcessExecutor, LocalProcessExecutor
 from mlflow_automl.executors.ray import RayExecutor
-from mlflow_automl.featurize import plan_featurization
 from mlflow_automl.learners import get_learner
 
 EXECUTORS = [
@@ -53,25 +49,6 @@ def on_its_cluster(request, executor_class):
     ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def context():
-    digits = load_digits(as_frame=True)
-    X, y = digits.data, digits.target.to_numpy()
-    rows = np.arange(len(y))
-    splits = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
-    return TrialContext(
-        X=X,
-        y=y,
-        sample_weight=None,
-        splits=splits,
-        task="classification",
-        n_classes=10,
-        plan=plan_featurization(X),
-        random_state=0,
-        n_jobs=1,
-    )
 
 
 def _quick(iteration: int, learner: str = "DecisionTree") -> TrialSpec:

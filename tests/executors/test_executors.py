@@ -8,31 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 from mlflow_automl.evaluation.trial import COMPLETED, TIMED_OUT, TrialContext, TrialSpec
 from mlflow_automl.executors import InProcessExecutor, LocalProcessExecutor, make_executor
-from mlflow_automl.featurize import plan_featurization
 from mlflow_automl.learners import get_learner
-
-
-@pytest.fixture(scope="module")
-def context():
-    digits = load_digits(as_frame=True)
-    X, y = digits.data, digits.target.to_numpy()
-    rows = np.arange(len(y))
-    splits = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
-    return TrialContext(
-        X=X,
-        y=y,
-        sample_weight=None,
-        splits=splits,
-        task="classification",
-        n_classes=10,
-        plan=plan_featurization(X),
-        random_state=0,
-        n_jobs=1,
-    )
 
 
 def _spec(iteration, learner):

@@ -106,6 +106,11 @@ def test_children_written_during_an_outage_are_journaled_and_synced(
     logged = [int(r.data.tags[tracking.TAG_ITERATION]) for r in children]
     assert sorted(logged) == sorted(set(logged))  # none twice
     assert iterations <= set(logged)  # lost: 0
+    print(
+        f"FIGURE outage: {elapsed:.1f} s for a {budget_s} s budget; {len(iterations)} "
+        f"iterations shown, {len(set(logged))} child runs after sync, "
+        f"lost {len(iterations - set(logged))}"
+    )
     assert [r.info.run_id for r in runs if r.info.status == "RUNNING"] == []
     parent = next(r for r in runs if r.data.tags.get(tracking.TAG_KIND) == "experiment")
     assert parent.info.status == "FAILED" and parent.info.end_time is not None
