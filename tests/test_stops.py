@@ -137,7 +137,9 @@ def _stop_mid_search(process: subprocess.Popen, uri: str, signum: int) -> tuple[
     return time.time() - sent, groups
 
 
-def _assert_clean_stop(uri: str, signal_name: str, seconds: float, groups: set[int]) -> None:
+def _assert_clean_stop(
+    uri: str, signal_name: str, seconds: float, groups: set[int], via: str = "submit"
+) -> None:
     assert seconds < EXIT_WITHIN_S, f"exit took {seconds:.1f} s"
     time.sleep(0.5)  # the kernel's SIGKILL of a parent-death worker is asynchronous
     assert _alive_in_groups(groups) == [], "a trial worker (or a process it started) lived on"
@@ -150,7 +152,7 @@ def _assert_clean_stop(uri: str, signal_name: str, seconds: float, groups: set[i
     assert parent.info.end_time is not None
     # The figures of issue 15 (pytest -s shows them; benchmarks/hard_limits.py collects them).
     print(
-        f"FIGURE stop {signal_name}: exit {seconds:.1f} s, KILLED "
+        f"FIGURE stop ({via}) {signal_name}: exit {seconds:.1f} s, KILLED "
         f"{parent.info.end_time / 1000 - _signal_sent_at:.1f} s after the signal"
     )
     assert parent.data.tags[tracking.TAG_STOP_REASON] == f"stopped by {signal_name}"
@@ -198,7 +200,7 @@ def test_cli_train_stops_cleanly_on_sigterm(tmp_path, penguins):
     seconds, groups = _stop_mid_search(process, uri, signal.SIGTERM)
     assert "BrokenPipeError" not in process.stderr.read()
     assert process.returncode == -signal.SIGTERM
-    _assert_clean_stop(uri, "SIGTERM", seconds, groups)
+    _assert_clean_stop(uri, "SIGTERM", seconds, groups, via="mlflow-automl train")
 
 
 def test_previous_handlers_are_restored():
