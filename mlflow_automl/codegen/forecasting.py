@@ -27,7 +27,7 @@ from mlflow_automl.codegen.layout import (
     notebook_text,
 )
 from mlflow_automl.codegen.metrics import metric_code
-from mlflow_automl.codegen.spec import EstimatorCode, literal, plain, public_module
+from mlflow_automl.codegen.spec import EstimatorCode, estimator_code, literal, plain
 
 _MASE = "mean_absolute_scaled_error"
 _MASE_BODY = """# Each row's absolute error over its series' in-sample seasonal-naive error
@@ -157,18 +157,9 @@ def _forecaster_code(config, plan, iteration, learner_name, params) -> Forecaste
             calibrated=False,
         )
         return ForecasterCode(iteration, learner_name, True, estimator, None, {}, season)
-    regressor = plan.make_regressor(learner, params, config.random_seed, 1)
-    cls = type(regressor)
+    estimator = estimator_code(learner, FORECASTING, params, config)
+    cls = learner.estimator_class(FORECASTING)
     accepted = cls().get_params()
-    seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
-    estimator = EstimatorCode(
-        module=public_module(cls),
-        name=cls.__name__,
-        searched={k: plain(v) for k, v in params.items()},
-        fixed={k: plain(v) for k, v in learner.fixed.items()},
-        seeding={k: v for k, v in seeding.items() if k in accepted},
-        calibrated=False,
-    )
     absolute = ABSOLUTE_LOSS.get(cls.__name__, {}) if plan.absolute_loss else {}
     scaler = learner.make_scaler()
     return ForecasterCode(

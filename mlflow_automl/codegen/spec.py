@@ -168,7 +168,7 @@ def code_spec(
     from mlflow_automl import __version__
 
     task = config.task
-    estimator = _estimator_code(learner, task, params, config)
+    estimator = estimator_code(learner, task, params, config)
     scaler = learner.make_scaler()
     columns = [
         ColumnStep(
@@ -204,12 +204,14 @@ def code_spec(
     )
 
 
-def _estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any) -> EstimatorCode:
-    cls = learner.estimators[task]
+def estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any) -> EstimatorCode:
+    """``learner``'s estimator for ``task`` with ``params``, as ``Learner.make_estimator``
+    builds it with the experiment's seed and threads."""
+    cls = learner.estimator_class(task)
     accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
     seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
     return EstimatorCode(
-        module=public_module(cls),
+        module=_public_module(cls),
         name=cls.__name__,
         searched={k: plain(v) for k, v in params.items()},
         fixed={k: plain(v) for k, v in learner.fixed.items()},
@@ -245,7 +247,7 @@ def ensemble_spec(
                 iteration=iteration,
                 learner=member.learner,
                 scaler=None if scaler is None else type(scaler).__name__,
-                estimator=_estimator_code(learner, config.task, member.params, config),
+                estimator=estimator_code(learner, config.task, member.params, config),
             )
         )
     meta = None
@@ -259,7 +261,7 @@ def ensemble_spec(
         cls = type(estimator)
         defaults = cls().get_params()
         meta = EstimatorCode(
-            module=public_module(cls),
+            module=_public_module(cls),
             name=cls.__name__,
             searched={},
             fixed={
@@ -315,7 +317,7 @@ def _needs_calibration(learner: Any, task: str, params: dict[str, Any]) -> bool:
     return isinstance(learner.make_estimator(task, params), CalibratedClassifierCV)
 
 
-def public_module(cls: type) -> str:
+def _public_module(cls: type) -> str:
     """``sklearn.linear_model`` for ``sklearn.linear_model._logistic.LogisticRegression``,
     ``lightgbm`` for ``lightgbm.sklearn.LGBMClassifier``."""
     parts = cls.__module__.split(".")

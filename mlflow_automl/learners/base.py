@@ -153,8 +153,7 @@ class Learner:
         are reproducible and the core budget is respected.
         """
         self._check_task(task)
-        # Forecasting regression learners fit their regressor on engineered features.
-        cls = self.estimators[REGRESSION if task not in self.estimators else task]
+        cls = self.estimator_class(task)
         accepted = cls().get_params()  # XGBoost hides its arguments behind **kwargs
         seeding = {"random_state": random_state, "n_jobs": n_jobs}
         kwargs = {k: v for k, v in seeding.items() if k in accepted}
@@ -164,6 +163,11 @@ class Learner:
             # Sequential: for three small fits, starting joblib workers costs more than it saves.
             estimator = CalibratedClassifierCV(estimator, cv=3)
         return estimator
+
+    def estimator_class(self, task: str) -> type:
+        """The estimator class for ``task``; forecasting regression learners fit their
+        regressor on engineered features."""
+        return self.estimators[REGRESSION if task not in self.estimators else task]
 
     def make_scaler(self) -> BaseEstimator | None:
         """A fresh instance of the declared scaler, or ``None``."""
