@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 
 
 def free_port() -> int:
@@ -122,3 +125,22 @@ class RayCluster:
         for process in reversed(self._nodes):
             self.kill_node(process)
         self._nodes = []
+
+
+@contextlib.contextmanager
+def running_cluster(n_nodes: int) -> Iterator[RayCluster]:
+    """A started cluster of ``n_nodes`` (the head first) in a fresh folder under /tmp; at the
+    end this process's Ray connection is closed, every node killed and the folder removed."""
+    cluster = RayCluster(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
+    try:
+        cluster.start_head()
+        for _ in range(n_nodes - 1):
+            cluster.add_node()
+        yield cluster
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)

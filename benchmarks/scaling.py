@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from benchmarks.ray_cluster import running_cluster
+
 HERE = Path(__file__).parent
 BUDGET_S = 60
 SEARCH_ROWS = 10_000
@@ -59,25 +60,6 @@ def _diamonds() -> pd.DataFrame:
     from benchmarks.datasets import get
 
     return get("diamonds").load()
-
-
-@contextmanager
-def _cluster(n_nodes: int):
-    from benchmarks.ray_cluster import RayCluster
-
-    cluster = RayCluster(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
-    try:
-        cluster.start_head()
-        for _ in range(n_nodes - 1):
-            cluster.add_node()
-        yield cluster
-    finally:
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.stop()
-        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @contextmanager
@@ -150,7 +132,7 @@ def searches(budget_s: float, rows: int = SEARCH_ROWS) -> dict[str, Any]:
         "local 2 workers": _search(frame, budget_s, max_concurrent_iterations=2),
     }
     for n_nodes in (1, 2):
-        with _cluster(n_nodes) as cluster:
+        with running_cluster(n_nodes) as cluster:
             os.environ["RAY_ADDRESS"] = cluster.address
             try:
                 # concurrency not given: the cluster's CPUs (one per trial)
@@ -248,7 +230,7 @@ def overhead() -> dict[str, Any]:
 
     context = _trivial_context()
     local = _overheads(LocalProcessExecutor(1), context)
-    with _cluster(1) as cluster:
+    with running_cluster(1) as cluster:
         ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
         tasks = _overheads(RayExecutor(1), context)
         actors = _actor_overheads(context)
@@ -351,7 +333,7 @@ def memory() -> dict[str, Any]:
 
     baseline = round(_tree_pss_mb([os.getpid()]))
     local = _peak_while(lambda: [os.getpid()], lambda: run_two(LocalProcessExecutor(2)))
-    with _cluster(2) as cluster:
+    with running_cluster(2) as cluster:
         ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
         roots = [os.getpid(), *(p.pid for p in cluster._nodes)]
         ray_idle = round(_tree_pss_mb(roots))

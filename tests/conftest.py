@@ -4,11 +4,9 @@ and real datasets that ship with installed packages."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -221,20 +219,10 @@ def ray_cluster():
     """A real 2-node Ray cluster on loopback (1 CPU each), with a dashboard for job submission.
     The test process connects to it as a driver; every Ray process is killed at the end."""
     pytest.importorskip("ray", reason="Ray is an optional extra: pip install '.[ray]'")
-    import ray
+    from benchmarks.ray_cluster import running_cluster
 
-    from benchmarks.ray_cluster import RayCluster
-
-    cluster = RayCluster(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
-    try:
-        cluster.start_head()
-        cluster.add_node()
+    with running_cluster(2) as cluster:
         yield cluster
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.stop()
-        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")
