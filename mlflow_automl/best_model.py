@@ -45,10 +45,12 @@ def log_best_model(
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
 
+    threads = config.threads_per_fit(data.X)
+
     def fit(entry: LeaderboardEntry, rows: Any) -> Any:
         learner = get_learner(entry.learner, config.task)
         pipeline = build_pipeline(
-            plan, learner, entry.params, config.task, config.random_seed, config.cores_per_iteration
+            plan, learner, entry.params, config.task, config.random_seed, threads
         )
         weights = None if data.sample_weight is None else data.sample_weight[rows]
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
@@ -61,7 +63,7 @@ def log_best_model(
         budget.essential_reserve_seconds,
         fit,
         killable=killable_refit(config),
-        n_threads=config.cores_per_iteration,
+        n_threads=threads,
     )
     best, pipeline = final.entry, final.pipeline
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})

@@ -111,7 +111,7 @@ def forecast_spec(
     step = settings.get("cv_step_size")
     step = layout_.horizon if step in (None, "auto") else int(step)
     codes = [
-        _forecaster_code(config, plan, i, name, p)
+        _forecaster_code(config, data, plan, i, name, p)
         for i, name, p in (members or [(iteration, learner, params)])
     ]
     return ForecastSpec(
@@ -136,7 +136,7 @@ def forecast_spec(
     )
 
 
-def _forecaster_code(config, plan, iteration, learner_name, params) -> ForecasterCode:
+def _forecaster_code(config, data, plan, iteration, learner_name, params) -> ForecasterCode:
     from mlflow_automl.forecasting.data import ABSOLUTE_LOSS
     from mlflow_automl.learners import get_learner
     from mlflow_automl.tasks.names import FORECASTING
@@ -157,7 +157,7 @@ def _forecaster_code(config, plan, iteration, learner_name, params) -> Forecaste
             calibrated=False,
         )
         return ForecasterCode(iteration, learner_name, True, estimator, None, {}, season)
-    estimator = estimator_code(learner, FORECASTING, params, config)
+    estimator = estimator_code(learner, FORECASTING, params, config, data)
     cls = learner.estimator_class(FORECASTING)
     accepted = cls().get_params()
     absolute = ABSOLUTE_LOSS.get(cls.__name__, {}) if plan.absolute_loss else {}

@@ -168,7 +168,7 @@ def code_spec(
     from mlflow_automl import __version__
 
     task = config.task
-    estimator = estimator_code(learner, task, params, config)
+    estimator = estimator_code(learner, task, params, config, data)
     scaler = learner.make_scaler()
     columns = [
         ColumnStep(
@@ -204,12 +204,14 @@ def code_spec(
     )
 
 
-def estimator_code(learner: Any, task: str, params: dict[str, Any], config: Any) -> EstimatorCode:
+def estimator_code(
+    learner: Any, task: str, params: dict[str, Any], config: Any, data: Any
+) -> EstimatorCode:
     """``learner``'s estimator for ``task`` with ``params``, as ``Learner.make_estimator``
-    builds it with the experiment's seed and threads."""
+    builds it with the experiment's seed and the threads its trials had on ``data``."""
     cls = learner.estimator_class(task)
     accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
-    seeding = {"random_state": config.random_seed, "n_jobs": config.cores_per_iteration}
+    seeding = {"random_state": config.random_seed, "n_jobs": config.threads_per_fit(data.X)}
     return EstimatorCode(
         module=_public_module(cls),
         name=cls.__name__,
@@ -247,7 +249,7 @@ def ensemble_spec(
                 iteration=iteration,
                 learner=member.learner,
                 scaler=None if scaler is None else type(scaler).__name__,
-                estimator=estimator_code(learner, config.task, member.params, config),
+                estimator=estimator_code(learner, config.task, member.params, config, data),
             )
         )
     meta = None

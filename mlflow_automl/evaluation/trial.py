@@ -61,7 +61,7 @@ class TrialContext:
             n_classes=data.n_classes,
             plan=plan,
             random_state=config.random_seed,
-            n_jobs=config.cores_per_iteration,
+            n_jobs=config.threads_per_fit(data.X),
             metric_scale=getattr(data, "metric_scale", None),
         )
 

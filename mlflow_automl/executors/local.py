@@ -53,11 +53,12 @@ _CONNECT_TIMEOUT_S = 120.0
 # Grace after a deadline before the worker is killed: the in-worker check between splits
 # usually ends the trial cleanly, which keeps the worker (and its imports) alive.
 _KILL_GRACE_S = 0.5
-# The first trial runs in this process when no worker is ready yet, it is a low-cost point and
-# the table has at most this many cells: a worker's imports took 9-11 s on a 2-core machine at
-# load 17 (1.5 s quiet), and 15 s experiments on penguins ended with no trial; the baseline
-# there takes well under a second, checked against its deadline between splits.
-_FIRST_IN_PROCESS_MAX_CELLS = 1_000_000
+# A trial runs in this process while no worker is ready yet, if it is a low-cost point and the
+# table has at most this many cells: a worker's imports took 9-11 s on a 2-core machine at
+# load 17 (1.5 s quiet), and 15 s experiments on penguins ended with no trial; later, at load 2,
+# credit's second trial still waited 3.8 s for the worker. Low-cost points take well under a
+# second there and are checked against their deadline between splits.
+_IN_PROCESS_MAX_CELLS = 1_000_000
 
 
 def worker_env(n_threads: int) -> dict[str, str]:
@@ -104,8 +105,7 @@ class LocalProcessExecutor(TrialExecutor):
         self._workers: list[_Worker] = []
         self._authkey = secrets.token_bytes(16)
         self._listener: Listener | None = None
-        self._pending: list[TrialOutcome] = []  # the first trial, when it ran here
-        self._n_submitted = 0
+        self._pending: list[TrialOutcome] = []  # trials that ran here while workers started
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, context: TrialContext) -> None:
@@ -167,8 +167,7 @@ class LocalProcessExecutor(TrialExecutor):
         return len(self._pending) + sum(worker.spec is not None for worker in self._workers)
 
     def submit(self, spec: TrialSpec, deadline: float | None, timeout: float | None = None) -> None:
-        self._n_submitted += 1
-        if self._n_submitted == 1 and self._first_here(spec):
+        if self._runs_here(spec):
             # The threads a worker would have (see worker_env): spinning BLAS threads next to
             # busy processes made this baseline's 10 folds on penguins take 2 s each.
             n_threads = self._context.n_jobs
@@ -208,11 +207,11 @@ class LocalProcessExecutor(TrialExecutor):
         done, self._pending = self._pending, []
         return done + [self._stop(w, reason) for w in self._workers if w.spec is not None]
 
-    def _first_here(self, spec: TrialSpec) -> bool:
-        """Whether the first trial runs in this process (see _FIRST_IN_PROCESS_MAX_CELLS):
-        nothing is known of a worker yet, no connection waits to be accepted."""
+    def _runs_here(self, spec: TrialSpec) -> bool:
+        """Whether a trial runs in this process (see _IN_PROCESS_MAX_CELLS): no worker has
+        connected yet and none is knocking."""
         X = self._context.X
-        small = X.shape[0] * max(1, X.shape[1]) <= _FIRST_IN_PROCESS_MAX_CELLS
+        small = X.shape[0] * max(1, X.shape[1]) <= _IN_PROCESS_MAX_CELLS
         if spec.origin != "low_cost" or not small:
             return False
         if any(w.connection is not None for w in self._workers):

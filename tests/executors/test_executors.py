@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import numpy as np
@@ -139,23 +140,42 @@ def test_workers_spin_briefly_at_openmp_barriers(context):
     assert int(os.environ["GOMP_SPINCOUNT"]) <= 1000
 
 
-def test_the_first_low_cost_trial_runs_here_while_the_workers_start(context):
-    """A worker's imports take seconds on a busy machine; the baseline does not wait for
-    them on a small table: it runs in this process (its featurized splits are kept here), and
-    the next trial goes to a worker."""
+def test_low_cost_trials_run_here_until_a_worker_is_ready(context):
+    """A worker's imports take seconds on a busy machine; low-cost trials on a small table do
+    not wait for them: they run in this process (their featurized splits are kept here), and
+    once a worker has knocked, the next trial goes to it."""
     here = TrialContext(**{**context.__dict__, "_featurized": {}})
     with LocalProcessExecutor(max_concurrency=1) as executor:
         executor.start(here)
-        executor.submit(_spec(0, "DecisionTree"), deadline=None)
-        assert executor.n_running == 1
-        (first,) = executor.wait(timeout=0)
-        assert first.status == COMPLETED, first.error
-        assert len(here._featurized) == len(here.splits)  # evaluated in this process
+        firsts = []
+        for iteration in (0, 1):
+            executor.submit(_spec(iteration, "DecisionTree"), deadline=None)
+            assert executor.n_running == 1
+            (outcome,) = executor.wait(timeout=0)
+            assert outcome.status == COMPLETED, outcome.error
+            assert len(here._featurized) == len(here.splits)  # evaluated in this process
+            firsts.append(outcome)
         here._featurized.clear()
-        executor.submit(_spec(1, "DecisionTree"), deadline=None)
+        # The worker knocks once its imports are done.
+        assert wait([executor._listener._listener._socket], timeout=60)
+        executor.submit(_spec(2, "DecisionTree"), deadline=None)
         outcomes = []
         while not outcomes:
             outcomes = executor.wait(timeout=60)
         assert outcomes[0].status == COMPLETED, outcomes[0].error
         assert here._featurized == {}  # evaluated by a worker
-    np.testing.assert_allclose(outcomes[0].predictions, first.predictions)
+    for first in firsts:
+        np.testing.assert_allclose(outcomes[0].predictions, first.predictions)
+
+
+def test_only_low_cost_trials_run_here(context):
+    here = TrialContext(**{**context.__dict__, "_featurized": {}})
+    tuned = TrialSpec(0, "DecisionTree", _spec(0, "DecisionTree").params, "tpe")
+    with LocalProcessExecutor(max_concurrency=1) as executor:
+        executor.start(here)
+        executor.submit(tuned, deadline=None)
+        outcomes = []
+        while not outcomes:
+            outcomes = executor.wait(timeout=60)
+        assert outcomes[0].status == COMPLETED, outcomes[0].error
+        assert here._featurized == {}  # a worker ran it, however long its imports took
