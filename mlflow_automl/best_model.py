@@ -45,12 +45,17 @@ def log_best_model(
             f"{result.stop_reason}). See the failed child runs' automl.error tags."
         )
 
-    threads = config.threads_per_fit(data.X)
+    cores = config.cores_per_iteration
 
     def fit(entry: LeaderboardEntry, rows: Any) -> Any:
         learner = get_learner(entry.learner, config.task)
         pipeline = build_pipeline(
-            plan, learner, entry.params, config.task, config.random_seed, threads
+            plan,
+            learner,
+            entry.params,
+            config.task,
+            config.random_seed,
+            learner.threads(data.X, cores),
         )
         weights = None if data.sample_weight is None else data.sample_weight[rows]
         return fit_pipeline(pipeline, learner, data.X.iloc[rows], data.y[rows], weights)
@@ -63,7 +68,7 @@ def log_best_model(
         budget.essential_reserve_seconds,
         fit,
         killable=killable_refit(config),
-        n_threads=threads,
+        n_threads=cores,
     )
     best, pipeline = final.entry, final.pipeline
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})

@@ -70,11 +70,6 @@ def _cores(value: Any) -> str | None:
 
 # More workers than this is a typo: each one is a Python process with its own copy of the data.
 _MAX_CONCURRENCY = max(16, 4 * (os.cpu_count() or 1))
-# Below this many cells (rows x columns) a fit runs on one thread: on 2 cores a 100-tree random
-# forest took 0.29 s on one thread and 0.36 s on two for 300 x 7 (joblib's start-up and polling
-# cost more than the trees), and threads paid from about 1,000 x 10 (0.52 s vs 0.44 s). Next to
-# two busy processes one thread also keeps its share: penguins at 60 s ran 47 trials, not 30.
-_ONE_THREAD_MAX_CELLS = 10_000
 # On a Ray cluster the trials in flight are bounded by the cluster, not this machine's cores.
 _MAX_RAY_CONCURRENCY = 10_000
 
@@ -458,13 +453,6 @@ class AutoMLConfig:
         if self.max_cores_per_iteration and self.max_cores_per_iteration > 0:
             return int(self.max_cores_per_iteration)
         return max(1, (os.cpu_count() or 1) // self.max_concurrent_iterations)
-
-    def threads_per_fit(self, training_frame: Any) -> int:
-        """Threads one fit uses on ``training_frame``: ``cores_per_iteration``, or one when the
-        table is too small for threads to pay (see ``_ONE_THREAD_MAX_CELLS``)."""
-        if training_frame.shape[0] * training_frame.shape[1] < _ONE_THREAD_MAX_CELLS:
-            return 1
-        return self.cores_per_iteration
 
     # --- cross-setting rules -------------------------------------------------------------------
     def _check_local_concurrency(self) -> None:

@@ -26,16 +26,6 @@ def test_settings_dict_as_kwargs(penguins):
     assert config.timeout_seconds == 60
 
 
-def test_small_tables_are_fitted_on_one_thread(penguins, breast_cancer):
-    # Threads cost more than they save under 10,000 cells, and lose their share on a busy
-    # machine; larger tables get every core of the trial.
-    wide = dict(max_cores_per_iteration=2)
-    small = AutoMLConfig(task="classification", **base(penguins), **wide)
-    assert small.threads_per_fit(penguins) == 1  # 344 x 8
-    large = AutoMLConfig(task="classification", **base(breast_cancer), **wide)
-    assert large.threads_per_fit(breast_cancer) == 2  # 569 x 31
-
-
 def test_hours_variant_and_defaults(diabetes):
     config = AutoMLConfig(
         task="regression",

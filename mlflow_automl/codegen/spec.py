@@ -211,7 +211,10 @@ def estimator_code(
     builds it with the experiment's seed and the threads its trials had on ``data``."""
     cls = learner.estimator_class(task)
     accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
-    seeding = {"random_state": config.random_seed, "n_jobs": config.threads_per_fit(data.X)}
+    seeding = {
+        "random_state": config.random_seed,
+        "n_jobs": learner.threads(data.X, config.cores_per_iteration),
+    }
     return EstimatorCode(
         module=_public_module(cls),
         name=cls.__name__,

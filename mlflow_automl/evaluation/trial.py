@@ -61,7 +61,7 @@ class TrialContext:
             n_classes=data.n_classes,
             plan=plan,
             random_state=config.random_seed,
-            n_jobs=config.threads_per_fit(data.X),
+            n_jobs=config.cores_per_iteration,
             metric_scale=getattr(data, "metric_scale", None),
         )
 
@@ -127,6 +127,7 @@ def _run_splits(
 
     try:
         learner = get_learner(spec.learner, context.task)
+        threads = learner.threads(context.X, context.n_jobs)
         n = len(context.y)
         shape = (n,) if context.n_classes is None else (n, context.n_classes)
         predictions = np.full(shape, np.nan)
@@ -140,7 +141,7 @@ def _run_splits(
                 spec.params,
                 context.task,
                 context.random_state,
-                context.n_jobs,
+                threads,
             )
             weights = None if context.sample_weight is None else context.sample_weight[train]
             featurized = featurized_split(context, split_index, train, valid)

@@ -29,6 +29,9 @@ class _StatisticalLearner(Learner):
     """Per-series univariate models: no sample weights, no ONNX, covariates unused."""
 
     univariate = True
+    # Their n_jobs is processes, one series each (PerSeriesForecaster decides how many), not
+    # threads that meet at every step: a small table does not make them pointless.
+    one_thread_below_cells = 0
     onnx_compatible = False
     supports_sample_weight = False
     handles_missing = True  # they never see the feature columns
