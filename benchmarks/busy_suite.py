@@ -7,8 +7,9 @@ touches timing, not in CI (it takes as long as the suite, slowed by the load).
 The harness starts ``--busy`` processes that each keep a core busy (``python -c "while True:
 pass"``), runs pytest with the remaining arguments, stops them, and appends one line per call
 to ``benchmarks/BUSY_SUITE.md``: date, load, the pytest arguments, wall time and pytest's
-closing summary. Tests print the stop, outage and resume figures of the hard-limits issue as
-``FIGURE ...`` lines; those of this call go to ``benchmarks/HARD_LIMITS.md``:
+closing summary (the whole output of the last call: ``benchmarks/busy_suite.log``). Tests print
+the stop, outage and resume figures of the hard-limits issue as ``FIGURE ...`` lines; those of
+this call go to ``benchmarks/HARD_LIMITS.md``:
 
     python -m benchmarks.busy_suite -- tests/test_stops.py tests/tracking/test_journal.py \
         tests/test_resume.py
@@ -30,6 +31,7 @@ from benchmarks.time_budget import busy_processes
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "BUSY_SUITE.md"
+LOG = HERE / "busy_suite.log"  # the last call's whole pytest output (not committed)
 FIGURES = HERE / "HARD_LIMITS.md"
 _HEADER = (
     "# The test suite on a busy machine\n\n"
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
         )
     wall = time.time() - started
+    # The whole output goes to a file: a failure's traceback is far above the closing lines.
+    LOG.write_text(completed.stdout + completed.stderr)
     sys.stdout.write(completed.stdout[-5000:])
     sys.stderr.write(completed.stderr[-5000:])
     lines = [line for line in completed.stdout.splitlines() if line.strip()]

@@ -279,6 +279,15 @@ def write_report(results: list[dict], header: dict, note: str) -> str:
                 f"| {r['trials']} | {r['ratio']} | {'yes' if r['at_least_half'] else 'NO'} |"
                 for r in ratios
             ),
+            "",
+            "The ceiling of that ratio: next to b busy processes on n cores, the scheduler gives "
+            "a process with k runnable threads about k / (k + b) of the n cores. An engine that "
+            "keeps c of 2 cores busy at load 0 keeps 2c / (c + 2) at load 2, so the ratio "
+            "cannot pass 2 / (c + 2): 0.67 for one-thread trials and an idle driver (c = 1), "
+            "0.5 for trials on both cores (c = 2), less for the driver's own work (tracking, "
+            "the sampler) beside them. Without early stopping every trial count is "
+            "throughput; with it, the search also ends when the score has been flat for a "
+            "quarter of the budget, a count of its own.",
         ]
     kept = sum(r["within_promise"] and r["model"] for r in results)
     refused = sum(r.get("refused", False) for r in results)

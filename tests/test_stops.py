@@ -28,6 +28,17 @@ REPO = Path(__file__).resolve().parents[1]
 EXIT_WITHIN_S = STOP_GRACE_SECONDS + 15
 _signal_sent_at = 0.0
 
+
+@pytest.fixture(autouse=True)
+def _sigint_as_in_a_terminal():
+    """A shell starts its background jobs with SIGINT ignored, and an ignored signal stays
+    ignored (test_an_ignored_signal_stays_ignored); these tests send SIGINT as a terminal's
+    Ctrl-C does, so they restore Python's handler (experiments they start inherit the default)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 _SCRIPT = """
 import sys
 import mlflow
