@@ -75,6 +75,12 @@ class RayCluster:
             str(self.client_port),
         )
         (head.node_id,) = self._wait_for_nodes(1)
+        self._wait_for_client_server()
+
+    @property
+    def nodes(self) -> list[subprocess.Popen]:
+        """The nodes' ``ray start`` processes, the head first."""
+        return list(self._nodes)
 
     def add_node(self) -> subprocess.Popen:
         """Starts one more 1-CPU worker node; returns once the cluster counts it. The process
@@ -106,6 +112,23 @@ class RayCluster:
                 return set(result.stdout.split())
             if time.time() > deadline:
                 raise RuntimeError(f"the Ray cluster did not get {n} nodes: {result.stderr}")
+            time.sleep(1)
+
+    def _wait_for_client_server(self, timeout: float = 120) -> None:
+        """Returns once a Ray Client session opens: on a slow machine the head answers before
+        its client server can start sessions (its runtime-env agent still starting), and a
+        session that fails to start leaves Ray half set up in the process that asked."""
+        script = "import ray, sys; ray.init(sys.argv[1], logging_level='ERROR'); ray.shutdown()"
+        address = f"ray://127.0.0.1:{self.client_port}"
+        deadline = time.time() + timeout
+        while True:
+            result = subprocess.run(
+                [sys.executable, "-c", script, address], env=self.env, capture_output=True
+            )
+            if result.returncode == 0:
+                return
+            if time.time() > deadline:
+                raise RuntimeError(f"no Ray Client session opened at {address}: {result.stderr}")
             time.sleep(1)
 
     def kill_node(self, process: subprocess.Popen) -> None:

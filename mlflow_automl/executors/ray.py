@@ -151,8 +151,14 @@ class RayExecutor(TrialExecutor):
     def start(self, context: TrialContext) -> None:
         ray = self._ray
         if not ray.is_initialized():
-            # Ray's own log lines (worker start-up) stay out of the user's console.
-            ray.init(address=self._address, log_to_driver=False, logging_level="WARNING")
+            try:
+                # Ray's own log lines (worker start-up) stay out of the user's console.
+                ray.init(address=self._address, log_to_driver=False, logging_level="WARNING")
+            except BaseException:
+                # A ray:// session the server failed to start leaves Ray half set up in this
+                # process: the next ray.init, even to another address, fails an assertion.
+                ray.shutdown()
+                raise
             self._owns_connection = True
         cluster_cpus = int(ray.cluster_resources().get("CPU", 0))
         if cluster_cpus < self._cores:

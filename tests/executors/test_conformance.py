@@ -9,6 +9,7 @@ No assertion needs a quiet machine: every wait has a generous bound and no durat
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import psutil
@@ -143,17 +144,32 @@ def test_cancel_all_ends_every_running_trial_once(context, executor_class):
     assert {o.status for o in outcomes} <= {COMPLETED, TIMED_OUT}
 
 
-def test_shutdown_leaves_no_process_behind(context, executor_class):
+def test_shutdown_leaves_no_process_behind(request, context, executor_class):
+    # The test cluster's nodes are this process's children too, and they start (and replace
+    # killed) workers of their own whenever they like: those belong to the cluster.
+    nodes = set()
+    if executor_class is RayExecutor:
+        nodes = {node.pid for node in request.getfixturevalue("ray_cluster").nodes}
     me = psutil.Process()
-    before = {p.pid for p in me.children(recursive=True)}
+    before = _descendants(me, nodes)
     executor = executor_class(max_concurrency=2)
     executor.start(context)
     executor.submit(_slow(0), None, 0.2)  # shut down in the middle of a trial
-    started = {p.pid for p in me.children(recursive=True)} - before
+    started = _descendants(me, nodes) - before
     executor.shutdown()
     left = [pid for pid in started if psutil.pid_exists(pid) and _alive(pid)]
     assert left == []
     assert executor.n_running == 0
+
+
+def _descendants(process: psutil.Process, outside: set[int]) -> set[int]:
+    """The pids below ``process``, leaving out the trees under the pids in ``outside``."""
+    found = set()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in process.children():
+            if child.pid not in outside:
+                found |= {child.pid} | _descendants(child, outside)
+    return found
 
 
 def _alive(pid: int) -> bool:
