@@ -209,18 +209,20 @@ def estimator_code(
 ) -> EstimatorCode:
     """``learner``'s estimator for ``task`` with ``params``, as ``Learner.make_estimator``
     builds it with the experiment's seed and the threads its trials had on ``data``."""
-    cls = learner.estimator_class(task)
-    accepted = cls().get_params()  # as Learner.make_estimator: only what the class accepts
-    seeding = {
-        "random_state": config.random_seed,
-        "n_jobs": learner.threads(data.X, config.cores_per_iteration),
-    }
+    # The library's class where the package extends one (CatBoost's classifier): the code
+    # must run without mlflow-automl.
+    cls = next(
+        c
+        for c in learner.estimator_class(task).__mro__
+        if c.__module__.split(".")[0] != "mlflow_automl"
+    )
+    threads = learner.threads(data.X, config.cores_per_iteration)
     return EstimatorCode(
         module=_public_module(cls),
         name=cls.__name__,
         searched={k: plain(v) for k, v in params.items()},
         fixed={k: plain(v) for k, v in learner.fixed.items()},
-        seeding={k: v for k, v in seeding.items() if k in accepted},
+        seeding=learner.seeding(task, config.random_seed, threads),
         calibrated=_needs_calibration(learner, task, params),
     )
 

@@ -134,6 +134,7 @@ absent.
 import sys
 
 import mlflow
+import numpy as np
 import pandas as pd
 $classes_line
 
@@ -141,7 +142,8 @@ def main(model_uri: str, data: str, output: str = "predictions.csv") -> None:
     reader = pd.read_parquet if data.lower().endswith((".parquet", ".pq")) else pd.read_csv
     frame = reader(data).drop(columns=[$label], errors="ignore")
     model = mlflow.pyfunc.load_model(model_uri)
-    predictions = model.predict(frame)$decode
+    # 1-D: CatBoost's classifier predicts a column of labels.
+    predictions = np.ravel(model.predict(frame))$decode
     pd.DataFrame({"prediction": predictions}).to_csv(output, index=False)
     print(f"{len(frame)} rows scored into {output}")
 

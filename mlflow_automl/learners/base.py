@@ -7,6 +7,7 @@ and ``search_space``; the base class turns them into unfitted scikit-learn estim
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 from sklearn.base import BaseEstimator
@@ -95,6 +96,8 @@ class Learner:
     # forests hand whole trees to joblib threads: on 2 cores a 100-tree forest took 0.29 s on
     # one thread and 0.36 s on two for 300 x 7, and threads paid from about 1,000 x 10.
     one_thread_below_cells: ClassVar[int] = 10_000
+    # The constructor argument that takes the fit's thread count (CatBoost: thread_count).
+    threads_argument: ClassVar[str] = "n_jobs"
 
     estimators: ClassVar[dict[str, type]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
@@ -118,7 +121,12 @@ class Learner:
         """Whether the optional package the learner needs (if any) is installed."""
         import importlib.util
 
-        return cls.requires is None or importlib.util.find_spec(cls.requires) is not None
+        if cls.requires is None:
+            return True
+        try:
+            return importlib.util.find_spec(cls.requires) is not None
+        except ValueError:  # None in sys.modules: the import is blocked
+            return False
 
     def __repr__(self) -> str:
         return f"<Learner {self.name}>"
@@ -158,15 +166,20 @@ class Learner:
         """
         self._check_task(task)
         cls = self.estimator_class(task)
-        accepted = cls().get_params()  # XGBoost hides its arguments behind **kwargs
-        seeding = {"random_state": random_state, "n_jobs": n_jobs}
-        kwargs = {k: v for k, v in seeding.items() if k in accepted}
-        estimator = cls(**{**kwargs, **self.fixed, **params})
+        estimator = cls(**{**self.seeding(task, random_state, n_jobs), **self.fixed, **params})
         if get_task(task).predicts_classes and not hasattr(estimator, "predict_proba"):
             # Margin-only models (hinge, perceptron) get Platt-scaled probabilities.
             # Sequential: for three small fits, starting joblib workers costs more than it saves.
             estimator = CalibratedClassifierCV(estimator, cv=3)
         return estimator
+
+    def seeding(self, task: str, random_state: int, n_jobs: int) -> dict[str, int]:
+        """The seed and thread-count arguments of ``task``'s estimator, for those it takes."""
+        cls = self.estimator_class(task)
+        # XGBoost hides its arguments behind **kwargs; CatBoost lists only those set.
+        accepted = set(cls().get_params()) | set(inspect.signature(cls).parameters)
+        wanted = {"random_state": random_state, self.threads_argument: n_jobs}
+        return {k: v for k, v in wanted.items() if k in accepted}
 
     def threads(self, training_frame: Any, cores: int) -> int:
         """Threads for a fit on ``training_frame``: ``cores``, or one on a table too small for

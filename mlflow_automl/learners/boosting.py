@@ -1,4 +1,5 @@
-"""Gradient-boosted trees: LightGBM, XGBoost and scikit-learn's histogram GBM.
+"""Gradient-boosted trees: LightGBM, XGBoost, scikit-learn's histogram GBM and CatBoost
+(optional: ``pip install 'mlflow-automl[catboost]'``).
 
 Spaces follow FLAML: tree and leaf counts grow log-uniformly up to the row count, the low-cost
 point is 4 trees of 4 leaves, and regularisation spans 1/1024..1024. All three fit on NaN.
@@ -7,10 +8,17 @@ point is 4 trees of 4 leaves, and regularisation spans 1/1024..1024. All three f
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import lightgbm
+import numpy as np
 import xgboost
 from sklearn import ensemble
+
+try:
+    import catboost
+except ImportError:  # the optional extra; the learner is then left out (Learner.requires)
+    catboost = None
 
 from mlflow_automl.learners.base import (
     CLASSIFICATION,
@@ -163,4 +171,61 @@ class GradientBoostingLearner(Learner):
             "learning_rate": _LEARNING_RATE,
             "l2_regularization": _REGULARISATION,
             "max_features": Float(0.1, 1.0),
+        }
+
+
+if catboost is not None:
+
+    class CatBoostClassifier(catboost.CatBoostClassifier):
+        """CatBoost's classifier predicting as scikit-learn's do: a 1-D array of labels.
+        CatBoost's own ``predict`` returns one column for three or more classes, which
+        metrics would broadcast against the 1-D truth instead of rejecting."""
+
+        def predict(self, data: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+            return np.asarray(super().predict(data, *args, **kwargs)).ravel()
+
+    _CATBOOST = {CLASSIFICATION: CatBoostClassifier, REGRESSION: catboost.CatBoostRegressor}
+else:
+    _CATBOOST = {}
+
+
+class _NotInstalled:
+    """Stands in for an estimator class of a package that is not installed."""
+
+    def __init__(self, **_: object) -> None:
+        raise ImportError("CatBoost needs its package: pip install 'mlflow-automl[catboost]'")
+
+
+class CatBoostLearner(Learner):
+    """``CatBoost`` -> ``catboost.CatBoostClassifier`` / ``CatBoostRegressor``: oblivious
+    (symmetric) trees, which regularise well on small tables. Defaults follow AutoGluon's
+    (learning rate 0.05, depth 6); CatBoost's own learning rate is chosen from the data size
+    and iteration count, which a searched space cannot express."""
+
+    name = "CatBoost"
+    requires = "catboost"
+    estimators = _CATBOOST or {CLASSIFICATION: _NotInstalled, REGRESSION: _NotInstalled}
+    onnx_compatible = True
+    handles_missing = True
+    relative_cost = 4.0
+    one_thread_below_cells = _OPENMP_ONE_THREAD_BELOW_CELLS
+    threads_argument = "thread_count"
+    defaults = {
+        "n_estimators": 1000,
+        "depth": 6,
+        "learning_rate": 0.05,
+        "l2_leaf_reg": 3.0,
+        "random_strength": 1.0,
+    }
+    low_cost = {"n_estimators": 8, "depth": 2}
+    # No console output and no catboost_info/ folder in the working directory.
+    fixed = {"verbose": False, "allow_writing_files": False}
+
+    def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {
+            "n_estimators": Int(4, size_cap(n_rows, 8192, 4), log=True),
+            "depth": Int(1, 10),
+            "learning_rate": _LEARNING_RATE,
+            "l2_leaf_reg": _REGULARISATION,
+            "random_strength": Float(1 / 1024, 16.0, log=True),
         }

@@ -1,9 +1,10 @@
-"""ONNX conversion of learner estimators with skl2onnx, LightGBM and XGBoost included.
+"""ONNX conversion of learner estimators with skl2onnx, LightGBM, XGBoost and CatBoost included.
 
 skl2onnx knows scikit-learn; the LightGBM and XGBoost converters live in onnxmltools and must be
 registered with skl2onnx before a pipeline containing them can be converted. Both are wrapped to
 fix onnxmltools 1.16 discrepancies: LightGBM's float64 split thresholds are made exact on float32
-input, and binary XGBoost's base score is always applied as a margin.
+input, and binary XGBoost's base score is always applied as a margin. CatBoost exports its own
+graph (one tree-ensemble node), which is placed into the pipeline's graph.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import functools
 from typing import Any
 
 import numpy as np
+
+from mlflow_automl.tasks.names import CLASSIFICATION, REGRESSION
 
 # skl2onnx 1.20 emits ai.onnx.ml 5 by default, which it then refuses for tree ensembles.
 TARGET_OPSET: dict[str, int] = {"": 17, "ai.onnx.ml": 3}
@@ -61,6 +64,60 @@ def register_onnx_converters() -> None:
         (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost),
     ):
         update_registered_converter(model, alias, calculate_linear_regressor_output_shapes, convert)
+    from mlflow_automl.learners.boosting import CatBoostLearner
+
+    if not CatBoostLearner.available():
+        return
+    update_registered_converter(
+        CatBoostLearner.estimators[CLASSIFICATION],
+        "CatBoostCatBoostClassifier",
+        calculate_linear_classifier_output_shapes,
+        _convert_catboost,
+        parser=_parse_catboost_classifier,
+        options=classifier_options,
+    )
+    update_registered_converter(
+        CatBoostLearner.estimators[REGRESSION],
+        "CatBoostCatBoostRegressor",
+        calculate_linear_regressor_output_shapes,
+        _convert_catboost,
+    )
+
+
+def _parse_catboost_classifier(
+    scope: Any, model: Any, inputs: list[Any], custom_parsers: Any = None
+) -> list[Any]:
+    """A label and a probability tensor: skl2onnx tells classifiers by scikit-learn's
+    ``ClassifierMixin``, which CatBoost's classifier lacks, and would give it one output."""
+    from skl2onnx.common.data_types import Int64TensorType, guess_tensor_type
+
+    operator = scope.declare_local_operator("CatBoostCatBoostClassifier", model)
+    operator.inputs = inputs
+    operator.outputs.append(scope.declare_local_variable("label", Int64TensorType()))
+    probabilities = guess_tensor_type(inputs[0].type)
+    operator.outputs.append(scope.declare_local_variable("probabilities", probabilities))
+    return operator.outputs
+
+
+def _convert_catboost(scope: Any, operator: Any, container: Any) -> None:
+    """CatBoost's own ONNX export, whose first node (TreeEnsembleClassifier: label and
+    probabilities; TreeEnsembleRegressor: predictions) reads the pipeline's features. The
+    ZipMap CatBoost appends is left out: the engine's graphs output plain tensors."""
+    from catboost.utils import convert_to_onnx_object
+    from onnx import helper
+
+    exported = convert_to_onnx_object(operator.raw_operator)
+    node = exported.graph.node[0]
+    versions = {entry.domain: entry.version for entry in exported.opset_import}
+    container.add_node(
+        node.op_type,
+        [operator.inputs[0].full_name],
+        [output.full_name for output in operator.outputs],
+        op_domain=node.domain,
+        op_version=versions.get(node.domain),
+        name=scope.get_unique_operator_name(node.op_type),
+        **{attribute.name: helper.get_attribute_value(attribute) for attribute in node.attribute},
+    )
 
 
 class _Float32ThresholdModel:

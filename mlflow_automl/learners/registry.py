@@ -7,6 +7,7 @@ from typing import Any
 from mlflow_automl.forecasting.learners import STATISTICAL_LEARNERS
 from mlflow_automl.learners.base import Learner, check_task
 from mlflow_automl.learners.boosting import (
+    CatBoostLearner,
     GradientBoostingLearner,
     LightGBMLearner,
     XGBoostClassifierLearner,
@@ -56,6 +57,7 @@ _CLASSES: tuple[type[Learner], ...] = (
     XGBoostClassifierLearner,
     XGBoostRegressorLearner,
     GradientBoostingLearner,
+    CatBoostLearner,
     *STATISTICAL_LEARNERS,
 )
 

@@ -526,7 +526,19 @@ def _env(name: str, value: str) -> Iterator[None]:
 
 
 # What a logged model imports when it predicts, besides scikit-learn.
-_LEARNER_PACKAGES = ("lightgbm", "xgboost", "pandas", "numpy", "scipy", "statsmodels", "holidays")
+# The optional learners' packages (catboost, prophet) are listed when installed: a model that
+# uses one must find it where it is served.
+_LEARNER_PACKAGES = (
+    "lightgbm",
+    "xgboost",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "holidays",
+    "catboost",
+    "prophet",
+)
 
 
 def _requirements(*packages: str) -> list[str]:

@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 
 from mlflow_automl import AutoMLConfig
-from mlflow_automl.codegen import TRAINING_SCRIPT, fidelity, render
+from mlflow_automl.codegen import SCORING_SCRIPT, TRAINING_SCRIPT, fidelity, render
 from mlflow_automl.featurize import FeaturizationConfig
 
 pytestmark = pytest.mark.slow
 EXACT = 1e-6
 
 # One learner per family (linear, calibrated SGD, kernel SVM, neighbours, naive Bayes, trees,
-# forests, boosting x3) and task; benchmarks/codegen_fidelity.py runs all 27.
+# forests, boosting x3, the optional CatBoost, whose classifier the package extends) and task;
+# benchmarks/codegen_fidelity.py runs all 29.
 CASES = [
     ("classification", "LogisticRegression"),
     ("classification", "LinearSVMClassifier"),
@@ -23,6 +24,7 @@ CASES = [
     ("classification", "MultinomialNaiveBayes"),
     ("classification", "RandomForest"),
     ("classification", "XGBoostClassifier"),
+    ("classification", "CatBoost"),
     ("regression", "ElasticNet"),
     ("regression", "KNN"),
     ("regression", "DecisionTree"),
@@ -54,6 +56,27 @@ def _prove(config, learner, paths, tmp_path, store) -> fidelity.Fidelity:
 @pytest.mark.parametrize(("task", "learner"), CASES)
 def test_script_reproduces_the_trial(task, learner, penguins_plus, tmp_path, script_store):
     _prove(_config(task, penguins_plus), learner, [penguins_plus], tmp_path, script_store)
+
+
+def test_the_scoring_script_writes_one_label_per_row(penguins_plus, tmp_path, script_store):
+    """CatBoost's classifier predicts a column of labels for three classes: the scoring
+    script still writes one species name per row."""
+    config = _config("classification", penguins_plus)
+    _, spec = fidelity.evaluate(config, "CatBoost")
+    files = render(spec)
+    for name in (TRAINING_SCRIPT, SCORING_SCRIPT):
+        (tmp_path / name).write_text(files[name])
+    trained = fidelity.run_isolated([TRAINING_SCRIPT, penguins_plus], tmp_path, script_store)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    uri = trained.stdout.strip().splitlines()[-1].removeprefix("model: ")
+    scored = fidelity.run_isolated(
+        [SCORING_SCRIPT, uri, penguins_plus, "out.csv"], tmp_path, script_store
+    )
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    predicted = pd.read_csv(tmp_path / "out.csv")["prediction"]
+    truth = pd.read_csv(penguins_plus)["species"]
+    assert len(predicted) == len(truth) and set(predicted) <= set(truth)
+    assert (predicted == truth).mean() > 0.9  # fitted on these rows
 
 
 def test_the_script_runs_without_mlflow_automl(tmp_path, script_store):

@@ -1,5 +1,8 @@
 """The registry's names, lookups, errors, filters and ordering."""
 
+import subprocess
+import sys
+
 import pytest
 
 from mlflow_automl.evaluation.metrics import FORECASTING
@@ -45,12 +48,42 @@ REGRESSION_NAMES = {
 }
 
 
+# Beyond Azure's lists: the optional CatBoost (the `catboost` extra).
+OPTIONAL_TABULAR = {"CatBoost"}
+
+
 def test_names_match_azure_lists():
-    assert learner_names(CLASSIFICATION) == sorted(CLASSIFICATION_NAMES)
-    assert learner_names(REGRESSION) == sorted(REGRESSION_NAMES)
+    assert learner_names(CLASSIFICATION) == sorted(CLASSIFICATION_NAMES | OPTIONAL_TABULAR)
+    assert learner_names(REGRESSION) == sorted(REGRESSION_NAMES | OPTIONAL_TABULAR)
     statistical = {"AutoArima", "Naive", "SeasonalNaive", "Average", "SeasonalAverage"}
     statistical |= {"ExponentialSmoothing", "Prophet"}
-    assert set(LEARNERS) == CLASSIFICATION_NAMES | REGRESSION_NAMES | statistical
+    tabular = CLASSIFICATION_NAMES | REGRESSION_NAMES | OPTIONAL_TABULAR
+    assert set(LEARNERS) == tabular | statistical
+
+
+def test_catboost_is_left_out_when_its_package_is_missing():
+    """A process where ``import catboost`` fails, as without the extra: the package imports,
+    CatBoost is not offered, naming it says how to install it, and ONNX export still works."""
+    script = (
+        "import sys; sys.modules['catboost'] = None\n"
+        "import numpy as np\n"
+        "from sklearn.linear_model import Ridge\n"
+        "from mlflow_automl.learners import learners_for\n"
+        "from mlflow_automl.learners.onnx import to_onnx\n"
+        "print(sorted(x.name for x in learners_for('regression')))\n"
+        "try:\n"
+        "    learners_for('regression', allowed=['LightGBM', 'CatBoost'])\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+        "X = np.arange(20.0).reshape(10, 2)\n"
+        "print(type(to_onnx(Ridge().fit(X, X[:, 0]), X)).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    offered, refused, exported = result.stdout.strip().splitlines()
+    assert "'LightGBM'" in offered and "CatBoost" not in offered
+    assert "CatBoost" in refused and "pip install 'mlflow-automl[catboost]'" in refused
+    assert exported == "ModelProto"
 
 
 def test_shared_names_are_one_learner_for_both_tasks():
@@ -60,7 +93,7 @@ def test_shared_names_are_one_learner_for_both_tasks():
 
 
 def test_get_learner_unknown_name_lists_valid_names():
-    valid = ", ".join(sorted(REGRESSION_NAMES))
+    valid = ", ".join(sorted(REGRESSION_NAMES | OPTIONAL_TABULAR))
     message = f"Unknown model 'XGBoostClassifier' for task 'regression'. Valid names: {valid}"
     with pytest.raises(ValueError) as error:
         get_learner("XGBoostClassifier", REGRESSION)
@@ -95,7 +128,7 @@ def test_learners_for_orders_portfolio_first_then_by_relative_cost(task):
     for group in (portfolio, chosen[len(portfolio) :]):
         costs = [learner.relative_cost for learner in group]
         assert costs == sorted(costs)
-    last = {CLASSIFICATION: "SVM", REGRESSION: "GradientBoosting", FORECASTING: "Prophet"}
+    last = {CLASSIFICATION: "SVM", REGRESSION: "CatBoost", FORECASTING: "Prophet"}
     assert chosen[-1].name == last[task]
 
 
