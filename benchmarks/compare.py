@@ -109,10 +109,12 @@ def run_framework(
     seed: int,
     python: str | None = None,
     store: Path | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fits ``framework`` in a fresh interpreter (``python``, default this one); returns its row
     (scored), failed or not. ``store``: an existing SQLite MLflow store, copied for this run
-    (otherwise the run creates its own)."""
+    (otherwise the run creates its own). ``settings``: more ``AutoMLConfig`` settings (ours
+    only), to measure one change alone."""
     row: dict[str, Any] = {"framework": framework, "status": "ok"}
     if not FRAMEWORKS[framework].installed(python):
         return {**row, "status": "not installed"}
@@ -126,6 +128,7 @@ def run_framework(
             "task": dataset.task,
             "budget": budget,
             "seed": seed,
+            "settings": settings or {},
         }
         (work / "spec.json").write_text(json.dumps(spec))
         if store is not None:
@@ -341,6 +344,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="processes that each keep a core busy throughout (issue 19's goals: 0 and 1)",
     )
+    parser.add_argument(
+        "--settings",
+        type=json.loads,
+        default={},
+        help="more AutoMLConfig settings for mlflow_automl, as JSON, to measure one change alone: "
+        '\'{"blocked_models": ["CatBoost"]}\'',
+    )
     args = parser.parse_args(argv)
     args.budgets = [float(b) for b in args.budget.split(",")]
     args.framework_list = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -398,6 +408,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "frameworks": args.frameworks,
             "busy_processes": args.busy,
             "store": args.store,
+            "mlflow_automl_settings": args.settings,
         },
         "metrics": {task: name for task, name in METRICS.items()},
         "budgets": args.budgets,
@@ -460,6 +471,7 @@ def _measure(
                     args.seed,
                     python,
                     store if framework == OURS else None,
+                    args.settings if framework == OURS else None,
                 )
                 row = {"budget_s": budget, "dataset": dataset.name, "task": dataset.task, **row}
                 run["results"].append(row)

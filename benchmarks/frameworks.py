@@ -75,10 +75,16 @@ _AUTOGLUON_METRIC = {BINARY: "roc_auc", MULTICLASS: "roc_auc_ovr_weighted", REGR
 
 
 def run_mlflow_automl(
-    train: pd.DataFrame, test: pd.DataFrame, label: str, task: str, budget: float, seed: int
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    label: str,
+    task: str,
+    budget: float,
+    seed: int,
+    settings: dict | None = None,
 ) -> tuple[Fitted, float]:
-    """``submit`` with the defaults a user gets, logging to the SQLite store the harness set in
-    ``MLFLOW_TRACKING_URI``."""
+    """``submit`` with the defaults a user gets (and ``settings``, when a change is measured
+    alone), logging to the SQLite store the harness set in ``MLFLOW_TRACKING_URI``."""
     import mlflow_automl as automl
     from mlflow_automl.tracking import TAG_TRACKING_BY_CALL, TRACKING_SECONDS_METRIC
 
@@ -90,6 +96,7 @@ def run_mlflow_automl(
         experiment_timeout_minutes=budget / 60,
         random_seed=seed,
         verbosity=logging.WARNING,
+        **(settings or {}),
     )
     started_epoch, started = time.time(), time.perf_counter()
     run = automl.submit(config, experiment_name="benchmark")
@@ -241,8 +248,9 @@ def work(directory: Path) -> None:
     train = pd.read_parquet(directory / "train.parquet")
     test = pd.read_parquet(directory / "test.parquet")
     framework = FRAMEWORKS[spec["framework"]]
+    settings = {"settings": spec["settings"]} if spec.get("settings") else {}
     fitted, wall = framework.run(
-        train, test, spec["label"], spec["task"], spec["budget"], spec["seed"]
+        train, test, spec["label"], spec["task"], spec["budget"], spec["seed"], **settings
     )
     predictions = np.asarray(fitted.predictions, dtype=np.float64)
     if fitted.classes is None:
