@@ -118,6 +118,7 @@ AZURE_ENSEMBLE_SETTINGS = {
 }
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_azure_document_ensemble_settings_end_to_end(sqlite_store, breast_cancer):
     """The Azure document's own example: scikit-learn >= 1.8 has no multi_class, whose 'auto'
     is now its only behaviour; it is dropped with a warning and a tag, and a model comes back

@@ -66,6 +66,7 @@ def numpy_made(sqlite_store):
     return automl.submit(config, experiment_name="numpy-made"), frame
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_integer_column_names_are_accepted_by_the_model_and_the_pyfunc(numpy_made):
     run, frame = numpy_made
     X = frame.drop(columns="label")
@@ -79,6 +80,7 @@ def test_integer_column_names_are_accepted_by_the_model_and_the_pyfunc(numpy_mad
     assert list(pyfunc.predict(X.rename(columns=str))) == list(predicted)
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_logged_input_example_is_no_training_row(numpy_made):
     run, frame = numpy_made
     local = Path(mlflow.artifacts.download_artifacts(run.model_uri))
@@ -106,6 +108,7 @@ def _penguin_config(penguins, **settings):
     )
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_user_input_example_is_logged(sqlite_store, penguins):
     mine = penguins.drop(columns="species").iloc[[3, 10]]  # row 3 has missing values
     run = automl.submit(_penguin_config(penguins, input_example=mine), experiment_name="ex")

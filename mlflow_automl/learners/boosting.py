@@ -224,7 +224,7 @@ class CatBoostLearner(Learner):
     def search_space(self, task: str, n_rows: int, n_features: int) -> dict[str, Domain]:
         return {
             "n_estimators": Int(4, size_cap(n_rows, 8192, 4), log=True),
-            "depth": Int(1, 10),
+            "depth": Int(1, 8),  # oblivious trees: 2^depth leaves each, 256 at most
             "learning_rate": _LEARNING_RATE,
             "l2_leaf_reg": _REGULARISATION,
             "random_strength": Float(1 / 1024, 16.0, log=True),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import mlflow_automl as automl
 from mlflow_automl.forecasting.data import plan_forecasting, prepare_forecasting_data
@@ -87,6 +88,7 @@ def test_seasonal_models_beat_naive_on_the_weekly_folds(elecdemand):
     assert global_linear < naive
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_search_keeps_a_seasonal_model_on_half_hourly_demand(elecdemand, sqlite_store):
     config = _config(
         elecdemand,

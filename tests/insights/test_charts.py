@@ -190,6 +190,7 @@ def test_weights_change_counts(multiclass, regression):
     assert hist["mean"] == pytest.approx(np.average(y - pred, weights=w))
 
 
+@pytest.mark.slow  # a whole experiment or a chart set per case: seconds each
 def test_missing_class_single_class_and_tiny_inputs_do_not_raise(multiclass):
     y, proba = multiclass
     keep = y != 2  # class 2 never occurs in y_true
