@@ -2,7 +2,8 @@
 (optional: ``pip install 'mlflow-automl[catboost]'``).
 
 Spaces follow FLAML: tree and leaf counts grow log-uniformly up to the row count, the low-cost
-point is 4 trees of 4 leaves, and regularisation spans 1/1024..1024. All three fit on NaN.
+point is 4 trees of 4 leaves (CatBoost: 8 trees of depth 2), and regularisation spans
+1/1024..1024. All four fit on NaN.
 """
 
 from __future__ import annotations
