@@ -281,6 +281,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("allowed_models", None, _string_list, "only these learners"),
         Setting("blocked_models", None, _string_list, "never these learners"),
         Setting("featurization", "auto", _featurization, "'auto' | 'off' | FeaturizationConfig"),
+        Setting(
+            "target_transform",
+            "auto",
+            _one_of("auto", "off"),
+            "regression: 'auto' also tries log1p of a skewed non-negative target",
+        ),
         Setting("enable_voting_ensemble", True, _boolean, "voting ensemble iteration"),
         Setting("enable_stack_ensemble", True, _boolean, "stack ensemble iteration"),
         Setting("ensemble_iterations", 15, _positive_int, "ensemble selection rounds"),

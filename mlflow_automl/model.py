@@ -56,14 +56,17 @@ def tabular_pipeline(
     random_state: int,
     n_jobs: int = 1,
 ) -> Pipeline:
-    """An unfitted Pipeline: featurize -> (scale) -> estimator."""
+    """An unfitted Pipeline: featurize -> (scale) -> estimator (on a transformed target when the
+    params choose one: :mod:`mlflow_automl.featurize.target`)."""
+    from mlflow_automl.featurize import target
+
     steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
     scaler = learner.make_scaler()
     if scaler is not None:
         steps.append(("scale", scaler))
-    steps.append(
-        ("model", learner.make_estimator(task, params, random_state=random_state, n_jobs=n_jobs))
-    )
+    own, transform = target.split_params(params)
+    estimator = learner.make_estimator(task, own, random_state=random_state, n_jobs=n_jobs)
+    steps.append(("model", target.wrap(estimator, transform)))
     return Pipeline(steps)
 
 

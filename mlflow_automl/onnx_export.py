@@ -399,8 +399,10 @@ def _label_output(model: onnx.ModelProto, classes: list[Any]) -> None:
 
 
 def _check_estimator(estimator: Any) -> None:
+    from mlflow_automl.featurize.target import inner
     from mlflow_automl.learners.registry import LEARNERS
 
+    estimator = inner(estimator)  # a log1p-target wrapper converts when its regressor does
     for learner in LEARNERS.values():
         known = any(type(estimator) is cls for cls in learner.estimators.values())
         if known and not learner.onnx_compatible:

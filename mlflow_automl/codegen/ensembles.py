@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from mlflow_automl.codegen import templates
 from mlflow_automl.codegen.layout import layout, mapping
-from mlflow_automl.codegen.spec import CodeSpec, EstimatorCode, literal
+from mlflow_automl.codegen.spec import LOG_TARGET_HELPER, CodeSpec, EstimatorCode, literal
 from mlflow_automl.ensemble.iterations import VOTING
+from mlflow_automl.featurize.target import LOG1P
 
 _VOTING_COMBINE = '''
 
@@ -108,9 +109,7 @@ def combine(members: dict, y: np.ndarray, folds: list) -> np.ndarray:
 
 
 def _member_maker(i: int, scaler: str | None, estimator: EstimatorCode, learner: str) -> str:
-    call = f"{estimator.name}(**MEMBERS[{i}])"
-    if estimator.calibrated:
-        call = f"CalibratedClassifierCV({call}, cv=3)"
+    call = estimator.source(f"MEMBERS[{i}]")
     scale = f'\n            ("scale", {scaler}()),' if scaler else ""
     return (
         f"\n\ndef make_member_{i}() -> Pipeline:\n"
@@ -129,9 +128,7 @@ def ensemble_imports(spec: CodeSpec) -> set[str]:
     ensemble = spec.ensemble
     lines = set()
     for member in ensemble.members:
-        lines.add(f"from {member.estimator.module} import {member.estimator.name}")
-        if member.estimator.calibrated:
-            lines.add("from sklearn.calibration import CalibratedClassifierCV")
+        lines |= member.estimator.imports
         if member.scaler:
             lines.add(f"from sklearn.preprocessing import {member.scaler}")
     if ensemble.kind == VOTING:
@@ -190,8 +187,10 @@ def ensemble_model(spec: CodeSpec) -> str:
         _member_maker(m.iteration, m.scaler, m.estimator, m.learner) for m in spec.ensemble.members
     )
     registry = ", ".join(f"{m.iteration}: make_member_{m.iteration}" for m in spec.ensemble.members)
+    helper = any(m.estimator.target_transform == LOG1P for m in spec.ensemble.members)
     return (
-        makers
+        (LOG_TARGET_HELPER if helper else "")
+        + makers
         + f"\n\nMAKERS = {{{registry}}}\n"
         + "\n\ndef fit(model, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray):\n"
         + "    with warnings.catch_warnings():  # convergence chatter\n"

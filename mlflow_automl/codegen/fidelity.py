@@ -109,9 +109,12 @@ def evaluate(config: Any, learner_name: str, params: dict[str, Any] | None = Non
     return outcome, spec
 
 
-def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[float, Any]]:
+def evaluate_ensembles(
+    config: Any, learner_names: list[str], overrides: dict[str, dict[str, Any]] | None = None
+) -> list[tuple[float, Any]]:
     """``(score, CodeSpec)`` of the voting and stack ensembles AutoML builds from one default
-    trial of each of ``learner_names`` on ``config``'s data."""
+    trial of each of ``learner_names`` on ``config``'s data (a learner's params updated by
+    ``overrides[name]``, e.g. a target transform)."""
     from mlflow_automl.codegen.publish import spec_for
     from mlflow_automl.ensemble.iterations import build_ensembles
     from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
@@ -127,6 +130,7 @@ def evaluate_ensembles(config: Any, learner_names: list[str]) -> list[tuple[floa
         params = get_learner(name, config.task).default_params(
             config.task, data.n_rows, data.X.shape[1]
         )
+        params.update((overrides or {}).get(name, {}))
         outcome = evaluate_trial(context, TrialSpec(i, name, params))
         board.add(
             LeaderboardEntry(

@@ -29,7 +29,8 @@ from mlflow_automl.codegen.layout import (
     notebook_text,
 )
 from mlflow_automl.codegen.metrics import metric_code
-from mlflow_automl.codegen.spec import CodeSpec, literal
+from mlflow_automl.codegen.spec import LOG_TARGET_HELPER, CodeSpec, literal
+from mlflow_automl.featurize.target import LOG1P
 
 _LIBRARIES = {"lightgbm": ", LightGBM", "xgboost": ", XGBoost"}
 
@@ -141,21 +142,11 @@ def _load_code(spec: CodeSpec) -> tuple[str, str]:
     return args, "\n".join("    " + line for line in lines)
 
 
-def _estimator_source(spec: CodeSpec) -> str:
-    call = f"{spec.estimator.name}(**HYPERPARAMETERS)"
-    if spec.estimator.calibrated:
-        # Margin-only models: probabilities by Platt scaling on 3 internal folds.
-        return f"CalibratedClassifierCV({call}, cv=3)"
-    return call
-
-
 def _imports(spec: CodeSpec, extra: set[str]) -> str:
     plain = {"import sys", "import warnings", "import numpy as np", "import pandas as pd"}
     plain |= {"import mlflow", "from mlflow.models import infer_signature"}
     plain |= {"from sklearn.pipeline import Pipeline"}
-    plain.add(f"from {spec.estimator.module} import {spec.estimator.name}")
-    if spec.estimator.calibrated:
-        plain.add("from sklearn.calibration import CalibratedClassifierCV")
+    plain |= spec.estimator.imports
     if spec.scaler:
         plain.add(f"from sklearn.preprocessing import {spec.scaler}")
     if spec.validation == "cross_validation" and not spec.fold_columns:
@@ -226,9 +217,11 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
         scale_doc=f" -> {spec.scaler}" if spec.scaler else "",
         estimator_name=spec.estimator.name,
         scale_step=f'\n            ("scale", {spec.scaler}()),' if spec.scaler else "",
-        estimator=_estimator_source(spec),
+        estimator=spec.estimator.source("HYPERPARAMETERS"),
         **w,
     )
+    if spec.estimator.target_transform == LOG1P:
+        model = LOG_TARGET_HELPER + model
     if classification:
         predict_body = (
             '    """Probabilities, one column per class code (0 for a class the fold lacks)."""\n'

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from mlflow_automl.featurize.target import IDENTITY, LOG1P, split_params
+
 
 @dataclass(frozen=True)
 class ColumnStep:
@@ -33,10 +35,40 @@ class EstimatorCode:
     fixed: dict[str, Any]  # what mlflow-automl always sets for this learner
     seeding: dict[str, Any]  # the experiment's seed and threads
     calibrated: bool  # margin-only classifier: Platt-scaled by CalibratedClassifierCV(cv=3)
+    target_transform: str = IDENTITY  # log1p: fitted on log1p(y) (featurize/target.py)
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
         return {**self.seeding, **self.fixed, **self.searched}
+
+    def source(self, hyperparameters: str) -> str:
+        """The estimator's construction from the dict named ``hyperparameters``, wrapped as
+        the trial's was."""
+        call = f"{self.name}(**{hyperparameters})"
+        if self.calibrated:
+            # Margin-only models: probabilities by Platt scaling on 3 internal folds.
+            call = f"CalibratedClassifierCV({call}, cv=3)"
+        if self.target_transform == LOG1P:
+            call = f"on_log_target({call})"
+        return call
+
+    @property
+    def imports(self) -> set[str]:
+        lines = {f"from {self.module} import {self.name}"}
+        if self.calibrated:
+            lines.add("from sklearn.calibration import CalibratedClassifierCV")
+        if self.target_transform == LOG1P:
+            lines.add("from sklearn.compose import TransformedTargetRegressor")
+        return lines
+
+
+# The helper the generated code defines when a model learns a transformed target.
+LOG_TARGET_HELPER = '''
+
+def on_log_target(regressor):
+    """``regressor`` learns log1p(y); its predictions come back on y's scale (expm1)."""
+    return TransformedTargetRegressor(regressor, func=np.log1p, inverse_func=np.expm1)
+'''
 
 
 @dataclass(frozen=True)
@@ -217,13 +249,15 @@ def estimator_code(
         if c.__module__.split(".")[0] != "mlflow_automl"
     )
     threads = learner.threads(data.X, config.cores_per_iteration)
+    own, transform = split_params(params)
     return EstimatorCode(
         module=_public_module(cls),
         name=cls.__name__,
-        searched={k: plain(v) for k, v in params.items()},
+        searched={k: plain(v) for k, v in own.items()},
         fixed={k: plain(v) for k, v in learner.fixed.items()},
         seeding=learner.seeding(task, config.random_seed, threads),
-        calibrated=_needs_calibration(learner, task, params),
+        calibrated=_needs_calibration(learner, task, own),
+        target_transform=transform,
     )
 
 

@@ -50,6 +50,7 @@ import pandas as pd
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from mlflow_automl.featurize import target
 from mlflow_automl.insights.charts import Chart, figure_to_png, new_figure
 from mlflow_automl.tasks import get_task
 
@@ -120,7 +121,8 @@ def explain_model(
     sources = [str(source) for source in featurizer.feature_sources()]
     scorer = _Scorer(estimator, classification, n_classes)
 
-    native = _native_importance(estimator, Z, weights)
+    # A log1p-target wrapper: its regressor's own importances rank the features as well.
+    native = _native_importance(target.inner(estimator), Z, weights)
     permutation = None
     if native is None or classification:
         # Native models only get per-class values when the budget has room for them.

@@ -4,7 +4,8 @@ skl2onnx knows scikit-learn; the LightGBM and XGBoost converters live in onnxmlt
 registered with skl2onnx before a pipeline containing them can be converted. Both are wrapped to
 fix onnxmltools 1.16 discrepancies: LightGBM's float64 split thresholds are made exact on float32
 input, and binary XGBoost's base score is always applied as a margin. CatBoost exports its own
-graph (one tree-ensemble node), which is placed into the pipeline's graph.
+graph (one tree-ensemble node), which is placed into the pipeline's graph. A regressor fitted on
+``log1p(y)`` (``featurize/target.py``) is its regressor's graph followed by ``exp(.) - 1``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def register_onnx_converters() -> None:
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
     )
+    from sklearn.compose import TransformedTargetRegressor
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
 
@@ -62,6 +64,7 @@ def register_onnx_converters() -> None:
     for model, alias, convert in (
         (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm_exact),
         (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost),
+        (TransformedTargetRegressor, "MlflowAutomlLogTarget", _convert_log_target),
     ):
         update_registered_converter(model, alias, calculate_linear_regressor_output_shapes, convert)
     from mlflow_automl.learners.boosting import CatBoostLearner
@@ -82,6 +85,26 @@ def register_onnx_converters() -> None:
         calculate_linear_regressor_output_shapes,
         _convert_catboost,
     )
+
+
+def _convert_log_target(scope: Any, operator: Any, container: Any) -> None:
+    """A regressor fitted on ``log1p(y)``: its own graph, then ``exp(z) - 1`` back to y's
+    scale. Any other target function is refused rather than exported without it."""
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+    from skl2onnx.algebra.onnx_ops import OnnxExp, OnnxSub
+
+    model = operator.raw_operator
+    if model.func is not np.log1p or model.inverse_func is not np.expm1:
+        raise NotImplementedError(f"no ONNX converter for target function {model.func!r}")
+    version = container.target_opset
+    log_prediction = OnnxSubEstimator(model.regressor_, operator.inputs[0], op_version=version)
+    prediction = OnnxSub(
+        OnnxExp(log_prediction, op_version=version),
+        np.array([1.0], dtype=np.float32),
+        op_version=version,
+        output_names=operator.outputs[:1],
+    )
+    prediction.add_to(scope, container)
 
 
 def _parse_catboost_classifier(

@@ -16,6 +16,11 @@ The order is cheap first, then informed:
    learner whose small categorical space is used up leaves the rotation. Re-running the same
    ExponentialSmoothing form on 148 series cost a second 24 s trial of a 60 s budget.
 
+Where the task offers target transforms (a skewed regression target: ``featurize/target.py``),
+``target_transform`` is one more hyperparameter of every learner: low-cost points and defaults
+use the identity, and right after the portfolio defaults the same defaults run on the
+transformed target, so that validation decides early whether it helps; TPE explores both after.
+
 Time used is measured wall time, or, with ``deterministic=True`` (no time limit), the learner's
 declared relative cost per trial, so that a fixed seed and one trial at a time give the same
 sequence on every run.
@@ -32,6 +37,8 @@ from typing import Any
 
 from mlflow_automl.evaluation.metrics import greater_is_better, is_better
 from mlflow_automl.evaluation.trial import TrialSpec
+from mlflow_automl.featurize.target import IDENTITY, TARGET_TRANSFORM
+from mlflow_automl.search.space import Categorical
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +71,8 @@ class Proposer:
         experiment's earlier trials (``prior``, a ``resume.Prior``) before its first ask: they
         are never run again, and numbers go on. Without a time budget and with one trial at a
         time the search is deterministic."""
+        from mlflow_automl.tasks import get_task
+
         proposer = cls(
             learners,
             config.task,
@@ -72,6 +81,7 @@ class Proposer:
             n_features=data.X.shape[1],
             seed=config.random_seed,
             deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
+            target_transforms=get_task(config.task).target_transforms(config, data),
         )
         for entry in prior.entries if prior else []:
             proposer.observe(entry.spec(), entry.score, entry.duration)
@@ -86,6 +96,7 @@ class Proposer:
         n_features: int,
         seed: int = 0,
         deterministic: bool = False,
+        target_transforms: Sequence[str] = (),
     ) -> None:
         import optuna
 
@@ -98,6 +109,7 @@ class Proposer:
         self._states: dict[str, _LearnerState] = {}
         self._queue: list[tuple[str, dict[str, Any], str]] = []
         self._defaults_done: set[str] = set()
+        self._transforms = tuple(target_transforms)
         for index, learner in enumerate(learners):
             sampler = optuna.samplers.TPESampler(
                 seed=seed + index,
@@ -106,14 +118,23 @@ class Proposer:
             )
             study = optuna.create_study(direction=direction, sampler=sampler)
             space = learner.search_space(task, n_rows, n_features)
+            if self._transforms:
+                space = {**space, TARGET_TRANSFORM: Categorical(self._transforms)}
             self._states[learner.name] = _LearnerState(learner, study, space)
-            low_cost = learner.low_cost_params(task, n_rows, n_features)
+            low_cost = self._identity(learner.low_cost_params(task, n_rows, n_features))
             self._queue.append((learner.name, low_cost, "low_cost"))
         portfolio = [learner for learner in learners if task in learner.portfolio]
         if portfolio:
             after = 1 + max(i for i, learner in enumerate(learners) if learner in portfolio)
             defaults = [self._default_entry(learner, n_rows, n_features) for learner in portfolio]
-            self._queue[after:after] = [entry for entry in defaults if entry is not None]
+            defaults = [entry for entry in defaults if entry is not None]
+            transformed = [
+                (name, {**params, TARGET_TRANSFORM: transform}, origin)
+                for name, params, origin in defaults
+                for transform in self._transforms
+                if transform != IDENTITY
+            ]
+            self._queue[after:after] = defaults + transformed
         self._defaults_queued = False
         self._n_rows, self._n_features = n_rows, n_features
         self._iteration = 0
@@ -196,7 +217,11 @@ class Proposer:
         params = learner.default_params(self.task, n_rows, n_features)
         if params == learner.low_cost_params(self.task, n_rows, n_features):
             return None
-        return learner.name, params, "default"
+        return learner.name, self._identity(params), "default"
+
+    def _identity(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` on the untransformed target, where target transforms are searched."""
+        return {**params, TARGET_TRANSFORM: IDENTITY} if self._transforms else params
 
     def _choose_learner(self) -> str:
         # A learner without hyperparameters (e.g. SeasonalNaive) has nothing left to tune

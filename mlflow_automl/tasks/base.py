@@ -98,6 +98,11 @@ class Task(ABC):
     def parsed_date_columns(self, plan: Any) -> tuple[str, ...]:
         """Columns the model parses as dates (their kind for the model's input check)."""
 
+    def target_transforms(self, config: AutoMLConfig, data: TrainingData) -> tuple[str, ...]:
+        """The target transforms the search chooses among (``featurize/target.py``); none
+        unless the task predicts a number that a transform may help."""
+        return ()
+
     # --- the model ---------------------------------------------------------------------------
     @abstractmethod
     def build_pipeline(

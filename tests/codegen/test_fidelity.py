@@ -58,6 +58,29 @@ def test_script_reproduces_the_trial(task, learner, penguins_plus, tmp_path, scr
     _prove(_config(task, penguins_plus), learner, [penguins_plus], tmp_path, script_store)
 
 
+def test_a_model_on_a_log_target_is_reproduced(
+    penguins_plus, tmp_path, script_store, assert_formatted
+):
+    """target_transform=log1p: the script fits the same TransformedTargetRegressor and its
+    score, on the original scale, is the trial's."""
+    from mlflow_automl.learners import get_learner
+
+    config = _config("regression", penguins_plus)
+    learner = get_learner("LightGBM", "regression")
+    params = learner.default_params("regression", 300, 8) | {"target_transform": "log1p"}
+    outcome, spec = fidelity.evaluate(config, "LightGBM", params)
+    files = render(spec)
+    script = files[TRAINING_SCRIPT]
+    assert "on_log_target(LGBMRegressor(**HYPERPARAMETERS))" in script
+    assert "target_transform" not in script  # not a LightGBM argument
+    assert_formatted(files, tmp_path / "files")
+    result = fidelity.check(
+        spec, outcome.metrics[config.metric], [penguins_plus], tmp_path, script_store
+    )
+    assert result.error == ""
+    assert result.difference <= EXACT, result
+
+
 def test_the_scoring_script_writes_one_label_per_row(penguins_plus, tmp_path, script_store):
     """CatBoost's classifier predicts a column of labels for three classes: the scoring
     script still writes one species name per row."""
@@ -173,12 +196,16 @@ def test_ensembles_reproduce_their_scores(
     meta-learner cross-validated on them (CV) or trained on a share of the validation rows."""
     config = _config(task, penguins_plus, **settings)
     linear = "LogisticRegression" if task == "classification" else "ElasticNet"
-    ensembles = fidelity.evaluate_ensembles(config, ["LightGBM", "RandomForest", "KNN", linear])
+    # A regression member fitted on log1p(y), as a skewed target's search may choose.
+    overrides = {} if task == "classification" else {"LightGBM": {"target_transform": "log1p"}}
+    learners = ["LightGBM", "RandomForest", "KNN", linear]
+    ensembles = fidelity.evaluate_ensembles(config, learners, overrides)
     assert [spec.learner for _, spec in ensembles] == ["VotingEnsemble", "StackEnsemble"]
     for score, spec in ensembles:
         files = render(spec)
         assert "mlflow_automl" not in files[TRAINING_SCRIPT]
         assert "MEMBERS = {" in files[TRAINING_SCRIPT]
+        assert ("on_log_target(LGBMRegressor" in files[TRAINING_SCRIPT]) == bool(overrides)
         assert_formatted(files, tmp_path / f"{spec.learner}-files")
         result = fidelity.check(spec, score, [penguins_plus], tmp_path / spec.learner, script_store)
         assert result.error == ""

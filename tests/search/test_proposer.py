@@ -98,3 +98,36 @@ def test_observed_trials_of_an_earlier_run_are_not_proposed_again():
     assert [s.iteration for s in later] == list(range(6, 18))  # numbers go on
     seen = {(s.learner, config_key(s.params)) for s in earlier}
     assert not seen & {(s.learner, config_key(s.params)) for s in later}
+
+
+def test_a_skewed_target_tries_the_portfolio_defaults_on_log1p_right_after_them():
+    """Target transforms are one more hyperparameter: cheap points and defaults on the raw
+    target first, then the same defaults on log1p(y), so validation decides early; TPE then
+    proposes both."""
+    learners = learners_for("regression", allowed=["LightGBM", "RandomForest", "KNN"])
+    transforms = ("identity", "log1p")
+    proposer = Proposer(learners, "regression", "r2_score", 500, 8, target_transforms=transforms)
+    specs = []
+    for _ in range(30):
+        spec = proposer.ask()
+        specs.append(spec)
+        proposer.tell(spec, 0.5 + 0.01 * (spec.params["target_transform"] == "log1p"), 0.1)
+    assert [(s.learner, s.origin, s.params["target_transform"]) for s in specs[:6]] == [
+        ("LightGBM", "low_cost", "identity"),
+        ("RandomForest", "low_cost", "identity"),
+        ("LightGBM", "default", "identity"),
+        ("RandomForest", "default", "identity"),
+        ("LightGBM", "default", "log1p"),
+        ("RandomForest", "default", "log1p"),
+    ]
+    # The same defaults apart from the transform: one configuration on two targets.
+    assert {**specs[2].params, "target_transform": "log1p"} == specs[4].params
+    assert {s.params["target_transform"] for s in specs if s.origin == "tpe"} == set(transforms)
+    assert len({(s.learner, config_key(s.params)) for s in specs}) == len(specs)
+
+
+def test_without_transforms_params_have_no_target_transform():
+    learners = learners_for("regression", allowed=["LightGBM", "KNN"])
+    proposer = Proposer(learners, "regression", "r2_score", 500, 8)
+    specs = [proposer.ask() for _ in range(4)]
+    assert all("target_transform" not in s.params for s in specs)
