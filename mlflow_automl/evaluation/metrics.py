@@ -205,6 +205,16 @@ def is_better(metric: str, candidate: float, incumbent: float | None) -> bool:
     return float(candidate) > float(incumbent) if higher else float(candidate) < float(incumbent)
 
 
+def improves(metric: str, candidate: float, incumbent: float | None) -> bool:
+    """Better by a margin that matters (1e-4, relative above 1): the search's notion of
+    progress, for early stopping and for a learner's plateau."""
+    if _is_nan(incumbent):
+        return is_better(metric, candidate, incumbent)
+    margin = 1e-4 * max(1.0, abs(float(incumbent)))
+    shifted = incumbent + margin if greater_is_better(metric) else incumbent - margin
+    return is_better(metric, candidate, shifted)
+
+
 # --------------------------------------------------------------------------------------------
 # Shared plumbing
 # --------------------------------------------------------------------------------------------

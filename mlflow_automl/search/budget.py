@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow_automl.config import AutoMLConfigError
-from mlflow_automl.evaluation.metrics import greater_is_better, is_better
+from mlflow_automl.evaluation.metrics import greater_is_better, improves, is_better
 
 # Without any limit the search would run until it stops improving; this caps it like Azure's
 # default of 1000 iterations.
@@ -132,7 +132,7 @@ class Budget:
         self._completed += 1
         if score is None or not math.isfinite(score):
             return False
-        if self._best is None or _improves(self.metric, score, self._best):
+        if self._best is None or improves(self.metric, score, self._best):
             self._last_improvement = self._completed
             self._last_improvement_at = time.time()
             improved = True
@@ -175,13 +175,6 @@ class Budget:
         if self.timeout_seconds is None:
             return 0.0
         return self.early_stopping_patience_fraction * self.timeout_seconds
-
-
-def _improves(metric: str, score: float, best: float) -> bool:
-    """Better by a margin that matters: tiny gains do not reset the early-stopping clock."""
-    margin = 1e-4 * max(1.0, abs(best))
-    shifted = best + margin if greater_is_better(metric) else best - margin
-    return is_better(metric, score, shifted)
 
 
 # --- the reserve: time kept back from the search for the work after it ---------------------------

@@ -15,6 +15,11 @@ The order is cheap first, then informed:
    learner has already run is not run again (TPE is told its known score and asked anew); a
    learner whose small categorical space is used up leaves the rotation. Re-running the same
    ExponentialSmoothing form on 148 series cost a second 24 s trial of a 60 s budget.
+   A learner whose last :data:`PLATEAU_TRIALS` trials did not improve its own best by a margin
+   that matters (``metrics.improves``) has converged and leaves the rotation too, until every
+   learner has: on ISLR's Wage, two linear learners a few milliseconds a trial held the top
+   three and ran 355 of 452 trials at the same r2 (to 1e-6), while LightGBM and XGBoost got 3
+   trials each and were never tuned.
 
 Where the task offers target transforms (a skewed regression target: ``featurize/target.py``),
 ``target_transform`` is one more hyperparameter of every learner: low-cost points and defaults
@@ -35,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_automl.evaluation.metrics import greater_is_better, is_better
+from mlflow_automl.evaluation.metrics import greater_is_better, improves, is_better
 from mlflow_automl.evaluation.trial import TrialSpec
 from mlflow_automl.featurize.target import IDENTITY, TARGET_TRANSFORM
 from mlflow_automl.search.space import Categorical
@@ -45,6 +50,8 @@ logger = logging.getLogger(__name__)
 TOP_LEARNERS = 3
 # Proposals drawn before a learner counts as exhausted; asking costs milliseconds.
 _MAX_REPEATED_PROPOSALS = 50
+# A learner's own trials without a gain that matters before it has converged.
+PLATEAU_TRIALS = 10
 
 
 @dataclass
@@ -58,6 +65,17 @@ class _LearnerState:
     open_trials: dict[int, Any] = field(default_factory=dict)  # iteration -> optuna trial
     tried: dict[str, float | None] = field(default_factory=dict)  # config key -> score so far
     exhausted: bool = False  # TPE kept proposing configurations already run
+    since_gain: int = 0  # its trials since its best last improved by a margin that matters
+
+    def record(self, metric: str, score: float | None) -> None:
+        """Counts one finished trial towards the learner's best and its plateau."""
+        self.n_trials += 1
+        if score is None or not math.isfinite(score):
+            self.since_gain += 1
+            return
+        self.since_gain = 0 if improves(metric, score, self.best_score) else self.since_gain + 1
+        if is_better(metric, score, self.best_score):
+            self.best_score = score
 
 
 class Proposer:
@@ -178,8 +196,8 @@ class Proposer:
         learner is then exhausted), unless every learner is, when a repeat is allowed."""
         import optuna
 
-        others_left = any(not _spent(s) for s in self._states.values() if s is not state)
-        if _spent(state) and others_left:
+        others_left = any(_has_new(s) for s in self._states.values() if s is not state)
+        if not _has_new(state) and others_left:
             return None, {}
         for _ in range(_MAX_REPEATED_PROPOSALS):
             trial, params = self._suggest(state)
@@ -225,9 +243,11 @@ class Proposer:
 
     def _choose_learner(self) -> str:
         # A learner without hyperparameters (e.g. SeasonalNaive) has nothing left to tune
-        # once tried; re-running it would repeat the same score.
-        tunable = [s for s in self._states.values() if not _spent(s)]
-        states = tunable or list(self._states.values())
+        # once tried; re-running it would repeat the same score. Converged learners wait
+        # until every learner has converged.
+        everyone = list(self._states.values())
+        improving = [s for s in everyone if _has_new(s) and s.since_gain < PLATEAU_TRIALS]
+        states = improving or [s for s in everyone if _has_new(s)] or everyone
         scored = [s for s in states if s.best_score is not None]
         if not scored:  # nothing has worked yet: keep cycling through every learner
             return min(states, key=lambda s: s.n_trials).learner.name
@@ -245,7 +265,7 @@ class Proposer:
         state = self._states.get(spec.learner)
         if state is None:  # a learner no longer in the list (blocked, or not installed)
             return
-        state.n_trials += 1
+        state.record(self.metric, score)
         state.seconds_used += state.learner.relative_cost if self.deterministic else seconds
         if spec.origin == "default":
             self._defaults_done.add(spec.learner)
@@ -254,15 +274,13 @@ class Proposer:
             state.tried.setdefault(key, None)
             return
         state.tried[key] = score
-        if is_better(self.metric, score, state.best_score):
-            state.best_score = score
 
     def tell(self, spec: TrialSpec, score: float | None, seconds: float) -> None:
         import optuna
 
         state = self._states[spec.learner]
         trial = state.open_trials.pop(spec.iteration, None)
-        state.n_trials += 1
+        state.record(self.metric, score)
         state.seconds_used += state.learner.relative_cost if self.deterministic else seconds
         if trial is None:
             return
@@ -271,13 +289,11 @@ class Proposer:
             return
         state.tried[config_key(spec.params)] = score
         state.study.tell(trial, score)
-        if is_better(self.metric, score, state.best_score):
-            state.best_score = score
 
 
-def _spent(state: _LearnerState) -> bool:
-    """Nothing new to try: no hyperparameters and already run, or its space used up."""
-    return state.exhausted or (not state.space and state.n_trials > 0)
+def _has_new(state: _LearnerState) -> bool:
+    """Something new to try: not without hyperparameters and already run, nor used up."""
+    return not state.exhausted and not (not state.space and state.n_trials > 0)
 
 
 def config_key(params: dict[str, Any]) -> str:

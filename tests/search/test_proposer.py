@@ -131,3 +131,30 @@ def test_without_transforms_params_have_no_target_transform():
     proposer = Proposer(learners, "regression", "r2_score", 500, 8)
     specs = [proposer.ask() for _ in range(4)]
     assert all("target_transform" not in s.params for s in specs)
+
+
+def test_a_learner_that_stopped_improving_makes_way_for_one_that_still_does():
+    """Three learners flat at the top (cheap linear models on a noisy target) would otherwise
+    take every trial; once each has had PLATEAU_TRIALS trials without a gain that matters, the
+    fourth, still improving, is tuned. When it too has converged, everyone may run again."""
+    from mlflow_automl.search.proposer import PLATEAU_TRIALS
+
+    names = ["LightGBM", "RandomForest", "KNN", "LogisticRegression"]
+    learners = learners_for("classification", allowed=names)
+    proposer = Proposer(learners, "classification", "accuracy", 500, 8, seed=0)
+    flat = {"RandomForest": 0.9, "KNN": 0.89, "LogisticRegression": 0.88}
+    specs = []
+    for _ in range(80):
+        spec = proposer.ask()
+        n_lightgbm = sum(s.learner == "LightGBM" for s in specs)
+        specs.append(spec)
+        # LightGBM gains 0.01 a trial up to 0.86, then stays there: still behind the others.
+        score = flat.get(spec.learner, min(0.86, 0.7 + 0.01 * n_lightgbm))
+        proposer.tell(spec, score + 1e-7 * len(specs), 0.01)  # gains too small to matter
+    tuned = [s for s in specs if s.origin == "tpe"]
+    by_learner = {name: [s for s in tuned if s.learner == name] for name in names}
+    assert len(by_learner["LightGBM"]) >= 20
+    for name in flat:  # up to the plateau (minus its queued trials), then again at the end
+        first_lightgbm = tuned.index(by_learner["LightGBM"][0])
+        assert sum(s.learner == name for s in tuned[:first_lightgbm]) <= PLATEAU_TRIALS
+    assert {s.learner for s in tuned[-10:]} & set(flat)  # all converged: the top three again
