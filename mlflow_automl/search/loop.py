@@ -62,6 +62,7 @@ def run_search(
                 )
                 proposer.tell(spec, entry.score, outcome.duration)
                 budget.record(entry.score)
+                budget.learners_improving = proposer.improving
                 budget.reserve_seconds = reserve_for(leaderboard)
     recorder.tracker.flush(deadline=budget.deadline)  # later, what is left goes to the journal
     for entry in leaderboard.entries:

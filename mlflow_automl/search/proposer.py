@@ -246,7 +246,7 @@ class Proposer:
         # once tried; re-running it would repeat the same score. Converged learners wait
         # until every learner has converged.
         everyone = list(self._states.values())
-        improving = [s for s in everyone if _has_new(s) and s.since_gain < PLATEAU_TRIALS]
+        improving = [s for s in everyone if _improving(s)]
         states = improving or [s for s in everyone if _has_new(s)] or everyone
         scored = [s for s in states if s.best_score is not None]
         if not scored:  # nothing has worked yet: keep cycling through every learner
@@ -255,6 +255,11 @@ class Proposer:
         top = scored[:TOP_LEARNERS]
         # Least time used first: a cheap learner near the top gets more tries per second.
         return min(top, key=lambda s: (s.seconds_used, s.n_trials)).learner.name
+
+    @property
+    def improving(self) -> bool:
+        """Whether some learner has something new to try and has not converged."""
+        return any(_improving(s) for s in self._states.values())
 
     # --- learning from results --------------------------------------------------------------------
     def observe(self, spec: TrialSpec, score: float | None, seconds: float) -> None:
@@ -289,6 +294,10 @@ class Proposer:
             return
         state.tried[config_key(spec.params)] = score
         state.study.tell(trial, score)
+
+
+def _improving(state: _LearnerState) -> bool:
+    return _has_new(state) and state.since_gain < PLATEAU_TRIALS
 
 
 def _has_new(state: _LearnerState) -> bool:

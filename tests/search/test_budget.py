@@ -117,3 +117,25 @@ def test_the_reserve_keeps_the_essential_work_and_caps_the_optional(monkeypatch)
     assert short.essential() == min(MODEL_LOGGING_RESERVE_S, ESSENTIAL_SHARE * 12)
     assert short.fixed() == pytest.approx(short.essential() + 0.8 + OPTIONAL_SHARE * 12)
     assert Reserve(timeout_seconds=None, chart_set_seconds=0.8).refit_members == 1
+
+
+def test_with_a_time_budget_a_plateau_does_not_stop_while_a_learner_still_gains():
+    """The search's own plateau rule: some learner still gains, so the budget is used."""
+    budget = Budget(
+        metric="accuracy",
+        timeout_seconds=0.4,
+        early_stopping_n_iters=2,
+        early_stopping_patience_fraction=0.25,
+    )
+    for score in (0.8, 0.7, 0.7):
+        budget.record(score)
+    time.sleep(0.15)
+    budget.learners_improving = True
+    assert budget.stop_reason(3) is None
+    budget.learners_improving = False
+    assert "early stopping" in budget.stop_reason(3)
+    untimed = Budget(metric="accuracy", iterations=100, early_stopping_n_iters=2)
+    for score in (0.8, 0.7, 0.7):
+        untimed.record(score)
+    untimed.learners_improving = True  # without a time budget: Azure's rule, N flat trials
+    assert "early stopping" in untimed.stop_reason(3)

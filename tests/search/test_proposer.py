@@ -158,3 +158,13 @@ def test_a_learner_that_stopped_improving_makes_way_for_one_that_still_does():
         first_lightgbm = tuned.index(by_learner["LightGBM"][0])
         assert sum(s.learner == name for s in tuned[:first_lightgbm]) <= PLATEAU_TRIALS
     assert {s.learner for s in tuned[-10:]} & set(flat)  # all converged: the top three again
+
+
+def test_the_proposer_says_when_no_learner_still_gains():
+    learners = learners_for("classification", allowed=["KNN", "DecisionTree"])
+    proposer = Proposer(learners, "classification", "accuracy", 500, 8, seed=0)
+    assert proposer.improving
+    for _ in range(40):
+        spec = proposer.ask()
+        proposer.tell(spec, 0.7, 0.01)
+    assert not proposer.improving  # both flat for 10 trials and more
