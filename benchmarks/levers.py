@@ -1,0 +1,97 @@
+"""One change at a time: our runs of the suite (each with its own ``--settings`` or commit)
+side by side with the peers' scores from one run of all three frameworks.
+
+    python -m benchmarks.levers --peers benchmarks/REGRESSION_AUTOGLUON.json \\
+        --runs benchmarks/LEVERS.json --out benchmarks/LEVERS_TABLE.md
+
+Every run in ``--runs`` is a ``compare`` record of mlflow_automl alone (its note names the
+change); ``--peers`` holds one record with FLAML and AutoGluon on the same datasets and budget.
+Each of our runs is then summarised against those peers with ``report.summarize``, the figures
+the compare report gives (mean rank, share at or above AutoGluon, time to its quality, ...).
+The peers ran in another window than our runs: differences in the fourth decimal are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import ANCHOR, DECIMALS, OURS, PEER, summarize
+
+FRAMEWORKS = [OURS, PEER, ANCHOR]
+
+
+def lever_table(peers: dict[str, Any], runs: list[dict[str, Any]], budget: float) -> str:
+    """Markdown: the scores per dataset, one column per run, then each run's summary."""
+    peer_rows = [r for r in peers["results"] if r["framework"] != OURS and r["budget_s"] == budget]
+    datasets = [d["name"] for d in peers["datasets"]]
+    columns = [("peers' run: ours", _ours(peers, budget))]
+    columns += [(run["note"].split(";")[0], _ours(run, budget)) for run in runs]
+    peer_scores = {(r["dataset"], r["framework"]): r.get("score") for r in peer_rows}
+    lines = [
+        f"# One change at a time, {budget:.0f} s budget",
+        "",
+        f"Peers (FLAML, AutoGluon) from `{peers['command']}` ({peers['started']}); each column",
+        "is one run of ours, its note naming the change. Scores on the held-out 25 %, "
+        f"{DECIMALS} decimals.",
+        "",
+        "| dataset | " + " | ".join(f"({i}) {name}" for i, (name, _) in enumerate(columns)),
+    ]
+    lines[-1] += " | FLAML | AutoGluon |"
+    lines.append("|---" * (len(columns) + 3) + "|")
+    for dataset in datasets:
+        cells = [_score(rows.get(dataset, {}).get("score")) for _, rows in columns]
+        cells += [_score(peer_scores.get((dataset, f))) for f in (PEER, ANCHOR)]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    lines += ["", "| run | >= AutoGluon | >= FLAML | mean rank (ours, FLAML, AutoGluon) |"]
+    lines[-1] += (
+        " diff to AutoGluon | diff to FLAML | time to AutoGluon's quality | max wall/budget |"
+    )
+    lines.append("|---" * 8 + "|")
+    for i, (_, rows) in enumerate(columns):
+        summary = summarize(list(rows.values()) + peer_rows, FRAMEWORKS)
+        ranks = summary["mean_rank"]
+        reach = summary["time_to_autogluon"]
+        median = reach["median_s"]
+        lines.append(
+            f"| ({i}) | {summary['ours_ge_autogluon']}/{summary['ours_ge_autogluon_of']} "
+            f"| {summary['ours_ge_flaml']}/{summary['ours_ge_flaml_of']} "
+            f"| {ranks[OURS]:.2f}, {ranks[PEER]:.2f}, {ranks[ANCHOR]:.2f} "
+            f"| {summary['mean_score_diff_vs_autogluon']:+.4f} "
+            f"| {summary['mean_score_diff_vs_flaml']:+.4f} "
+            f"| median {'never' if median is None else f'{median} s'}, "
+            f"reached on {reach['reached']}/{reach['of']} "
+            f"| {summary['max_wall_ratio'][OURS]:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _ours(run: dict[str, Any], budget: float) -> dict[str, dict[str, Any]]:
+    return {
+        r["dataset"]: r
+        for r in run["results"]
+        if r["framework"] == OURS and r["budget_s"] == budget
+    }
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.{DECIMALS}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peers", required=True, help="a compare record with the peers")
+    parser.add_argument("--runs", required=True, help="a compare record of our runs")
+    parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--out", required=True, help="the markdown file to write")
+    args = parser.parse_args()
+    [peers] = json.loads(Path(args.peers).read_text())["runs"][-1:]
+    runs = json.loads(Path(args.runs).read_text())["runs"]
+    Path(args.out).write_text(lever_table(peers, runs, args.budget))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
