@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from mlflow_automl.codegen import templates
 from mlflow_automl.codegen.layout import layout, mapping
-from mlflow_automl.codegen.spec import LOG_TARGET_HELPER, CodeSpec, EstimatorCode, literal
+from mlflow_automl.codegen.spec import CodeSpec, EstimatorCode, literal
 from mlflow_automl.ensemble.iterations import VOTING
-from mlflow_automl.featurize.target import LOG1P
 
 _VOTING_COMBINE = '''
 
@@ -187,9 +186,9 @@ def ensemble_model(spec: CodeSpec) -> str:
         _member_maker(m.iteration, m.scaler, m.estimator, m.learner) for m in spec.ensemble.members
     )
     registry = ", ".join(f"{m.iteration}: make_member_{m.iteration}" for m in spec.ensemble.members)
-    helper = any(m.estimator.target_transform == LOG1P for m in spec.ensemble.members)
+    helpers = sorted({m.estimator.helper for m in spec.ensemble.members})  # each once
     return (
-        (LOG_TARGET_HELPER if helper else "")
+        "".join(helpers)
         + makers
         + f"\n\nMAKERS = {{{registry}}}\n"
         + "\n\ndef fit(model, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray):\n"

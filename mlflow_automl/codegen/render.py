@@ -29,8 +29,7 @@ from mlflow_automl.codegen.layout import (
     notebook_text,
 )
 from mlflow_automl.codegen.metrics import metric_code
-from mlflow_automl.codegen.spec import LOG_TARGET_HELPER, CodeSpec, literal
-from mlflow_automl.featurize.target import LOG1P
+from mlflow_automl.codegen.spec import CodeSpec, literal
 
 _LIBRARIES = {"lightgbm": ", LightGBM", "xgboost": ", XGBoost"}
 
@@ -220,8 +219,7 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
         estimator=spec.estimator.source("HYPERPARAMETERS"),
         **w,
     )
-    if spec.estimator.target_transform == LOG1P:
-        model = LOG_TARGET_HELPER + model
+    model = spec.estimator.helper + model
     if classification:
         predict_body = (
             '    """Probabilities, one column per class code (0 for a class the fold lacks)."""\n'

@@ -53,6 +53,11 @@ class EstimatorCode:
         return call
 
     @property
+    def helper(self) -> str:
+        """Code the generated script defines before the estimator's construction can run."""
+        return LOG_TARGET_HELPER if self.target_transform == LOG1P else ""
+
+    @property
     def imports(self) -> set[str]:
         lines = {f"from {self.module} import {self.name}"}
         if self.calibrated:

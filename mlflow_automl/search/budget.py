@@ -137,7 +137,7 @@ class Budget:
         self._completed += 1
         if score is None or not math.isfinite(score):
             return False
-        if self._best is None or improves(self.metric, score, self._best):
+        if improves(self.metric, score, self._best):  # the first score always does
             self._last_improvement = self._completed
             self._last_improvement_at = time.time()
             improved = True

@@ -297,12 +297,13 @@ class Proposer:
 
 
 def _improving(state: _LearnerState) -> bool:
+    """Something new to try, and a gain that matters in its last PLATEAU_TRIALS trials."""
     return _has_new(state) and state.since_gain < PLATEAU_TRIALS
 
 
 def _has_new(state: _LearnerState) -> bool:
-    """Something new to try: not without hyperparameters and already run, nor used up."""
-    return not state.exhausted and not (not state.space and state.n_trials > 0)
+    """Something new to try: its space not used up, and hyperparameters or not yet run."""
+    return not state.exhausted and (bool(state.space) or state.n_trials == 0)
 
 
 def config_key(params: dict[str, Any]) -> str:
