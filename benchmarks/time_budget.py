@@ -5,6 +5,7 @@
     python -m benchmarks.time_budget --load 0,1,2 --long          # adds 300 s
     python -m benchmarks.time_budget --no-early-stopping 15,60    # also these without it
     python -m benchmarks.time_budget --long --loads-long 0,2      # 300 s at loads 0 and 2 only
+    python -m benchmarks.time_budget --budgets "" --long --merge  # 300 s, added to the last table
 
 For each dataset, budget and load (the number of busy processes, ``python -c "while True:
 pass"``, that this harness starts before the experiment and stops after it), one experiment
@@ -305,6 +306,22 @@ def write_report(results: list[dict], header: dict, note: str) -> str:
     return text
 
 
+def _run_key(result: dict) -> tuple:
+    return (result["dataset"], result["budget_s"], result["load"], result["early_stopping"])
+
+
+def earlier_runs(plan: list[tuple], path: Path = HERE / "TIME_BUDGET.json") -> list[dict]:
+    """The last report's runs that ``plan`` does not repeat, for ``--merge``."""
+    if not path.exists():
+        return []
+    planned = set(plan)
+    return [r for r in json.loads(path.read_text())["results"] if _run_key(r) not in planned]
+
+
+def _earlier_command() -> str:
+    return json.loads((HERE / "TIME_BUDGET.json").read_text())["command"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load", default="0,1,2", help="busy processes, comma-separated")
@@ -321,13 +338,18 @@ def main() -> None:
         "--loads-long", default="", help="loads for the 300 s budget (default: --load)"
     )
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the last TIME_BUDGET.json's runs that this plan does not repeat",
+    )
+    parser.add_argument(
         "--fresh-store",
         action="store_true",
         help="time the store's schema set-up too (4 s quiet, 11 s at load 2 on 2 cores)",
     )
     args = parser.parse_args()
     loads = [int(x) for x in args.load.split(",")]
-    budgets = [float(x) for x in args.budgets.split(",")] + ([300.0] if args.long else [])
+    budgets = [float(x) for x in args.budgets.split(",") if x] + ([300.0] if args.long else [])
     without_stopping = {float(x) for x in args.no_early_stopping.split(",") if x}
     long_loads = [int(x) for x in args.loads_long.split(",")] if args.loads_long else loads
     header = {
@@ -350,7 +372,10 @@ def main() -> None:
                 if not early_stopping:
                     run_loads = sorted({min(run_loads), max(run_loads)})
                 plan += [(name, budget, load, early_stopping) for load in run_loads]
-    results = []
+    kept = earlier_runs(plan) if args.merge else []
+    if kept:
+        header["command"] += f" (with {len(kept)} runs of: {_earlier_command()})"
+    results = list(kept)
     for name, budget, load, early_stopping in plan:
         results.append(measure(name, frames[name], budget, load, early_stopping, args.fresh_store))
         write_report(results, header, args.note)  # partial results survive a stop
