@@ -12,7 +12,7 @@ import pandas as pd
 from mlflow_automl import tracking
 from mlflow_automl.config import AutoMLConfig, AutoMLConfigError
 from mlflow_automl.data import TrainingData
-from mlflow_automl.ensemble.iterations import is_ensemble
+from mlflow_automl.ensemble import StackEnsemble, VotingEnsemble
 from mlflow_automl.final_fit import fit_final, killable_refit
 from mlflow_automl.inputs import InputError, check_input, column_kinds
 from mlflow_automl.leaderboard import LeaderboardEntry
@@ -73,7 +73,9 @@ def log_best_model(
     best, pipeline = final.entry, final.pipeline
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})
     task = get_task(config.task)
-    task.record_engineered_counts(plan, pipeline, is_ensemble(best))
+    # Fold models are an ensemble of one configuration: is_ensemble(best) is not enough.
+    combined = isinstance(pipeline, VotingEnsemble | StackEnsemble)
+    task.record_engineered_counts(plan, pipeline, combined)
     tracker.log_table(plan.summary_frame(), tracking.FEATURIZATION_FILE)
     kinds = input_kinds(config, data, plan)
     model = wrap_fitted(

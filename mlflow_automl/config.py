@@ -287,6 +287,13 @@ SETTINGS: dict[str, Setting] = {
             _one_of("auto", "off"),
             "regression: 'auto' also tries log1p of a skewed non-negative target",
         ),
+        Setting(
+            "final_model",
+            "refit",
+            _one_of("refit", "fold_models", "auto"),
+            "'refit' on all rows | 'fold_models': the validation folds' models averaged | "
+            "'auto': fold models under cross-validation",
+        ),
         Setting("enable_voting_ensemble", True, _boolean, "voting ensemble iteration"),
         Setting("enable_stack_ensemble", True, _boolean, "stack ensemble iteration"),
         Setting("ensemble_iterations", 15, _positive_int, "ensemble selection rounds"),
@@ -503,6 +510,7 @@ class AutoMLConfig:
         _exclusive(v, "experiment_timeout_minutes", "experiment_timeout_hours")
         _exclusive(v, "iteration_timeout_minutes", "iteration_timeout_hours")
         self._check_forecasting()
+        self._check_final_model()
         self._check_local_concurrency()
         self._check_special_columns()
         self._check_meta_learner()
@@ -555,6 +563,22 @@ class AutoMLConfig:
             v["time_series_id_column_names"] = [v["time_series_id_column_names"]]
         if isinstance(v["drop_column_names"], str):
             v["drop_column_names"] = [v["drop_column_names"]]
+
+    def _check_final_model(self) -> None:
+        v = self._values
+        if v["final_model"] != "fold_models":
+            return
+        if not get_task(v["task"]).split_fallback:
+            raise AutoMLConfigError(
+                f"final_model='fold_models' is not available for task={v['task']!r}: a model "
+                "fitted on an earlier window forecasts from the wrong origin. Use 'refit'."
+            )
+        for name in ("validation_data", "validation_size"):
+            if v[name] is not None:
+                raise AutoMLConfigError(
+                    f"final_model='fold_models' needs cross-validation folds, but {name} was "
+                    "given: use n_cross_validations, or final_model='refit'."
+                )
 
     def _check_exit_score(self) -> None:
         """An exit score the metric can never reach would silently never stop the search."""

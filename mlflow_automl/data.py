@@ -159,6 +159,11 @@ def prepare_tabular_data(config: AutoMLConfig) -> TrainingData:
         strategy = choose_strategy(config, n_train)
         _check_split_sizes(strategy, n_train, y, config.task)
         splits = make_splits(strategy, y, is_train, config.task, config.random_seed, label, classes)
+    if config.final_model == "fold_models" and strategy.kind != "cross_validation":
+        raise AutoMLConfigError(
+            f"final_model='fold_models' needs cross-validation folds, but trials are scored "
+            f"by {strategy.describe()}: set n_cross_validations, or final_model='refit'."
+        )
     final_rows = np.arange(len(X)) if strategy.kind == "cross_validation" else splits[0][0]
     return TrainingData(
         X=X,

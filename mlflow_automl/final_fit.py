@@ -17,6 +17,12 @@ rows).
 Forecasting has no split fallback (a forecaster fitted on an earlier window would forecast from
 the wrong origin): it falls back to the best iteration whose refit on all rows fits.
 
+With ``final_model='fold_models'`` (or ``'auto'`` under cross-validation) the final model is
+not one refit but the best configuration fitted on each validation fold's training rows, the
+fold models averaged (AutoGluon's bagging): its cost is the trial's own measured fits, and a
+voting ensemble's members are averaged over their folds the same way. A stack ensemble's
+members are refit on all rows as before: its meta-learner combines one model per member.
+
 Which was used is the ``automl.final_model_fit`` tag of the AutoML run.
 """
 
@@ -31,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from mlflow_automl.data import TrainingData
-from mlflow_automl.ensemble.iterations import fit_ensemble, is_ensemble
+from mlflow_automl.ensemble import VotingEnsemble
+from mlflow_automl.ensemble.iterations import VOTING, fit_ensemble, is_ensemble
 from mlflow_automl.executors.killable import CallStopped, NotPicklable, call_before
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.search import Budget
@@ -55,6 +62,48 @@ PROCESS_START_S = 3.0
 FALLBACK_S = 2.0
 
 
+FOLD_MODELS, AUTO = "fold_models", "auto"
+
+
+def uses_fold_models(config: Any, data: TrainingData) -> bool:
+    """Whether the final model is the validation folds' models averaged (``final_model``)."""
+    cross_validated = data.strategy.kind == "cross_validation" and len(data.splits) > 1
+    return (
+        config.final_model in (FOLD_MODELS, AUTO)
+        and cross_validated
+        and get_task(config.task).split_fallback
+    )
+
+
+def training_row_sets(config: Any, data: TrainingData) -> list[np.ndarray]:
+    """The rows of each fit the final model is made of: all final rows once (a refit), or
+    each validation fold's training rows (the fold models)."""
+    if uses_fold_models(config, data):
+        return [train for train, _ in data.splits]
+    return [data.final_rows]
+
+
+def fit_configuration(
+    config: Any,
+    data: TrainingData,
+    entry: LeaderboardEntry,
+    fit: Callable[[LeaderboardEntry, np.ndarray], Any],
+) -> Any:
+    """``entry``'s final model: one refit, or its fold models averaged (equal weights)."""
+    row_sets = training_row_sets(config, data)
+    if len(row_sets) == 1:
+        return fit(entry, row_sets[0])
+    folds = [(entry.learner, fit(entry, rows)) for rows in row_sets]
+    return VotingEnsemble.from_fitted(folds, [1.0] * len(folds), config.task, data.n_classes)
+
+
+def _describe(config: Any, data: TrainingData) -> str:
+    row_sets = training_row_sets(config, data)
+    if len(row_sets) == 1:
+        return f"refit on all {len(row_sets[0])} rows"
+    return f"its {len(row_sets)} fold models averaged"
+
+
 @dataclass
 class FinalFit:
     """The fitted final pipeline, the iteration it comes from, and how it was fitted."""
@@ -65,11 +114,16 @@ class FinalFit:
 
 
 def refit_seconds(
-    entry: LeaderboardEntry, data: TrainingData, margin: float = REFIT_MARGIN
+    entry: LeaderboardEntry,
+    data: TrainingData,
+    margin: float = REFIT_MARGIN,
+    row_sets: list[np.ndarray] | None = None,
 ) -> float:
-    """Estimated seconds to refit ``entry`` on every final row (times ``margin``)."""
+    """Estimated seconds to fit ``entry``'s final model (times ``margin``): on every final row,
+    or on each of ``row_sets`` (``training_row_sets``), from its trial's measured split fits."""
     n_fit_rows = max(1, len(data.splits[0][0]))
-    return margin * entry.fit_seconds * len(data.final_rows) / n_fit_rows
+    rows = len(data.final_rows) if row_sets is None else sum(len(r) for r in row_sets)
+    return margin * entry.fit_seconds * rows / n_fit_rows
 
 
 def fallback_seconds(config: Any, leaderboard: Leaderboard, data: TrainingData) -> float:
@@ -102,9 +156,10 @@ def refit_reserve(
     if not ranked:
         return 0.0
     start = PROCESS_START_S * slowdown()
-    in_process = not killable or refit_seconds(ranked[0], data, margin=1.0) <= start
+    row_sets = training_row_sets(config, data)
+    in_process = not killable or refit_seconds(ranked[0], data, 1.0, row_sets) <= start
     margin = REFIT_MARGIN if in_process else 1.0
-    first, *others = (refit_seconds(e, data, margin=margin) for e in ranked)
+    first, *others = (refit_seconds(e, data, margin, row_sets) for e in ranked)
     extra = sum(others) if extra_cap is None else min(sum(others), extra_cap)
     if in_process:
         return first + extra
@@ -194,18 +249,19 @@ def fit_final(
         if done is not None:
             return done
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
-    estimate = refit_seconds(best, data, margin=1.0)
+    row_sets = training_row_sets(config, data)
+    estimate = refit_seconds(best, data, 1.0, row_sets)
+    attempt = f"a refit on all {n_rows} rows"
+    if len(row_sets) > 1:
+        attempt = f"fitting its {len(row_sets)} fold models"
     if refit.fits(estimate):
-        pipeline = refit.run(lambda: fit(best, final_rows), estimate)
+        pipeline = refit.run(lambda: fit_configuration(config, data, best, fit), estimate)
         if pipeline is not None:
-            return FinalFit(best, pipeline, f"refit on all {n_rows} rows{refit.where}")
-        why = f"a refit on all {n_rows} rows was {refit.why}"
+            return FinalFit(best, pipeline, f"{_describe(config, data)}{refit.where}")
+        why = f"{attempt} was {refit.why}"
     else:
         left = budget.seconds_left(reserve)
-        why = (
-            f"a refit on all {n_rows} rows (~{REFIT_MARGIN * estimate:.1f} s) did not fit in the "
-            f"{left:.1f} s left"
-        )
+        why = f"{attempt} (~{REFIT_MARGIN * estimate:.1f} s) did not fit in the {left:.1f} s left"
         logger.warning("final model: %s; using a fallback", why)
     return _fallback(config, data, leaderboard, budget, reserve, fit, best, why)
 
@@ -223,10 +279,18 @@ def _refit_ensemble(
     says why, when that cannot finish in time (the best single member is used then)."""
     best, final_rows = leaderboard.best, data.final_rows
     members = _members(leaderboard, best)
-    first_member = refit_seconds(members[0], data, margin=1.0) if members else 0.0
+    # A stack's meta-learner combines one model per member: its members are refit.
+    voting = best.params["kind"] == VOTING
+    row_sets = training_row_sets(config, data) if voting else [final_rows]
+    first_member = refit_seconds(members[0], data, 1.0, row_sets) if members else 0.0
     if refit.fits(first_member):
         deadline = refit._deadline()
         params = best.params
+
+        def fit_member(entry: LeaderboardEntry) -> Any:
+            if voting:
+                return fit_configuration(config, data, entry, fit)
+            return fit(entry, final_rows)
 
         def refit_ensemble() -> Any:
             return fit_ensemble(
@@ -234,18 +298,19 @@ def _refit_ensemble(
                 data,
                 leaderboard,
                 params,
-                lambda entry: fit(entry, final_rows),
+                fit_member,
                 deadline,
-                lambda entry: refit_seconds(entry, data),
+                lambda entry: refit_seconds(entry, data, REFIT_MARGIN, row_sets),
             )
 
         pipeline = refit.run(refit_ensemble, first_member)
         if pipeline is not None:
-            n_fitted, n_rows = len(pipeline.members), len(final_rows)
+            n_fitted = len(pipeline.members)
+            how = f" refit on all {len(final_rows)} rows"
+            if len(row_sets) > 1:
+                how, pipeline = f", each its {len(row_sets)} fold models averaged", pipeline.flat()
             return FinalFit(
-                best,
-                pipeline,
-                f"{best.learner}: {n_fitted} member(s) refit on all {n_rows} rows{refit.where}",
+                best, pipeline, f"{best.learner}: {n_fitted} member(s){how}{refit.where}"
             )
         why = f"its refit was {refit.why}"
     else:

@@ -210,3 +210,24 @@ def test_unused_run_configuration_is_dropped_with_a_warning(penguins):
     with pytest.warns(UserWarning, match="run_configuration"):
         config = AutoMLConfig(task="classification", **base(penguins), run_configuration={"a": 1})
     assert "run_configuration" in config.dropped_settings
+
+
+def test_fold_models_need_folds(penguins, visnights):
+    """final_model='fold_models' asks for models of cross-validation folds: where trials get
+    none, or a fold model would forecast from the wrong origin, the setting is refused."""
+    config = AutoMLConfig(task="classification", **base(penguins, final_model="fold_models"))
+    assert config.final_model == "fold_models"
+    with pytest.raises(AutoMLConfigError, match="final_model='fold_models'.*validation_size"):
+        AutoMLConfig(
+            task="classification", **base(penguins, final_model="fold_models", validation_size=0.2)
+        )
+    with pytest.raises(AutoMLConfigError, match="final_model='fold_models'.*forecasting"):
+        AutoMLConfig(
+            task="forecasting",
+            training_data=visnights,
+            label_column_name="trips",
+            time_column_name="quarter",
+            final_model="fold_models",
+        )
+    with pytest.raises(AutoMLConfigError, match="final_model.*'refit', 'fold_models', 'auto'"):
+        AutoMLConfig(task="classification", **base(penguins, final_model="bagged"))

@@ -193,3 +193,82 @@ def test_a_winning_ensemble_is_refit_in_a_process_of_its_own(searched):
     rows = data.validation_rows
     proba = final.pipeline.predict_proba(data.X.iloc[rows])
     assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9
+
+
+def _fold_models_config(breast_cancer, final_model="fold_models"):
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        n_cross_validations=3,
+        final_model=final_model,
+    )
+    return config, prepare_training_data(config)
+
+
+@pytest.mark.parametrize("final_model", ["fold_models", "auto"])
+def test_fold_models_are_the_trial_folds_models_averaged(searched, breast_cancer, final_model):
+    """The best configuration fitted on each fold's training rows, not refit: each fold model
+    predicts its own validation rows as the trial did, and the model is their average."""
+    _, _, board, fit, fitted_rows = searched
+    config, data = _fold_models_config(breast_cancer, final_model)
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit)
+    assert fitted_rows == [(0, len(train)) for train, _ in data.splits]
+    assert final.how == "its 3 fold models averaged"
+    folds = [model for _, model in final.pipeline.members]
+    assert len(folds) == 3 and np.allclose(final.pipeline.weights_, 1 / 3)
+    trial = board.entries[0].predictions  # the trial's out-of-fold probabilities
+    for model, (_, valid) in zip(folds, data.splits):
+        assert np.allclose(model.predict_proba(data.X.iloc[valid]), trial[valid])
+    X = data.X.iloc[:50]
+    expected = np.mean([model.predict_proba(X) for model in folds], axis=0)
+    assert np.allclose(final.pipeline.predict_proba(X), expected)
+
+
+def test_fold_models_reserve_every_fold_fit(searched, breast_cancer):
+    """Their cost is the trial's own measured fits: one per fold, 10 s each here."""
+    _, _, board, _, _ = searched
+    config, data = _fold_models_config(breast_cancer)
+    fold_rows = sum(len(train) for train, _ in data.splits)
+    estimate = 10.0 * fold_rows / len(data.splits[0][0])
+    assert estimate == pytest.approx(30.0, rel=0.01)
+    here = refit_reserve(config, board, data, 1, killable=False)
+    assert here == pytest.approx(REFIT_MARGIN * estimate)
+
+
+def test_a_voting_ensemble_averages_each_members_fold_models(searched, breast_cancer):
+    """2 members x 3 folds: one flat voting ensemble, each weight the member's / 3."""
+    _, _, searched_board, fit, fitted_rows = searched
+    config, data = _fold_models_config(breast_cancer)
+    board = Leaderboard(config.task, config.metric)
+    for entry in searched_board.entries:
+        board.add(entry)
+    spec = {"kind": "VotingEnsemble", "members": [0, 1], "weights": [0.75, 0.25]}
+    board.add(_entry(board, 2, "VotingEnsemble", spec, 0.0, score=0.995))
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit)
+    assert final.how == "VotingEnsemble: 2 member(s), each its 3 fold models averaged"
+    assert sorted(fitted_rows) == sorted((i, len(t)) for i in (0, 1) for t, _ in data.splits)
+    assert final.pipeline.members_ == ["LightGBM"] * 3 + ["LogisticRegression"] * 3
+    assert np.allclose(final.pipeline.weights_, [0.25] * 3 + [0.25 / 3] * 3)
+    rows = data.validation_rows
+    proba = final.pipeline.predict_proba(data.X.iloc[rows])
+    assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9
+
+
+def test_auto_refits_where_there_are_no_folds(searched, breast_cancer):
+    _, _, board, fit, fitted_rows = searched
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        validation_size=0.25,
+        final_model="auto",
+    )
+    data = prepare_training_data(config)
+    board = Leaderboard(config.task, config.metric)
+    board.add(_entry(board, 0, "LogisticRegression", {}, 0.01))
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit)
+    assert final.how == f"refit on all {len(data.final_rows)} rows"

@@ -53,11 +53,14 @@ def _dictliteral(spec: CodeSpec) -> str:
 
 def _validation_text(spec: CodeSpec) -> tuple[str, str]:
     """(what the score is measured on, what the final model is fitted on)."""
+    every_row = "every row"
+    if spec.fold_models:
+        every_row = "each fold's training rows, averaging the\nfold models,"
     if spec.fold_columns:
-        return f"folds of columns {', '.join(spec.fold_columns)} (1 = train)", "every row"
+        return f"folds of columns {', '.join(spec.fold_columns)} (1 = train)", every_row
     if spec.validation == "cross_validation":
         kind = "stratified " if spec.classification else ""
-        return f"{spec.n_folds}-fold {kind}cross-validation (seed {spec.seed})", "every row"
+        return f"{spec.n_folds}-fold {kind}cross-validation (seed {spec.seed})", every_row
     if spec.validation == "train_validation_split":
         share = f"{spec.validation_fraction:.0%}"
         return f"{share} validation split (seed {spec.seed})", "the training rows"
@@ -157,6 +160,19 @@ def _imports(spec: CodeSpec, extra: set[str]) -> str:
     return "\n".join(lines)
 
 
+def final_fit_code(spec: CodeSpec) -> str:
+    """The line of ``main`` that fits the final model: a refit on the final rows, or (fold
+    models) one fit per fold's training rows, averaged."""
+    w = ", w" if spec.weight else ""
+    if spec.ensemble:
+        fit = "fit_final(X, y, folds, {rows}, members)"
+    else:
+        fit = f"fit(make_model(), X, y{w}, {{rows}})"
+    if spec.fold_models:
+        return f"model = FoldAverage([{fit.format(rows='train')} for train, _ in folds])"
+    return f"model = {fit.format(rows='final_rows')}"
+
+
 def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     """``(title, code)`` in reading order; the script is their concatenation."""
     if not spec.generated:
@@ -248,7 +264,9 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
         if classification
         else "",
     )
-    main = templates.MAIN.substitute(n_args=3 if user_validation else 2, **w)
+    main = templates.MAIN.substitute(
+        n_args=3 if user_validation else 2, final_fit=final_fit_code(spec), **w
+    )
     if spec.ensemble:
         imports = _imports(spec, featurization.imports | {metric_import})
         lines = set(imports.splitlines()) | ensemble_imports(spec)
@@ -256,9 +274,16 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
         constants = ensemble_constants(spec, featurization.constants)
         model = ensemble_model(spec)
         evaluate = ensemble_evaluate(spec, predict_body, metric_body)
-        main = templates.ENSEMBLE_MAIN.substitute(n_args=3 if user_validation else 2)
+        main = templates.ENSEMBLE_MAIN.substitute(
+            n_args=3 if user_validation else 2, final_fit=final_fit_code(spec)
+        )
     else:
         imports = imports + "\n" + constants
+    if spec.fold_models:
+        methods = templates.FOLD_AVERAGE_REGRESSION
+        if classification:
+            methods = templates.FOLD_AVERAGE_CLASSIFICATION
+        model += templates.FOLD_AVERAGE.substitute(methods=methods)
     return [
         ("About", header),
         ("Imports and settings", imports + "\n" + constants if spec.ensemble else imports),
@@ -315,10 +340,9 @@ def training_notebook(spec: CodeSpec) -> str:
     if user_validation:
         data_cell += '\nVALIDATION_DATA = "validation.csv"  # the experiment\'s validation data'
     validate = f"value = validate(X, y{w}, folds)"
-    final = f"model = fit(make_model(), X, y{w}, final_rows)"
+    final = final_fit_code(spec)
     if spec.ensemble:
         validate = "value, members = validate(X, y, folds)"
-        final = "model = fit_final(X, y, folds, final_rows, members)"
     cells += [
         v4.new_markdown_cell("## Run"),
         v4.new_code_cell(data_cell),

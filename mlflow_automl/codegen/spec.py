@@ -138,6 +138,8 @@ class CodeSpec:
 
     ensemble: Combination | None = None
     fold_columns: list[str] | None = None  # cv_split_column_names: 1 = train, 0 = validation
+    # final_model="fold_models": the final model is each fold's model, averaged (not a refit).
+    fold_models: bool = False
 
 
 def plain(value: Any) -> Any:
@@ -216,6 +218,8 @@ def code_spec(
         )
         for spec in plan.specs
     ]
+    from mlflow_automl.final_fit import uses_fold_models
+
     strategy = data.strategy
     return CodeSpec(
         task=task,
@@ -238,6 +242,7 @@ def code_spec(
         version=__version__,
         notes=[f"{s.raw_feature_name!r} dropped: {s.reason}" for s in plan.summary if s.dropped],
         fold_columns=list(config.cv_split_column_names) if config.cv_split_column_names else None,
+        fold_models=uses_fold_models(config, data),
     )
 
 
@@ -334,6 +339,8 @@ def ensemble_spec(
     return replace(
         base,
         learner=combination["kind"],
+        # A stack's members are refit on all rows (final_fit.py): one model per member.
+        fold_models=base.fold_models and meta is None,
         ensemble=Combination(
             kind=combination["kind"],
             members=members,

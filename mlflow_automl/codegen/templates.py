@@ -110,7 +110,7 @@ def main(paths: list[str]) -> None:
     X, y$w_var, folds, final_rows = load_data(*paths)
     value = validate(X, y$w_arg, folds)
     print(f"validation {METRIC}: {value!r}")
-    model = fit(make_model(), X, y$w_arg, final_rows)
+    $final_fit
     print(f"model: {log_run(model, X, value)}")
 
 
@@ -153,6 +153,29 @@ if __name__ == "__main__":
         sys.exit(__doc__)
     main(*sys.argv[1:])
 ''')
+
+FOLD_AVERAGE = Template('''
+
+class FoldAverage:
+    """Each validation fold's model, averaged: the final model mlflow-automl logs with
+    final_model="fold_models" (no refit on all rows)."""
+
+    def __init__(self, models: list) -> None:
+        self.models = models
+$methods''')
+
+FOLD_AVERAGE_CLASSIFICATION = """
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.mean([predict(model, X) for model in self.models], axis=0)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.argmax(self.predict_proba(X), axis=1)  # class codes
+"""
+
+FOLD_AVERAGE_REGRESSION = """
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.mean([predict(model, X) for model in self.models], axis=0)
+"""
 
 # --- ensembles ------------------------------------------------------------------------------------
 ENSEMBLE_CONSTANTS = Template("""
@@ -201,7 +224,7 @@ def main(paths: list[str]) -> None:
     X, y, folds, final_rows = load_data(*paths)
     value, members = validate(X, y, folds)
     print(f"validation {METRIC}: {value!r}")
-    model = fit_final(X, y, folds, final_rows, members)
+    $final_fit
     print(f"model: {log_run(model, X, value)}")
 
 

@@ -181,6 +181,20 @@ class VotingEnsemble(_EnsembleBase):
         ensemble.weights_ = _normalised(weights, len(members))
         return ensemble
 
+    def flat(self) -> VotingEnsemble:
+        """The same average with voting members (fold models) replaced by their own members,
+        weights multiplied: one level, as the ONNX export and the explanation expect."""
+        members, weights = [], []
+        for (name, member), weight in zip(self.members, self.weights_):
+            if isinstance(member, VotingEnsemble):
+                inner = member.flat()
+                members += inner.members
+                weights += [weight * w for w in inner.weights_]
+            else:
+                members.append((name, member))
+                weights.append(weight)
+        return VotingEnsemble.from_fitted(members, weights, self.task, self.n_classes)
+
     def _scores(self, X: Any) -> np.ndarray:
         weights = self.weights_
         used = np.flatnonzero(weights > 0)

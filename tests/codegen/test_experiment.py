@@ -159,3 +159,31 @@ def test_charted_ensembles_get_code(sqlite_store, penguins_plus, tmp_path, scrip
     assert done.returncode == 0, done.stderr[-3000:]
     child_score = mlflow.get_run(children[kind]).data.metrics["AUC_weighted"]
     assert abs(fidelity.printed_score(done.stdout, "AUC_weighted") - child_score) <= EXACT
+
+
+def test_fold_models_code_logs_the_model_the_experiment_logged(
+    sqlite_store, penguins_plus, tmp_path, script_store
+):
+    """final_model='fold_models': the best run's code fits each fold's model and averages
+    them, so the model it logs gives the experiment's model's probabilities."""
+    import pandas as pd
+
+    config = _config(penguins_plus, final_model="fold_models")
+    run = automl.submit(config, experiment_name="fold-models")
+    how = run.tags["automl.final_model_fit"]
+    assert how.startswith("its 3 fold models averaged"), how
+    folder = run.download_code(path=str(tmp_path / "best"))
+    done = fidelity.run_isolated([TRAINING_SCRIPT, penguins_plus], folder, script_store)
+    assert done.returncode == 0, done.stderr[-3000:]
+    uri = done.stdout.strip().splitlines()[-1].removeprefix("model: ")
+    _, model = run.get_output()
+    X = pd.read_csv(penguins_plus).drop(columns=["species"])
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(script_store)
+    try:
+        generated = mlflow.sklearn.load_model(uri)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert type(generated).__name__ == "FoldAverage"
+    difference = abs(generated.predict_proba(X) - model.predict_proba(X)).max()
+    assert difference <= EXACT, difference

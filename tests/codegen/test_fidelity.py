@@ -186,8 +186,9 @@ def test_code_is_plain_and_tidy(task, penguins_plus, tmp_path, assert_formatted)
     [
         ("classification", {"primary_metric": "AUC_weighted"}),
         ("regression", {"validation_size": 0.25, "n_cross_validations": None}),
+        ("classification", {"primary_metric": "AUC_weighted", "final_model": "fold_models"}),
     ],
-    ids=["classification-cv", "regression-holdout"],
+    ids=["classification-cv", "regression-holdout", "classification-fold-models"],
 )
 def test_ensembles_reproduce_their_scores(
     task, settings, penguins_plus, tmp_path, script_store, assert_formatted
@@ -206,6 +207,10 @@ def test_ensembles_reproduce_their_scores(
         assert "mlflow_automl" not in files[TRAINING_SCRIPT]
         assert "MEMBERS = {" in files[TRAINING_SCRIPT]
         assert ("on_log_target(LGBMRegressor" in files[TRAINING_SCRIPT]) == bool(overrides)
+        # Fold models: the voting ensemble's members per fold, averaged; a stack refits.
+        fold_models = config.final_model == "fold_models" and spec.learner == "VotingEnsemble"
+        assert spec.fold_models == fold_models
+        assert ("model = FoldAverage([fit_final(" in files[TRAINING_SCRIPT]) == fold_models
         assert_formatted(files, tmp_path / f"{spec.learner}-files")
         result = fidelity.check(spec, score, [penguins_plus], tmp_path / spec.learner, script_store)
         assert result.error == ""
