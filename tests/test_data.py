@@ -52,6 +52,17 @@ def test_large_data_gets_a_ten_percent_holdout(breast_cancer):
     assert np.array_equal(data.final_rows, train)
 
 
+def test_fold_models_without_folds_are_refused_before_any_run(breast_cancer):
+    """The default holdout above 20,000 rows has no folds to average: the error says so and
+    names the way out."""
+    big = pd.concat([breast_cancer] * 36, ignore_index=True)
+    config = config_for(big, "target", final_model="fold_models")
+    with pytest.raises(AutoMLConfigError, match="final_model='fold_models' needs cross-valid"):
+        prepare_training_data(config)
+    with_folds = config_for(big, "target", final_model="fold_models", n_cross_validations=3)
+    assert len(prepare_training_data(with_folds).splits) == 3
+
+
 def test_string_labels_are_encoded_and_kept(penguins):
     data = prepare_training_data(config_for(penguins, "species"))
     assert list(data.classes) == ["Adelie", "Chinstrap", "Gentoo"]
