@@ -5,7 +5,8 @@ The refit's cost is estimated from measurement: each trial records its mean fit 
 start (``killable``, and an estimate above :data:`PROCESS_START_S`), the refit runs in a process
 of its own (``executors/killable.py``) that is killed at its deadline, so the estimate only
 decides whether to try (unpadded); otherwise it runs here, bounded by the estimate with a 1.5x
-margin. The refit's deadline leaves the cheapest fallback its time (:func:`fallback_seconds`).
+margin (1.2x when every fit is one a trial measured: a holdout's refit, fold models). The
+refit's deadline leaves the cheapest fallback its time (:func:`fallback_seconds`).
 
 When the refit is not tried or is stopped, the fallback is the best configuration fitted on its
 own first training split: the very fit its trial measured, so its cost is known, not guessed
@@ -97,6 +98,15 @@ def fit_configuration(
     return VotingEnsemble.from_fitted(folds, [1.0] * len(folds), config.task, data.n_classes)
 
 
+def margin_for(data: TrainingData, row_sets: list[np.ndarray]) -> float:
+    """:data:`SPLIT_FIT_MARGIN` when every fit is one a trial measured (a holdout's refit is
+    on its training split; fold models are on the folds'), else :data:`REFIT_MARGIN` for a
+    refit extrapolated to more rows."""
+    trained = [train for train, _ in data.splits]
+    measured = all(any(np.array_equal(rows, t) for t in trained) for rows in row_sets)
+    return SPLIT_FIT_MARGIN if measured else REFIT_MARGIN
+
+
 def _describe(config: Any, data: TrainingData) -> str:
     row_sets = training_row_sets(config, data)
     if len(row_sets) == 1:
@@ -158,7 +168,7 @@ def refit_reserve(
     start = PROCESS_START_S * slowdown()
     row_sets = training_row_sets(config, data)
     in_process = not killable or refit_seconds(ranked[0], data, 1.0, row_sets) <= start
-    margin = REFIT_MARGIN if in_process else 1.0
+    margin = margin_for(data, row_sets) if in_process else 1.0
     first, *others = (refit_seconds(e, data, margin, row_sets) for e in ranked)
     extra = sum(others) if extra_cap is None else min(sum(others), extra_cap)
     if in_process:
@@ -188,6 +198,8 @@ class _Refit:
         )
         self.floor = fallback_seconds(config, leaderboard, data) if killable else 0.0
         self.why = ""
+        # Padding of an estimate when the fit runs here: set for the fits about to be tried.
+        self.margin = REFIT_MARGIN
         self.where = ""  # " in a process of its own" once a refit ran in one
 
     def _in_process(self, estimate: float) -> bool:
@@ -196,7 +208,7 @@ class _Refit:
     def fits(self, estimate: float) -> bool:
         """Whether a refit estimated (unpadded) at ``estimate`` seconds is worth trying."""
         if self._in_process(estimate):
-            return self.budget.fits(REFIT_MARGIN * estimate, self.reserve)
+            return self.budget.fits(self.margin * estimate, self.reserve)
         start = PROCESS_START_S * slowdown()
         return self.budget.fits(estimate + start, self.reserve + self.floor)
 
@@ -211,7 +223,7 @@ class _Refit:
             return fitted
         except NotPicklable as exc:
             logger.info("final model: refit here, not in a process of its own: %s", exc)
-            return work() if self.budget.fits(REFIT_MARGIN * estimate, self.reserve) else None
+            return work() if self.budget.fits(self.margin * estimate, self.reserve) else None
         except CallStopped:
             self.why = (
                 f"stopped at the deadline after {time.time() - started:.1f} s "
@@ -251,6 +263,7 @@ def fit_final(
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
     row_sets = training_row_sets(config, data)
     estimate = refit_seconds(best, data, 1.0, row_sets)
+    refit.margin = margin_for(data, row_sets)
     attempt = f"a refit on all {n_rows} rows"
     if len(row_sets) > 1:
         attempt = f"fitting its {len(row_sets)} fold models"
@@ -261,7 +274,7 @@ def fit_final(
         why = f"{attempt} was {refit.why}"
     else:
         left = budget.seconds_left(reserve)
-        why = f"{attempt} (~{REFIT_MARGIN * estimate:.1f} s) did not fit in the {left:.1f} s left"
+        why = f"{attempt} (~{refit.margin * estimate:.1f} s) did not fit in the {left:.1f} s left"
         logger.warning("final model: %s; using a fallback", why)
     return _fallback(config, data, leaderboard, budget, reserve, fit, best, why)
 
@@ -283,6 +296,7 @@ def _refit_ensemble(
     voting = best.params["kind"] == VOTING
     row_sets = training_row_sets(config, data) if voting else [final_rows]
     first_member = refit_seconds(members[0], data, 1.0, row_sets) if members else 0.0
+    margin = refit.margin = margin_for(data, row_sets)
     if refit.fits(first_member):
         deadline = refit._deadline()
         params = best.params
@@ -300,7 +314,7 @@ def _refit_ensemble(
                 params,
                 fit_member,
                 deadline,
-                lambda entry: refit_seconds(entry, data, REFIT_MARGIN, row_sets),
+                lambda entry: refit_seconds(entry, data, margin, row_sets),
             )
 
         pipeline = refit.run(refit_ensemble, first_member)
@@ -315,7 +329,7 @@ def _refit_ensemble(
         why = f"its refit was {refit.why}"
     else:
         why = (
-            f"its first member's refit (~{REFIT_MARGIN * first_member:.1f} s) did not fit in "
+            f"its first member's refit (~{margin * first_member:.1f} s) did not fit in "
             f"the {budget.seconds_left(reserve):.1f} s left"
         )
     budget.skip(f"{best.learner} refit", f"{why}; its best single member is used")

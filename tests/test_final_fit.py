@@ -10,7 +10,13 @@ import pytest
 import mlflow_automl as automl
 from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
 from mlflow_automl.featurize import plan_featurization
-from mlflow_automl.final_fit import PROCESS_START_S, REFIT_MARGIN, fit_final, refit_reserve
+from mlflow_automl.final_fit import (
+    PROCESS_START_S,
+    REFIT_MARGIN,
+    SPLIT_FIT_MARGIN,
+    fit_final,
+    refit_reserve,
+)
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner
 from mlflow_automl.model import build_pipeline, fit_pipeline
@@ -227,14 +233,31 @@ def test_fold_models_are_the_trial_folds_models_averaged(searched, breast_cancer
 
 
 def test_fold_models_reserve_every_fold_fit(searched, breast_cancer):
-    """Their cost is the trial's own measured fits: one per fold, 10 s each here."""
+    """Their cost is the trial's own measured fits: one per fold, 10 s each here, with the
+    margin of a measured fit, not of a refit extrapolated to more rows."""
     _, _, board, _, _ = searched
     config, data = _fold_models_config(breast_cancer)
     fold_rows = sum(len(train) for train, _ in data.splits)
     estimate = 10.0 * fold_rows / len(data.splits[0][0])
     assert estimate == pytest.approx(30.0, rel=0.01)
     here = refit_reserve(config, board, data, 1, killable=False)
-    assert here == pytest.approx(REFIT_MARGIN * estimate)
+    assert here == pytest.approx(SPLIT_FIT_MARGIN * estimate)
+
+
+def test_a_holdout_refit_is_the_fit_its_trial_measured(searched, breast_cancer):
+    """With a holdout the final rows are the training split: the refit's cost was measured,
+    so it gets the measured fit's margin (1.2x), not the extrapolated refit's (1.5x)."""
+    config = automl.AutoMLConfig(
+        task="classification",
+        training_data=breast_cancer,
+        label_column_name="target",
+        validation_size=0.25,
+    )
+    data = prepare_training_data(config)
+    board = Leaderboard(config.task, config.metric)
+    board.add(_entry(board, 0, "LightGBM", {}, 10.0))
+    here = refit_reserve(config, board, data, 1, killable=False)
+    assert here == pytest.approx(SPLIT_FIT_MARGIN * 10.0)
 
 
 def test_a_voting_ensemble_averages_each_members_fold_models(searched, breast_cancer):
