@@ -2,13 +2,16 @@
 side by side with the peers' scores from one run of all three frameworks.
 
     python -m benchmarks.levers --peers benchmarks/REGRESSION_AUTOGLUON.json \\
-        --runs benchmarks/LEVERS.json --out benchmarks/LEVERS_TABLE.md
+        --runs benchmarks/LEVERS.json --out benchmarks/LEVERS_TABLE.md \\
+        --rest benchmarks/CLASSIFICATION_AUTOGLUON.json
 
 Every run in ``--runs`` is a ``compare`` record of mlflow_automl alone (its note names the
 change); ``--peers`` holds one record with FLAML and AutoGluon on the same datasets and budget.
 Each of our runs is then summarised against those peers with ``report.summarize``, the figures
 the compare report gives (mean rank, share at or above AutoGluon, time to its quality, ...).
 The peers ran in another window than our runs: differences in the fourth decimal are noise.
+``--rest`` adds a record of all three frameworks on the suite's other tables (classification):
+each run is then also summarised on the whole suite, those tables' rows unchanged.
 """
 
 from __future__ import annotations
@@ -23,8 +26,14 @@ from benchmarks.report import ANCHOR, DECIMALS, OURS, PEER, summarize
 FRAMEWORKS = [OURS, PEER, ANCHOR]
 
 
-def lever_table(peers: dict[str, Any], runs: list[dict[str, Any]], budget: float) -> str:
-    """Markdown: the scores per dataset, one column per run, then each run's summary."""
+def lever_table(
+    peers: dict[str, Any],
+    runs: list[dict[str, Any]],
+    budget: float,
+    rest: dict[str, Any] | None = None,
+) -> str:
+    """Markdown: the scores per dataset, one column per run, then each run's summary (and,
+    with ``rest``, its summary on the whole suite: these tables plus ``rest``'s)."""
     peer_rows = [r for r in peers["results"] if r["framework"] != OURS and r["budget_s"] == budget]
     datasets = [d["name"] for d in peers["datasets"]]
     columns = [("peers' run: ours", _ours(peers, budget))]
@@ -50,8 +59,27 @@ def lever_table(peers: dict[str, Any], runs: list[dict[str, Any]], budget: float
         " diff to AutoGluon | diff to FLAML | time to AutoGluon's quality | max wall/budget |"
     )
     lines.append("|---" * 8 + "|")
+    lines += _summaries(columns, peer_rows)
+    if rest is not None:
+        rest_rows = [r for r in rest["results"] if r["budget_s"] == budget]
+        lines += [
+            "",
+            f"The whole suite: each run with the {len({r['dataset'] for r in rest_rows})} "
+            f"tables of `{rest['command']}` ({rest['started']}).",
+            "",
+            lines[-len(columns) - 2],
+            lines[-len(columns) - 1],
+        ]
+        lines += _summaries(columns, peer_rows, rest_rows)
+    return "\n".join(lines) + "\n"
+
+
+def _summaries(
+    columns: list[tuple[str, dict[str, Any]]], peer_rows: list[dict], rest_rows: list[dict] = ()
+) -> list[str]:
+    lines = []
     for i, (_, rows) in enumerate(columns):
-        summary = summarize(list(rows.values()) + peer_rows, FRAMEWORKS)
+        summary = summarize(list(rows.values()) + peer_rows + list(rest_rows), FRAMEWORKS)
         ranks = summary["mean_rank"]
         reach = summary["time_to_autogluon"]
         median = reach["median_s"]
@@ -65,7 +93,7 @@ def lever_table(peers: dict[str, Any], runs: list[dict[str, Any]], budget: float
             f"reached on {reach['reached']}/{reach['of']} "
             f"| {summary['max_wall_ratio'][OURS]:.2f} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _ours(run: dict[str, Any], budget: float) -> dict[str, dict[str, Any]]:
@@ -86,10 +114,12 @@ def main() -> None:
     parser.add_argument("--runs", required=True, help="a compare record of our runs")
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--out", required=True, help="the markdown file to write")
+    parser.add_argument("--rest", help="a compare record of all three on the other tables")
     args = parser.parse_args()
     [peers] = json.loads(Path(args.peers).read_text())["runs"][-1:]
     runs = json.loads(Path(args.runs).read_text())["runs"]
-    Path(args.out).write_text(lever_table(peers, runs, args.budget))
+    rest = json.loads(Path(args.rest).read_text())["runs"][-1] if args.rest else None
+    Path(args.out).write_text(lever_table(peers, runs, args.budget, rest))
     print(f"wrote {args.out}")
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+FRAMEWORKS = ("mlflow_automl", "flaml", "autogluon")
 
 
 def _row(dataset, framework, score, val):
@@ -66,3 +67,22 @@ def test_each_run_is_summarised_against_the_peers(tmp_path):
     assert "| (0) | 1/2 | 1/2 | 2.00, 2.50, 1.50 | -0.0750 | +0.0000 |" in text
     # The change: first everywhere; AutoGluon's validation score reached at 30 s on both.
     assert "| (1) | 2/2 | 2/2 | 1.00, 3.00, 2.00 | +0.0300 | +0.1050 | median 30.0 s" in text
+
+
+def test_rest_adds_a_whole_suite_summary(tmp_path):
+    """``--rest``: the other tables' rows (all three frameworks) join each run's summary."""
+    peers = _record([_row("a", f, s, s) for f, s in zip(FRAMEWORKS, (0.5, 0.6, 0.7))])
+    run = _record([_row("a", "mlflow_automl", 0.71, 0.72)], note="a change")
+    rest = _record(
+        [_row("c", f, s, s) for f, s in zip(FRAMEWORKS, (0.9, 0.8, 0.95))], datasets=("c",)
+    )
+    for name, record in (("peers", peers), ("runs", run), ("rest", rest)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"runs": [record]}))
+    out = tmp_path / "table.md"
+    command = [sys.executable, "-m", "benchmarks.levers", "--out", str(out)]
+    for name in ("peers", "runs", "rest"):
+        command += [f"--{name}", str(tmp_path / f"{name}.json")]
+    subprocess.run(command, cwd=REPO, check=True, timeout=120)
+
+    whole = out.read_text().split("The whole suite")[1]
+    assert "| (1) | 1/2 | 2/2 | 1.50, 3.00, 1.50 |" in whole  # first on a, second on c
