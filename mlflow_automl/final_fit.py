@@ -84,14 +84,15 @@ def training_row_sets(config: Any, data: TrainingData) -> list[np.ndarray]:
     return [data.final_rows]
 
 
-def fit_configuration(
+def fit_on_row_sets(
     config: Any,
     data: TrainingData,
     entry: LeaderboardEntry,
     fit: Callable[[LeaderboardEntry, np.ndarray], Any],
+    row_sets: list[np.ndarray],
 ) -> Any:
-    """``entry``'s final model: one refit, or its fold models averaged (equal weights)."""
-    row_sets = training_row_sets(config, data)
+    """``entry``'s final model: one fit on the only row set (a refit), or one per row set
+    (the fold models), averaged with equal weights."""
     if len(row_sets) == 1:
         return fit(entry, row_sets[0])
     folds = [(entry.learner, fit(entry, rows)) for rows in row_sets]
@@ -105,13 +106,6 @@ def margin_for(data: TrainingData, row_sets: list[np.ndarray]) -> float:
     trained = [train for train, _ in data.splits]
     measured = all(any(np.array_equal(rows, t) for t in trained) for rows in row_sets)
     return SPLIT_FIT_MARGIN if measured else REFIT_MARGIN
-
-
-def _describe(config: Any, data: TrainingData) -> str:
-    row_sets = training_row_sets(config, data)
-    if len(row_sets) == 1:
-        return f"refit on all {len(row_sets[0])} rows"
-    return f"its {len(row_sets)} fold models averaged"
 
 
 @dataclass
@@ -198,21 +192,20 @@ class _Refit:
         )
         self.floor = fallback_seconds(config, leaderboard, data) if killable else 0.0
         self.why = ""
-        # Padding of an estimate when the fit runs here: set for the fits about to be tried.
-        self.margin = REFIT_MARGIN
         self.where = ""  # " in a process of its own" once a refit ran in one
 
     def _in_process(self, estimate: float) -> bool:
         return not self.killable or estimate <= PROCESS_START_S * slowdown()
 
-    def fits(self, estimate: float) -> bool:
-        """Whether a refit estimated (unpadded) at ``estimate`` seconds is worth trying."""
+    def fits(self, estimate: float, margin: float) -> bool:
+        """Whether a refit estimated (unpadded) at ``estimate`` seconds is worth trying;
+        ``margin`` pads it where it runs here (``margin_for``)."""
         if self._in_process(estimate):
-            return self.budget.fits(self.margin * estimate, self.reserve)
+            return self.budget.fits(margin * estimate, self.reserve)
         start = PROCESS_START_S * slowdown()
         return self.budget.fits(estimate + start, self.reserve + self.floor)
 
-    def run(self, work: Callable[[], Any], estimate: float) -> Any | None:
+    def run(self, work: Callable[[], Any], estimate: float, margin: float) -> Any | None:
         """``work()``, or None when it was stopped at the deadline (``why`` says so)."""
         if self._in_process(estimate):
             return work()
@@ -223,7 +216,7 @@ class _Refit:
             return fitted
         except NotPicklable as exc:
             logger.info("final model: refit here, not in a process of its own: %s", exc)
-            return work() if self.budget.fits(self.margin * estimate, self.reserve) else None
+            return work() if self.budget.fits(margin * estimate, self.reserve) else None
         except CallStopped:
             self.why = (
                 f"stopped at the deadline after {time.time() - started:.1f} s "
@@ -263,18 +256,21 @@ def fit_final(
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
     row_sets = training_row_sets(config, data)
     estimate = refit_seconds(best, data, 1.0, row_sets)
-    refit.margin = margin_for(data, row_sets)
-    attempt = f"a refit on all {n_rows} rows"
+    margin = margin_for(data, row_sets)
+    done, attempt = f"refit on all {n_rows} rows", f"a refit on all {n_rows} rows"
     if len(row_sets) > 1:
+        done = f"its {len(row_sets)} fold models averaged"
         attempt = f"fitting its {len(row_sets)} fold models"
-    if refit.fits(estimate):
-        pipeline = refit.run(lambda: fit_configuration(config, data, best, fit), estimate)
+    if refit.fits(estimate, margin):
+        pipeline = refit.run(
+            lambda: fit_on_row_sets(config, data, best, fit, row_sets), estimate, margin
+        )
         if pipeline is not None:
-            return FinalFit(best, pipeline, f"{_describe(config, data)}{refit.where}")
+            return FinalFit(best, pipeline, f"{done}{refit.where}")
         why = f"{attempt} was {refit.why}"
     else:
         left = budget.seconds_left(reserve)
-        why = f"{attempt} (~{refit.margin * estimate:.1f} s) did not fit in the {left:.1f} s left"
+        why = f"{attempt} (~{margin * estimate:.1f} s) did not fit in the {left:.1f} s left"
         logger.warning("final model: %s; using a fallback", why)
     return _fallback(config, data, leaderboard, budget, reserve, fit, best, why)
 
@@ -296,15 +292,10 @@ def _refit_ensemble(
     voting = best.params["kind"] == VOTING
     row_sets = training_row_sets(config, data) if voting else [final_rows]
     first_member = refit_seconds(members[0], data, 1.0, row_sets) if members else 0.0
-    margin = refit.margin = margin_for(data, row_sets)
-    if refit.fits(first_member):
+    margin = margin_for(data, row_sets)
+    if refit.fits(first_member, margin):
         deadline = refit._deadline()
         params = best.params
-
-        def fit_member(entry: LeaderboardEntry) -> Any:
-            if voting:
-                return fit_configuration(config, data, entry, fit)
-            return fit(entry, final_rows)
 
         def refit_ensemble() -> Any:
             return fit_ensemble(
@@ -312,12 +303,12 @@ def _refit_ensemble(
                 data,
                 leaderboard,
                 params,
-                fit_member,
+                lambda entry: fit_on_row_sets(config, data, entry, fit, row_sets),
                 deadline,
                 lambda entry: refit_seconds(entry, data, margin, row_sets),
             )
 
-        pipeline = refit.run(refit_ensemble, first_member)
+        pipeline = refit.run(refit_ensemble, first_member, margin)
         if pipeline is not None:
             n_fitted = len(pipeline.members)
             how = f" refit on all {len(final_rows)} rows"

@@ -201,15 +201,19 @@ def test_a_winning_ensemble_is_refit_in_a_process_of_its_own(searched):
     assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9
 
 
-def _fold_models_config(breast_cancer, final_model="fold_models"):
+def _prepared(breast_cancer, **settings):
+    """(config, data) of breast_cancer with ``settings``; the fixture's data otherwise."""
     config = automl.AutoMLConfig(
         task="classification",
         training_data=breast_cancer,
         label_column_name="target",
-        n_cross_validations=3,
-        final_model=final_model,
+        **({"n_cross_validations": 3} | settings),
     )
     return config, prepare_training_data(config)
+
+
+def _fold_models_config(breast_cancer, final_model="fold_models"):
+    return _prepared(breast_cancer, final_model=final_model)
 
 
 @pytest.mark.parametrize("final_model", ["fold_models", "auto"])
@@ -247,13 +251,7 @@ def test_fold_models_reserve_every_fold_fit(searched, breast_cancer):
 def test_a_holdout_refit_is_the_fit_its_trial_measured(searched, breast_cancer):
     """With a holdout the final rows are the training split: the refit's cost was measured,
     so it gets the measured fit's margin (1.2x), not the extrapolated refit's (1.5x)."""
-    config = automl.AutoMLConfig(
-        task="classification",
-        training_data=breast_cancer,
-        label_column_name="target",
-        validation_size=0.25,
-    )
-    data = prepare_training_data(config)
+    config, data = _prepared(breast_cancer, n_cross_validations=None, validation_size=0.25)
     board = Leaderboard(config.task, config.metric)
     board.add(_entry(board, 0, "LightGBM", {}, 10.0))
     here = refit_reserve(config, board, data, 1, killable=False)
@@ -282,14 +280,9 @@ def test_a_voting_ensemble_averages_each_members_fold_models(searched, breast_ca
 
 def test_auto_refits_where_there_are_no_folds(searched, breast_cancer):
     _, _, board, fit, fitted_rows = searched
-    config = automl.AutoMLConfig(
-        task="classification",
-        training_data=breast_cancer,
-        label_column_name="target",
-        validation_size=0.25,
-        final_model="auto",
+    config, data = _prepared(
+        breast_cancer, n_cross_validations=None, validation_size=0.25, final_model="auto"
     )
-    data = prepare_training_data(config)
     board = Leaderboard(config.task, config.metric)
     board.add(_entry(board, 0, "LogisticRegression", {}, 0.01))
     fitted_rows.clear()
