@@ -312,6 +312,7 @@ def _after_search(
             data,
             recorder,
             ensemble_deadline(config, result.leaderboard, data, reserve, budget),
+            checked.plan,
         )
     if resume is not None and resume.keeps_model(result.best):
         model, model_uri = resume.keep_model(tracker, result.leaderboard, result.stop_reason)

@@ -69,6 +69,7 @@ def log_best_model(
         fit,
         killable=killable_refit(config),
         n_threads=cores,
+        plan=plan,
     )
     best, pipeline = final.entry, final.pipeline
     tracker.set_tags({tracking.TAG_FINAL_MODEL_FIT: final.how})

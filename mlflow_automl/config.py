@@ -301,6 +301,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("stack_meta_learner_type", None, _string, "stack meta-learner"),
         Setting("stack_meta_learner_train_percentage", 0.2, _fraction, "meta-learner rows"),
         Setting("stack_meta_learner_kwargs", None, _kwargs, "meta-learner arguments"),
+        Setting(
+            "stack_passthrough",
+            False,
+            _boolean,
+            "the meta-learner also sees the featurized features (default LightGBM) and is "
+            "blended with the members by greedy selection",
+        ),
         Setting("enable_onnx_compatible_models", False, _boolean, "only ONNX-convertible models"),
         Setting("registered_model_name", None, _string, "register the best model under it"),
         Setting("registered_model_alias", "champion", _string, "alias of the new version"),
@@ -514,6 +521,7 @@ class AutoMLConfig:
         self._check_local_concurrency()
         self._check_special_columns()
         self._check_meta_learner()
+        self._check_stack_passthrough()
         if v["run_configuration"] is not None:
             self._drop(
                 "run_configuration", "not used: trials run where compute_target says (local)"
@@ -630,9 +638,12 @@ class AutoMLConfig:
         kwargs = v["stack_meta_learner_kwargs"]
         if v["stack_meta_learner_type"] is None and not kwargs:
             return
-        from mlflow_automl.ensemble import DEFAULT_META_LEARNER, make_meta_learner
+        from mlflow_automl.ensemble import make_meta_learner
+        from mlflow_automl.ensemble.stacking import default_meta_learner
 
-        type_name = v["stack_meta_learner_type"] or DEFAULT_META_LEARNER[v["task"]]
+        type_name = v["stack_meta_learner_type"] or default_meta_learner(
+            v["task"], bool(v["stack_passthrough"])
+        )
         kept = dict(kwargs or {})
         try:
             accepted = make_meta_learner(v["task"], type_name).get_params()
@@ -659,6 +670,21 @@ class AutoMLConfig:
             raise AutoMLConfigError(message) from None
         if kwargs is not None:
             v["stack_meta_learner_kwargs"] = kept
+
+    def _check_stack_passthrough(self) -> None:
+        v = self._values
+        if not v["stack_passthrough"]:
+            return
+        if get_task(v["task"]).takes_forecasting_settings:
+            raise AutoMLConfigError(
+                f"stack_passthrough is not available for task={v['task']!r}: the stack's "
+                "features are the forecaster's own, built per series. Set it to False."
+            )
+        if v["enable_onnx_compatible_models"]:
+            raise AutoMLConfigError(
+                "stack_passthrough and enable_onnx_compatible_models=True exclude each other: a "
+                "stack on the features has no ONNX export. Set one of them to False."
+            )
 
     def _drop(self, name: str, reason: str) -> None:
         warnings.warn(f"{name} is ignored: {reason}.", UserWarning, stacklevel=4)

@@ -239,18 +239,20 @@ def fit_final(
     fit: Callable[[LeaderboardEntry, np.ndarray], Any],
     killable: bool = False,
     n_threads: int = 1,
+    plan: Any = None,
 ) -> FinalFit:
     """Fits the final model so that it ends ``reserve`` seconds before the budget's deadline
     (what logging the model needs). ``fit(entry, rows)`` fits ``entry``'s configuration on
     ``rows`` and returns the fitted pipeline; with ``killable`` a refit worth a process start
     runs in a process stopped at the deadline (``fit`` must then be picklable by cloudpickle,
-    else it runs here), with ``n_threads`` OpenMP threads."""
+    else it runs here), with ``n_threads`` OpenMP threads. ``plan`` featurizes the features of
+    a stack that sees them (``stack_passthrough``)."""
     best = leaderboard.best
     final_rows = data.final_rows
     n_rows = len(final_rows)
     refit = _Refit(config, leaderboard, data, budget, reserve, killable, n_threads)
     if is_ensemble(best):
-        done = _refit_ensemble(config, data, leaderboard, budget, reserve, fit, refit)
+        done = _refit_ensemble(config, data, leaderboard, budget, reserve, fit, refit, plan)
         if done is not None:
             return done
         best = next(e for e in leaderboard.ranked() if not is_ensemble(e))
@@ -283,6 +285,7 @@ def _refit_ensemble(
     reserve: float,
     fit: Callable[[LeaderboardEntry, np.ndarray], Any],
     refit: _Refit,
+    plan: Any = None,
 ) -> FinalFit | None:
     """The best (an ensemble) with its members refit on all rows; None, with a skip that
     says why, when that cannot finish in time (the best single member is used then)."""
@@ -306,6 +309,7 @@ def _refit_ensemble(
                 lambda entry: fit_on_row_sets(config, data, entry, fit, row_sets),
                 deadline,
                 lambda entry: refit_seconds(entry, data, margin, row_sets),
+                plan,
             )
 
         pipeline = refit.run(refit_ensemble, first_member, margin)

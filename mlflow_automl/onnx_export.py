@@ -230,6 +230,8 @@ def _convert_ensemble(
     builds them, to the converted meta-learner (stacking)."""
     from onnx import TensorProto, helper
 
+    if getattr(ensemble, "featurizer_", None) is not None:
+        raise Unconvertible("a stack whose meta-learner sees the features has no ONNX graph yet")
     classification = ensemble.n_classes is not None
     output = "probabilities" if classification else "variable"
     voting = isinstance(ensemble, VotingEnsemble)

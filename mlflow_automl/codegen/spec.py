@@ -287,6 +287,8 @@ def ensemble_spec(
     if data.weight_column is not None:
         raise ValueError("no code generation for ensembles with sample weights yet")
     combination = entry.params
+    if combination.get("passthrough"):
+        raise ValueError("no code generation for a stack whose meta-learner sees the features yet")
     by_iteration = {e.iteration: e for e in leaderboard.entries}
     members = []
     for iteration in combination["members"]:

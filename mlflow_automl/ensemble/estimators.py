@@ -26,7 +26,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlflow_automl.ensemble.selection import _base_task, _normalised
-from mlflow_automl.ensemble.stacking import _fit_quietly, make_meta_learner, stack_features
+from mlflow_automl.ensemble.stacking import (
+    _fit_quietly,
+    default_meta_learner,
+    make_meta_learner,
+    meta_inputs,
+)
 from mlflow_automl.evaluation.metrics import CLASSIFICATION
 from mlflow_automl.model_base import fit_target, predict_scores, sample_weight_params
 from mlflow_automl.tasks import get_task
@@ -210,7 +215,7 @@ class VotingEnsemble(_EnsembleBase):
 
 
 class StackEnsemble(_EnsembleBase):
-    """Two layers: the members' predictions feed a meta-learner.
+    """Two layers: the members' predictions (and optionally the features) feed a meta-learner.
 
     Args:
         estimators: unfitted ``(learner name, estimator)`` pairs, in the order of the
@@ -220,8 +225,15 @@ class StackEnsemble(_EnsembleBase):
         task: ``"classification"``, ``"regression"`` or ``"forecasting"``.
         cv: folds for the members' out-of-fold predictions the meta-learner is fitted on
             (``fit`` only; as ``sklearn.model_selection.cross_val_predict``).
+        featurizer: an unfitted transformer of the raw input (the engine's ``Featurizer``);
+            given, the meta-learner sees its output left of the predictions (as scikit-learn's
+            ``passthrough=True``, for raw frames). ``None``: the predictions only.
+        blend: weights over ``[meta-learner, member 1, ..., member m]`` (greedy selection on
+            top of the two layers); the output is their weighted average. ``None``: the
+            meta-learner's output alone.
 
-    Fitted attributes: ``estimators_`` (alias ``members``), ``meta_learner_``, ``classes_``
+    Fitted attributes: ``estimators_`` (alias ``members``), ``meta_learner_``, ``featurizer_``
+    (``None`` without passthrough), ``blend_`` (normalised, or ``None``), ``classes_``
     (classification).
     """
 
@@ -231,11 +243,18 @@ class StackEnsemble(_EnsembleBase):
         meta_learner: BaseEstimator | None = None,
         task: str = CLASSIFICATION,
         cv: Any = 5,
+        featurizer: Any = None,
+        blend: Sequence[float] | None = None,
     ) -> None:
         self.estimators = estimators
         self.meta_learner = meta_learner
         self.task = task
         self.cv = cv
+        self.featurizer = featurizer
+        self.blend = blend
+
+    def _set_blend(self, n_members: int) -> None:
+        self.blend_ = None if self.blend is None else _normalised(self.blend, 1 + n_members)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> StackEnsemble:
         """Meta-learner on the members' out-of-fold predictions, then members on all rows."""
@@ -250,10 +269,18 @@ class StackEnsemble(_EnsembleBase):
                     clone(estimator), X, codes, cv=self.cv, method=method, params=params
                 )
             )
+        self._set_blend(len(members))
+        features, self.featurizer_ = None, None
+        if self.featurizer is not None:
+            self.featurizer_ = clone(self.featurizer)
+            features = self.featurizer_.fit_transform(X, codes)  # cross-fitted target encoding
         meta = self.meta_learner
-        meta = make_meta_learner(self.task) if meta is None else clone(meta)
+        if meta is None:
+            meta = make_meta_learner(
+                self.task, default_meta_learner(self.task, self.featurizer is not None)
+            )
         self.meta_learner_ = _fit_quietly(
-            meta, stack_features(oof, self.task), codes, sample_weight
+            clone(meta), meta_inputs(oof, self.task, features), codes, sample_weight
         )
         self._fit_members(X, codes, sample_weight)
         return self
@@ -265,11 +292,22 @@ class StackEnsemble(_EnsembleBase):
         meta_learner: BaseEstimator,
         task: str,
         n_classes: int | None = None,
+        featurizer: Any = None,
+        blend: Sequence[float] | None = None,
     ) -> StackEnsemble:
-        """A fitted stack of already fitted members and meta-learner (no second fit)."""
-        ensemble = cls([(name, clone(m)) for name, m in members], clone(meta_learner), task)
+        """A fitted stack of already fitted members, meta-learner and featurizer (no second
+        fit)."""
+        ensemble = cls(
+            [(name, clone(m)) for name, m in members],
+            clone(meta_learner),
+            task,
+            featurizer=None if featurizer is None else clone(featurizer),
+            blend=None if blend is None else list(blend),
+        )
         ensemble._set_members(members, n_classes)
+        ensemble._set_blend(len(members))
         ensemble.meta_learner_ = meta_learner
+        ensemble.featurizer_ = featurizer
         return ensemble
 
     @property
@@ -278,9 +316,15 @@ class StackEnsemble(_EnsembleBase):
         return np.full(len(self.members), 1.0 / len(self.members))
 
     def _scores(self, X: Any) -> np.ndarray:
-        features = stack_features(self._member_scores(X, range(len(self.estimators_))), self.task)
+        scores = self._member_scores(X, range(len(self.estimators_)))
+        features = None if self.featurizer_ is None else self.featurizer_.transform(X)
         # predict_scores pads classes the meta-learner never saw, as for any pipeline.
-        return predict_scores(self.meta_learner_, features, self.n_classes)
+        meta = predict_scores(
+            self.meta_learner_, meta_inputs(scores, self.task, features), self.n_classes
+        )
+        if self.blend_ is None:
+            return meta
+        return sum(w * s for w, s in zip(self.blend_, [meta, *scores]) if w > 0)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Pickled before the estimator contract: fitted members and meta-learner were parameters.
@@ -289,6 +333,9 @@ class StackEnsemble(_EnsembleBase):
             state["meta_learner"] = clone(state["meta_learner"])
             state.setdefault("cv", 5)
             _migrate_members(state)
+        # Pickled before passthrough and blending: predictions only, the meta-learner alone.
+        for name in ("featurizer", "featurizer_", "blend", "blend_"):
+            state.setdefault(name, None)
         super().__setstate__(state)
 
 

@@ -5,9 +5,11 @@ best iterations' validation predictions (for forecasting bagged over random halv
 recent windows weighing more, and kept as the final model unless a single iteration is better
 by more than one standard error: :func:`prefer_combination`). StackEnsemble (last
 iteration): the voting ensemble's members, their out-of-fold predictions fed to a
-meta-learner. Both are scored like any iteration, from predictions alone (no refit), and win
-only if they score best; the winner's members are refit on the final rows when the model is
-built.
+meta-learner (with ``stack_passthrough``, next to the featurized original features, and the
+meta-learner's output blended with the members' by greedy selection: AutoGluon's second layer
+and weighted ensemble on top). Both are scored like any iteration, from predictions alone
+(no refit), and win only if they score best; the winner's members are refit on the final
+rows when the model is built.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import numpy as np
 from mlflow_automl import tracking
 from mlflow_automl.data import TrainingData
 from mlflow_automl.ensemble import (
-    DEFAULT_META_LEARNER,
     EnsembleTimeout,
     StackEnsemble,
     VotingEnsemble,
@@ -31,6 +32,7 @@ from mlflow_automl.ensemble import (
     stack_oof_predictions,
     voting_oof_predictions,
 )
+from mlflow_automl.ensemble.stacking import default_meta_learner
 from mlflow_automl.evaluation.metrics import (
     REGRESSION,
     compute_metric,
@@ -87,11 +89,13 @@ def build_ensembles(
     leaderboard: Leaderboard,
     deadline: float | None = None,
     skipped: dict[str, str] | None = None,
+    plan: Any = None,
 ) -> list[EnsembleIteration]:
     """Scores the enabled ensembles; returns one :class:`EnsembleIteration` per ensemble that
     could be built (it needs two scored iterations) in time: past
     ``deadline`` selection stops adding rounds and the stack is not built, or stops between
-    the folds of its meta-learner; what was left out and why goes into ``skipped``."""
+    the folds of its meta-learner; what was left out and why goes into ``skipped``. A stack
+    with ``stack_passthrough`` featurizes the original features with ``plan``."""
     skipped = {} if skipped is None else skipped
     kinds = enabled_ensembles(config)
     if config.iterations is not None and search_iterations(config) == config.iterations:
@@ -125,10 +129,14 @@ def build_ensembles(
         started = time.time()
         # The voting ensemble's members; if selection kept a single model, the best few.
         stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))
-        meta_type = config.stack_meta_learner_type or DEFAULT_META_LEARNER[config.task]
+        layer_one = [predictions[i] for i in stacked]
+        featurizer = _passthrough_featurizer(config, plan)
+        meta_type = config.stack_meta_learner_type or default_meta_learner(
+            config.task, featurizer is not None
+        )
         try:
             oof = stack_oof_predictions(
-                [predictions[i] for i in stacked],
+                layer_one,
                 data.y,
                 config.task,
                 data.splits,
@@ -138,15 +146,36 @@ def build_ensembles(
                 data.sample_weight,
                 config.random_seed,
                 deadline,
+                data.X,
+                featurizer,
             )
         except EnsembleTimeout as exc:
             skipped[STACK] = f"time budget: {exc} (stopped after {time.time() - started:.1f} s)"
             return results
-        metrics = _score(config, data, oof)
         stacked_members = [candidates[i].iteration for i in stacked]
         spec = {"kind": STACK, "members": stacked_members, "meta_learner": meta_type}
+        if featurizer is not None:
+            # Greedy weighting on top: the second layer blended with the first, by validation.
+            blend = select(
+                *_selection_problem(config, data, [oof, *layer_one]),
+                config.ensemble_iterations,
+                row_weights,
+                deadline,
+            )
+            oof = voting_oof_predictions([oof, *layer_one], blend)
+            spec |= {"passthrough": True, "blend": [round(float(w), 6) for w in blend]}
+        metrics = _score(config, data, oof)
         results.append(EnsembleIteration(STACK, spec, oof, metrics, started, time.time()))
     return results
+
+
+def _passthrough_featurizer(config: Any, plan: Any) -> Any:
+    """An unfitted featurizer of the original features for the stack's meta-learner, or None."""
+    if not getattr(config, "stack_passthrough", False):
+        return None
+    if plan is None:
+        raise ValueError("stack_passthrough needs the featurization plan of the experiment")
+    return plan.make_transformer()
 
 
 def fit_ensemble(
@@ -157,12 +186,14 @@ def fit_ensemble(
     fit_member: Any,
     deadline: float | None,
     member_seconds: Any = None,
+    plan: Any = None,
 ) -> Any:
     """Refits the members of an ensemble iteration and returns the fitted ensemble estimator.
 
     Members are refit in rank order until ``deadline`` (``ensemble_download_models_timeout_sec``
     also caps it), a member whose expected refit (``member_seconds(entry)``) would pass it
-    included; the ensemble proceeds with the members gathered so far.
+    included; the ensemble proceeds with the members gathered so far. A stack on the features
+    (``spec["passthrough"]``) featurizes them with ``plan``.
     """
     by_iteration = {e.iteration: e for e in leaderboard.entries}
     entries = [by_iteration[i] for i in spec["members"]]
@@ -174,6 +205,11 @@ def fit_ensemble(
     if spec["kind"] == VOTING:
         weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]
         return VotingEnsemble.from_fitted(members, weights, config.task, data.n_classes)
+    featurizer = None
+    if spec.get("passthrough"):
+        if plan is None:
+            raise ValueError("a stack on the features needs the experiment's featurization plan")
+        featurizer = plan.make_transformer()
     stack = fit_stack(
         [entry.predictions for entry, _ in gathered],
         data.y,
@@ -183,8 +219,16 @@ def fit_ensemble(
         train_percentage(config, data),
         data.sample_weight,
         config.random_seed,
+        X=data.X,
+        featurizer=featurizer,
     )
-    return StackEnsemble.from_fitted(members, stack.meta_learner, config.task, data.n_classes)
+    blend = None
+    if spec.get("blend") is not None:  # the meta-learner's weight, then the gathered members'
+        kept = [spec["members"].index(entry.iteration) for entry, _ in gathered]
+        blend = [spec["blend"][0], *(spec["blend"][1 + i] for i in kept)]
+    return StackEnsemble.from_fitted(
+        members, stack.meta_learner, config.task, data.n_classes, stack.featurizer, blend
+    )
 
 
 def prefer_combination(config: Any, data: TrainingData, leaderboard: Leaderboard) -> bool:
@@ -289,6 +333,7 @@ def add_ensemble_iterations(
     data: TrainingData,
     recorder: Any,  # search.record.IterationRecorder
     deadline: float | None,
+    plan: Any = None,
 ) -> None:
     """The voting and stack ensembles, logged and ranked like any iteration (numbered after
     the search's); past ``deadline`` they are skipped (recorded in the budget)."""
@@ -298,7 +343,7 @@ def add_ensemble_iterations(
             budget.skip(kind, "time budget: no time left after the search")
         return
     iteration = 1 + max((e.iteration for e in leaderboard.entries), default=-1)
-    for built in build_ensembles(config, data, leaderboard, deadline, budget.skipped):
+    for built in build_ensembles(config, data, leaderboard, deadline, budget.skipped, plan):
         recorder.add_ensemble(iteration, built)
         iteration += 1
     runner_up = leaderboard.best

@@ -47,6 +47,11 @@ DEFAULT_META_LEARNER: dict[str, str] = {
     REGRESSION: "ElasticNetCV",
     FORECASTING: "ElasticNetCV",
 }
+# The meta-learner when it also sees the features (stack_passthrough): trees, as at layer one.
+PASSTHROUGH_META_LEARNER: dict[str, str] = {
+    CLASSIFICATION: "LightGBMClassifier",
+    REGRESSION: "LightGBMRegressor",
+}
 _META_TASK: dict[str, str] = {
     "LogisticRegression": CLASSIFICATION,
     "LogisticRegressionCV": CLASSIFICATION,
@@ -134,6 +139,33 @@ def stack_features(predictions: Sequence[np.ndarray], task: str) -> np.ndarray:
     return np.hstack(columns)
 
 
+def default_meta_learner(task: str, passthrough: bool = False) -> str:
+    """The meta-learner type used when ``stack_meta_learner_type`` is not set."""
+    if passthrough:
+        return PASSTHROUGH_META_LEARNER[_base_task(task)]
+    return DEFAULT_META_LEARNER[task]
+
+
+def meta_inputs(
+    predictions: Sequence[np.ndarray], task: str, features: np.ndarray | None = None
+) -> np.ndarray:
+    """The meta-learner's input: the featurized original features (passthrough), if any, then
+    the members' predictions (:func:`stack_features`)."""
+    stacked = stack_features(predictions, task)
+    return stacked if features is None else np.hstack([features, stacked])
+
+
+def _featurize(
+    featurizer: Any, X: Any, y: np.ndarray, fit_rows: np.ndarray, apply_rows: np.ndarray | None
+) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """A clone of ``featurizer`` fitted on ``fit_rows``; its output there (cross-fitted, as in
+    a trial) and on ``apply_rows`` (``None``: not applied)."""
+    fitted = clone(featurizer)
+    fit_out = fitted.fit_transform(X.iloc[fit_rows], y[fit_rows])
+    applied = None if apply_rows is None else fitted.transform(X.iloc[apply_rows])
+    return fitted, fit_out, applied
+
+
 def _fit_quietly(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, sample_weight) -> Any:
     fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
     # Convergence chatter from meta-learner fits would drown the console, as for trials.
@@ -169,6 +201,7 @@ class StackFit(NamedTuple):
 
     meta_learner: BaseEstimator
     score_rows: np.ndarray | None
+    featurizer: Any = None  # fitted on the meta-learner's rows (passthrough), else None
 
 
 def fit_stack(
@@ -181,23 +214,34 @@ def fit_stack(
     sample_weight: np.ndarray | None = None,
     random_state: int = 0,
     deadline: float | None = None,
+    X: Any = None,
+    featurizer: Any = None,
 ) -> StackFit:
-    """Trains the meta-learner on the members' out-of-fold / validation predictions.
+    """Trains the meta-learner on the members' out-of-fold / validation predictions (and, with
+    a ``featurizer``, on the rows of ``X`` featurized by a clone of it fitted on those rows).
 
     With ``train_percentage`` (train/validation strategies) it is trained on that fraction of the
     validated rows, and the rest are returned as ``score_rows``; otherwise on all of them.
     """
-    meta = make_meta_learner(task, meta_type, meta_kwargs, random_state)
+    y = np.asarray(y)
+    meta = make_meta_learner(
+        task,
+        meta_type or default_meta_learner(task, featurizer is not None),
+        meta_kwargs,
+        random_state,
+    )
     rows = complete_rows(member_oof_predictions)
     score_rows = None
     if train_percentage is not None:
-        rows, score_rows = _split_for_meta(
-            rows, np.asarray(y), task, train_percentage, random_state
-        )
+        rows, score_rows = _split_for_meta(rows, y, task, train_percentage, random_state)
     _check_deadline(deadline, "fitting the stack meta-learner")
-    features = stack_features([np.asarray(p)[rows] for p in member_oof_predictions], task)
+    fitted_featurizer, features = None, None
+    if featurizer is not None:
+        fitted_featurizer, features, _ = _featurize(featurizer, X, y, rows, None)
+    inputs = meta_inputs([np.asarray(p)[rows] for p in member_oof_predictions], task, features)
     weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
-    return StackFit(_fit_quietly(meta, features, np.asarray(y)[rows], weights), score_rows)
+    meta = _fit_quietly(meta, inputs, y[rows], weights)
+    return StackFit(meta, score_rows, fitted_featurizer)
 
 
 def stack_oof_predictions(
@@ -211,13 +255,17 @@ def stack_oof_predictions(
     sample_weight: np.ndarray | None = None,
     random_state: int = 0,
     deadline: float | None = None,
+    X: Any = None,
+    featurizer: Any = None,
 ) -> np.ndarray:
     """The stack's own out-of-fold / validation predictions, row-aligned, NaN where unscored.
 
     Cross-validation (several splits, no ``train_percentage``): the meta-learner is
     cross-validated over the members' out-of-fold predictions with the same folds, so each row
     is predicted by a meta-learner that never saw it. One split: the meta-learner is trained on
-    ``train_percentage`` (default 0.2) of the validation rows and predicts the rest.
+    ``train_percentage`` (default 0.2) of the validation rows and predicts the rest. With a
+    ``featurizer`` the meta-learner also sees ``X``, featurized by a clone fitted on its own
+    training rows each time.
     """
     y = np.asarray(y)
     first = np.asarray(member_predictions[0])
@@ -226,7 +274,7 @@ def stack_oof_predictions(
     if train_percentage is None and len(splits) == 1:
         train_percentage = DEFAULT_TRAIN_PERCENTAGE
     if train_percentage is not None:
-        meta, rows = fit_stack(
+        meta, rows, fitted = fit_stack(
             member_predictions,
             y,
             task,
@@ -236,14 +284,22 @@ def stack_oof_predictions(
             sample_weight,
             random_state,
             deadline,
+            X,
+            featurizer,
         )
         held_out = [np.asarray(p)[rows] for p in member_predictions]
-        out[rows] = predict_scores(meta, stack_features(held_out, task), n_classes)
+        features = None if fitted is None else fitted.transform(X.iloc[rows])
+        out[rows] = predict_scores(meta, meta_inputs(held_out, task, features), n_classes)
         return out
     if complete_rows(member_predictions).size != len(y):
         raise ValueError("cross-validated stacking needs every row validated by every member")
-    features = stack_features(member_predictions, task)
-    meta = make_meta_learner(task, meta_type, meta_kwargs, random_state)
+    predictions = [np.asarray(p) for p in member_predictions]
+    meta = make_meta_learner(
+        task,
+        meta_type or default_meta_learner(task, featurizer is not None),
+        meta_kwargs,
+        random_state,
+    )
     weights = None if sample_weight is None else np.asarray(sample_weight)
     # Fold by fold (what cross_val_predict does), so that the deadline is checked between
     # folds and a stack that cannot finish in time stops after its first fold.
@@ -257,10 +313,17 @@ def stack_oof_predictions(
                     f"{len(splits) - done} more fold(s) of {per_fold:.1f} s would end past "
                     "the deadline"
                 )
+        train_features = valid_features = None
+        if featurizer is not None:
+            _, train_features, valid_features = _featurize(featurizer, X, y, train, valid)
         fitted = _fit_quietly(
-            clone(meta), features[train], y[train], None if weights is None else weights[train]
+            clone(meta),
+            meta_inputs([p[train] for p in predictions], task, train_features),
+            y[train],
+            None if weights is None else weights[train],
         )
-        out[valid] = predict_scores(fitted, features[valid], n_classes)
+        valid_inputs = meta_inputs([p[valid] for p in predictions], task, valid_features)
+        out[valid] = predict_scores(fitted, valid_inputs, n_classes)
     return out
 
 

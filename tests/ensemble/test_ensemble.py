@@ -250,7 +250,7 @@ def test_meta_learner_kwargs_are_passed_and_checked():
 )
 def test_every_meta_learner_fits_and_predicts(name, meta_type):
     data = bundle(name)
-    meta, score_rows = fit_stack(data.oof, data.y, data.task, meta_type)
+    meta, score_rows, _ = fit_stack(data.oof, data.y, data.task, meta_type)
     assert score_rows is None
     predictions = predict_scores(meta, stack_features(data.oof, data.task), data.n_classes)
     assert np.all(np.isfinite(predictions))
@@ -279,7 +279,7 @@ def test_stack_oof_predictions_use_the_same_folds():
     np.testing.assert_array_equal(one, two)
     # A row's stacked prediction comes from a meta-learner fitted on the other folds only.
     train, valid = data.splits[0]
-    meta, _ = fit_stack([p[train] for p in data.oof], data.y[train], data.task)
+    meta, _, _ = fit_stack([p[train] for p in data.oof], data.y[train], data.task)
     expected = predict_scores(meta, stack_features([p[valid] for p in data.oof], data.task), 3)
     np.testing.assert_allclose(one[valid], expected, atol=1e-8)
 
@@ -292,7 +292,7 @@ def test_train_percentage_trains_on_part_of_the_validation_rows():
     oof = [data.predictions(name, split) for name in data.names]
     np.testing.assert_array_equal(complete_rows(oof), np.sort(valid))
 
-    meta, score_rows = fit_stack(oof, data.y, data.task, train_percentage=0.2)
+    meta, score_rows, _ = fit_stack(oof, data.y, data.task, train_percentage=0.2)
     assert set(score_rows) < set(valid)
     assert len(score_rows) == len(valid) - round(0.2 * len(valid))
     assert hasattr(meta, "coef_")
@@ -346,7 +346,7 @@ def _ensembles(data: Bundle) -> list[Any]:
     used = [i for i, w in enumerate(weights) if w > 0]
     members = _final_members(data, tuple(data.names[i] for i in used))
     voting = VotingEnsemble.from_fitted(members, weights[used], data.task, data.n_classes)
-    meta, _ = fit_stack([data.oof[i] for i in used], data.y, data.task)
+    meta, _, _ = fit_stack([data.oof[i] for i in used], data.y, data.task)
     stack = StackEnsemble.from_fitted(members, meta, data.task, data.n_classes)
     return [voting, stack]
 
