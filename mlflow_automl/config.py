@@ -294,6 +294,12 @@ SETTINGS: dict[str, Setting] = {
             "'refit' on all rows | 'fold_models': the validation folds' models averaged | "
             "'auto': fold models under cross-validation",
         ),
+        Setting(
+            "learned_portfolio",
+            True,
+            _boolean,
+            "after the defaults, the configurations learned offline (search/portfolio.json)",
+        ),
         Setting("enable_voting_ensemble", True, _boolean, "voting ensemble iteration"),
         Setting("enable_stack_ensemble", True, _boolean, "stack ensemble iteration"),
         Setting("ensemble_iterations", 15, _positive_int, "ensemble selection rounds"),
@@ -660,9 +666,9 @@ class AutoMLConfig:
         try:
             learner = make_meta_learner(v["task"], type_name, kept)
             # What fit() would check first (types and ranges of every keyword), checked now.
-            validate = getattr(learner, "_validate_params", None)
-            if validate is not None:
-                validate()
+            # LightGBM inherits _validate_params but declares no constraints to check.
+            if hasattr(learner, "_parameter_constraints"):
+                learner._validate_params()
         except (ValueError, TypeError) as exc:
             message = str(exc)
             if not message.startswith("stack_meta_learner_kwargs"):

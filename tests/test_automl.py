@@ -113,6 +113,36 @@ def test_regression_with_weights_and_holdout(sqlite_store, diabetes):
     assert model.score(frame.drop(columns=["target", "weight"]), frame["target"]) > 0.3
 
 
+def test_a_stack_on_the_features_is_logged_and_served_when_it_wins(sqlite_store, diabetes):
+    """stack_passthrough: the StackEnsemble child run records the blend and its meta-learner;
+    the model (the stack or a better iteration) loads from MLflow and predicts as returned."""
+    config = automl.AutoMLConfig(
+        task="regression",
+        training_data=diabetes,
+        label_column_name="target",
+        n_cross_validations=3,
+        iterations=8,
+        primary_metric="r2_score",
+        stack_passthrough=True,
+    )
+    run = automl.submit(config, experiment_name="diabetes-stack")
+    children = {c.data.tags["automl.learner"]: c for c in run.get_children()}
+    stack = children["StackEnsemble"]
+    assert stack.data.params["meta_learner"] == "LightGBMRegressor"
+    assert stack.data.params["passthrough"] == "True"
+    blend = [float(w) for w in stack.data.params["blend"].strip("[]").split(",")]
+    members = stack.data.params["members"].strip("[]").split(",")
+    assert len(blend) == 1 + len(members) and sum(blend) == pytest.approx(1.0)
+    assert set(REGRESSION_METRICS) <= set(stack.data.metrics)
+    best, model = run.get_output()
+    X = diabetes.drop(columns=["target"])
+    assert model.score(X, diabetes["target"]) > 0.3
+    served = mlflow.pyfunc.load_model(run.model_uri)  # as `mlflow models serve` loads it
+    np.testing.assert_allclose(served.predict(X.iloc[:30]), model.predict(X.iloc[:30]))
+    if best.data.tags["automl.learner"] == "StackEnsemble":
+        assert "sees the features" in run.run.data.tags.get("automl.skipped", "")
+
+
 @pytest.fixture(scope="module")
 def wage() -> pd.DataFrame:
     """ISLR's Wage: 3,000 workers, raw wage right-skewed (skew 1.7), 7 categoricals."""

@@ -231,3 +231,30 @@ def test_fold_models_need_folds(penguins, visnights):
         )
     with pytest.raises(AutoMLConfigError, match="final_model.*'refit', 'fold_models', 'auto'"):
         AutoMLConfig(task="classification", **base(penguins, final_model="bagged"))
+
+
+def test_stack_passthrough_is_checked_before_any_run(penguins, visnights):
+    """A stack on the features: its LightGBM default takes LightGBM keywords; forecasting and
+    ONNX-only experiments, where it cannot work, refuse it by name."""
+    config = AutoMLConfig(
+        task="classification",
+        **base(penguins, stack_passthrough=True, stack_meta_learner_kwargs={"num_leaves": 7}),
+    )
+    assert config.stack_passthrough is True
+    with pytest.raises(AutoMLConfigError, match="LogisticRegressionCV has no parameter"):
+        AutoMLConfig(
+            task="classification", **base(penguins, stack_meta_learner_kwargs={"num_leaves": 7})
+        )
+    with pytest.raises(AutoMLConfigError, match="stack_passthrough.*forecasting"):
+        AutoMLConfig(
+            task="forecasting",
+            training_data=visnights,
+            label_column_name="trips",
+            time_column_name="quarter",
+            stack_passthrough=True,
+        )
+    with pytest.raises(AutoMLConfigError, match="stack_passthrough and enable_onnx"):
+        AutoMLConfig(
+            task="classification",
+            **base(penguins, stack_passthrough=True, enable_onnx_compatible_models=True),
+        )

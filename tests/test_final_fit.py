@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import mlflow_automl as automl
+from mlflow_automl.codegen.publish import spec_for
+from mlflow_automl.ensemble.iterations import STACK
 from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
 from mlflow_automl.featurize import plan_featurization
 from mlflow_automl.final_fit import (
@@ -19,7 +21,8 @@ from mlflow_automl.final_fit import (
 )
 from mlflow_automl.leaderboard import Leaderboard, LeaderboardEntry
 from mlflow_automl.learners import get_learner
-from mlflow_automl.model import build_pipeline, fit_pipeline
+from mlflow_automl.model import build_pipeline, fit_pipeline, wrap_fitted
+from mlflow_automl.onnx_export import convert_model
 from mlflow_automl.search import Budget
 from mlflow_automl.search.budget import slowdown
 from mlflow_automl.tasks import prepare_training_data
@@ -288,3 +291,38 @@ def test_auto_refits_where_there_are_no_folds(searched, breast_cancer):
     fitted_rows.clear()
     final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit)
     assert final.how == f"refit on all {len(data.final_rows)} rows"
+
+
+def test_a_winning_passthrough_stack_is_refit_with_its_featurizer(searched, breast_cancer):
+    """The stack's members are refit on all rows, its meta-learner sees the features through
+    the plan's featurizer; it has no ONNX graph or generated code yet, and says so."""
+    _, _, searched_board, fit, fitted_rows = searched
+    config, data = _prepared(breast_cancer, stack_passthrough=True)
+    plan = plan_featurization(data.X, "auto", config.task)
+    board = Leaderboard(config.task, config.metric)
+    for entry in searched_board.entries:
+        board.add(entry)
+    spec = {
+        "kind": "StackEnsemble",
+        "members": [0, 1],
+        "meta_learner": "LightGBMClassifier",
+        "passthrough": True,
+        "blend": [0.5, 0.25, 0.25],
+    }
+    board.add(_entry(board, 2, "StackEnsemble", spec, 0.0, score=0.995))
+    fitted_rows.clear()
+    final = fit_final(config, data, board, _budget_with(100.0), reserve=0.0, fit=fit, plan=plan)
+    assert final.how == "StackEnsemble: 2 member(s) refit on all 569 rows"
+    assert sorted(fitted_rows) == [(0, 569), (1, 569)]
+    stack = final.pipeline
+    assert stack.featurizer_.n_features_in_ == data.X.shape[1]
+    assert np.allclose(stack.blend_, [0.5, 0.25, 0.25])
+    rows = data.validation_rows
+    proba = stack.predict_proba(data.X.iloc[rows])
+    assert (proba.argmax(axis=1) == data.y[rows]).mean() > 0.9
+
+    model = wrap_fitted(stack, config.task, data.classes, list(data.X.columns), STACK, spec)
+    export = convert_model(model, data.X.iloc[:20])
+    assert export.model is None and "sees the features has no ONNX graph" in export.error
+    with pytest.raises(ValueError, match="no code generation for a stack whose meta-learner"):
+        spec_for(config, data, plan, board, board.best)

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils import ClassifierTags, RegressorTags, check_array, get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from mlflow_automl.ensemble.selection import _base_task, _normalised
 from mlflow_automl.ensemble.stacking import (
@@ -75,8 +75,11 @@ class _EnsembleBase(BaseEstimator):
             tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
         # Sparse input works when every member takes it (not the engine's featurizers).
         members = self.estimators or []
-        tags.input_tags.sparse = bool(members) and all(
-            get_tags(estimator).input_tags.sparse for _, estimator in members
+        # A stack on the features stacks them densely beside the predictions: dense only.
+        tags.input_tags.sparse = (
+            bool(members)
+            and getattr(self, "featurizer", None) is None
+            and all(get_tags(estimator).input_tags.sparse for _, estimator in members)
         )
         return tags
 
@@ -273,7 +276,11 @@ class StackEnsemble(_EnsembleBase):
         features, self.featurizer_ = None, None
         if self.featurizer is not None:
             self.featurizer_ = clone(self.featurizer)
-            features = self.featurizer_.fit_transform(X, codes)  # cross-fitted target encoding
+            weights = {}  # the engine's Featurizer takes none, as in a trial; a scaler may
+            if sample_weight is not None and has_fit_parameter(self.featurizer_, "sample_weight"):
+                weights = {"sample_weight": sample_weight}
+            # fit_transform: the engine's target encoding is cross-fitted on these rows.
+            features = self.featurizer_.fit_transform(X, codes, **weights)
         meta = self.meta_learner
         if meta is None:
             meta = make_meta_learner(

@@ -163,7 +163,7 @@ def build_ensembles(
                 deadline,
             )
             oof = voting_oof_predictions([oof, *layer_one], blend)
-            spec |= {"passthrough": True, "blend": [round(float(w), 6) for w in blend]}
+            spec |= {"passthrough": True, "blend": [float(w) for w in blend]}
         metrics = _score(config, data, oof)
         results.append(EnsembleIteration(STACK, spec, oof, metrics, started, time.time()))
     return results

@@ -27,7 +27,7 @@ class TrialSpec:
     iteration: int
     learner: str
     params: dict[str, Any]
-    origin: str = ""  # "low_cost" | "default" | "tpe"
+    origin: str = ""  # "low_cost" | "default" | "portfolio" | "tpe"
 
 
 @dataclass

@@ -7,6 +7,9 @@ The order is cheap first, then informed:
    the last portfolio learner's low-cost point, the portfolio learners' **default
    configurations** (library defaults of strong learners are strong: at a 10 s budget they
    should not wait behind every weak learner's first try);
+   then the **learned portfolio** (``search/portfolio.py``): configurations that added most
+   to the defaults over many tables offline, in that order, each where its learner is searched
+   and its values lie in the learner's space at this size (``learned_portfolio=False``: none);
 2. the **default configuration** of the other learners whose low-cost point scored in the
    better half;
 3. then, repeatedly, a learner among the current top three is chosen, favouring the one that
@@ -43,6 +46,8 @@ from typing import Any
 from mlflow_automl.evaluation.metrics import greater_is_better, improves, is_better
 from mlflow_automl.evaluation.trial import TrialSpec
 from mlflow_automl.featurize.target import IDENTITY, TARGET_TRANSFORM
+from mlflow_automl.search.portfolio import ORIGIN as PORTFOLIO_ORIGIN
+from mlflow_automl.search.portfolio import in_space, portfolio_configs
 from mlflow_automl.search.space import Categorical
 
 logger = logging.getLogger(__name__)
@@ -100,6 +105,7 @@ class Proposer:
             seed=config.random_seed,
             deterministic=config.timeout_seconds is None and config.max_concurrent_iterations == 1,
             target_transforms=get_task(config.task).target_transforms(config, data),
+            learned_portfolio=portfolio_configs(config.task) if config.learned_portfolio else (),
         )
         for entry in prior.entries if prior else []:
             proposer.observe(entry.spec(), entry.score, entry.duration)
@@ -115,6 +121,7 @@ class Proposer:
         seed: int = 0,
         deterministic: bool = False,
         target_transforms: Sequence[str] = (),
+        learned_portfolio: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         import optuna
 
@@ -152,7 +159,12 @@ class Proposer:
                 for transform in self._transforms
                 if transform != IDENTITY
             ]
-            self._queue[after:after] = defaults + transformed
+            learned = [
+                (name, self._identity(params), PORTFOLIO_ORIGIN)
+                for name, params in learned_portfolio
+                if name in self._states and in_space(params, self._own_space(name))
+            ]
+            self._queue[after:after] = defaults + transformed + learned
         self._defaults_queued = False
         self._n_rows, self._n_features = n_rows, n_features
         self._iteration = 0
@@ -236,6 +248,10 @@ class Proposer:
         if params == learner.low_cost_params(self.task, n_rows, n_features):
             return None
         return learner.name, self._identity(params), "default"
+
+    def _own_space(self, name: str) -> dict[str, Any]:
+        """A learner's own hyperparameters (without the searched target transform)."""
+        return {k: v for k, v in self._states[name].space.items() if k != TARGET_TRANSFORM}
 
     def _identity(self, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` on the untransformed target, where target transforms are searched."""

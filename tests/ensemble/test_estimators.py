@@ -11,12 +11,13 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import cross_val_predict
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from mlflow_automl.ensemble import StackEnsemble, VotingEnsemble, make_meta_learner
-from mlflow_automl.ensemble.stacking import stack_features
+from mlflow_automl.ensemble.stacking import meta_inputs, stack_features
 
 
 def _classifiers():
@@ -35,6 +36,11 @@ ENSEMBLES = [
     VotingEnsemble(_regressors(), None, "regression"),
     StackEnsemble(_classifiers(), LogisticRegression(), "classification", cv=3),
     StackEnsemble(_regressors(), LinearRegression(), "regression", cv=3),
+    # Passthrough (a featurizer of the input) and a blend of the meta-learner with the members.
+    StackEnsemble(
+        _classifiers(), LogisticRegression(), "classification", 3, StandardScaler(), [2, 1, 1]
+    ),
+    StackEnsemble(_regressors(), LinearRegression(), "regression", 3, StandardScaler(), [1, 1, 0]),
 ]
 
 
@@ -157,3 +163,44 @@ def test_ensembles_pickled_in_the_old_layout_load_and_predict_the_same(iris):
         assert loaded.members_ == expected.members_
         with pytest.raises(NotFittedError):
             clone(loaded).predict(rows)
+
+
+def test_passthrough_stack_sees_the_features_and_blends_with_its_members(iris):
+    """fit: the meta-learner on [featurized X, out-of-fold predictions]; predict: the blend
+    of its output with the members' by the given weights, normalised."""
+    X, y = iris
+    stack = StackEnsemble(
+        _classifiers(), None, "classification", 5, StandardScaler(), [2, 1, 1]
+    ).fit(X, y)
+    assert type(stack.meta_learner_).__name__ == "LGBMClassifier"  # the passthrough default
+    assert stack.meta_learner_.n_features_in_ == X.shape[1] + 2 * 3  # features + probabilities
+    np.testing.assert_allclose(stack.blend_, [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(stack.featurizer_.mean_, X.mean(axis=0))
+
+    scores = [member.predict_proba(X) for _, member in stack.members]
+    inputs = meta_inputs(scores, "classification", stack.featurizer_.transform(X))
+    meta = stack.meta_learner_.predict_proba(inputs)
+    expected = 0.5 * meta + 0.25 * scores[0] + 0.25 * scores[1]
+    np.testing.assert_allclose(stack.predict_proba(X), expected)
+
+    again = StackEnsemble.from_fitted(
+        stack.members, stack.meta_learner_, "classification", 3, stack.featurizer_, [2, 1, 1]
+    )
+    np.testing.assert_allclose(again.predict_proba(X), stack.predict_proba(X))
+    copy = clone(again)
+    assert isinstance(copy.featurizer, StandardScaler) and copy.blend == [2, 1, 1]
+    with pytest.raises(NotFittedError):
+        check_is_fitted(copy.featurizer)
+    loaded = pickle.loads(pickle.dumps(stack))
+    np.testing.assert_allclose(loaded.predict_proba(X), stack.predict_proba(X))
+
+
+def test_a_stack_pickled_before_passthrough_predicts_from_its_meta_learner_alone(iris):
+    X, y = iris
+    stack = StackEnsemble(_classifiers(), None, "classification", cv=3).fit(X, y)
+    expected = stack.predict_proba(X)
+    for name in ("featurizer", "featurizer_", "blend", "blend_"):
+        del stack.__dict__[name]  # the attributes an older release did not have
+    loaded = pickle.loads(pickle.dumps(stack))
+    assert loaded.featurizer_ is None and loaded.blend_ is None
+    np.testing.assert_allclose(loaded.predict_proba(X), expected)

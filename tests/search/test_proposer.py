@@ -168,3 +168,74 @@ def test_the_proposer_says_when_no_learner_still_gains():
         spec = proposer.ask()
         proposer.tell(spec, 0.7, 0.01)
     assert not proposer.improving  # both flat for 10 trials and more
+
+
+def _point(space, **overrides):
+    """A point of ``space``: each domain's lowest value or first choice, then ``overrides``."""
+    point = {
+        k: getattr(d, "low", None) if hasattr(d, "low") else d.choices[0] for k, d in space.items()
+    }
+    return {**point, **overrides}
+
+
+def test_the_learned_portfolio_runs_right_after_the_defaults_where_it_fits():
+    """Its configurations follow the portfolio defaults, in their order; one outside the
+    learner's space at this size, or of a learner not searched, is left out."""
+    learners = learners_for("classification", allowed=["LightGBM", "RandomForest", "KNN"])
+    space = learners[0].search_space("classification", 500, 8)
+    inside = _point(space, learning_rate=0.05)
+    outside = _point(space, num_leaves=10**6)  # more leaves than 500 rows allow
+    portfolio = [
+        ("XGBoostClassifier", {"max_depth": 3}),
+        ("LightGBM", outside),
+        ("LightGBM", inside),
+    ]
+    proposer = Proposer(learners, "classification", "accuracy", 500, 8, learned_portfolio=portfolio)
+    specs = []
+    for _ in range(7):
+        specs.append(proposer.ask())
+        proposer.tell(specs[-1], 0.8, 0.1)
+    assert [(s.learner, s.origin) for s in specs[:6]] == [
+        ("LightGBM", "low_cost"),
+        ("RandomForest", "low_cost"),
+        ("LightGBM", "default"),
+        ("RandomForest", "default"),
+        ("LightGBM", "portfolio"),
+        ("KNN", "low_cost"),
+    ]
+    assert specs[4].params == inside
+
+
+def test_the_shipped_portfolio_holds_points_of_real_learners_spaces():
+    """portfolio.json names learners of its task, each configuration inside the learner's
+    space at a mid-sized table; it was built on tables outside the benchmark suite and adds to
+    the defaults on tables it did not see (leave-one-table-out)."""
+    from mlflow_automl.learners import get_learner
+    from mlflow_automl.search.portfolio import _portfolio, in_space, portfolio_configs
+
+    for task in ("classification", "regression"):
+        configs = portfolio_configs(task)
+        assert configs, task
+        for name, params in configs:
+            assert in_space(params, get_learner(name, task).search_space(task, 1000, 16))
+        figures = _portfolio()["provenance"][task]["mean_normalised"]
+        assert figures["defaults_and_portfolio"] > figures["defaults"]
+    assert portfolio_configs("forecasting") == []
+
+
+def test_learned_portfolio_false_leaves_it_out(penguins):
+    from mlflow_automl import AutoMLConfig
+    from mlflow_automl.tasks import prepare_training_data
+
+    origins = {}
+    for setting in (True, False):
+        config = AutoMLConfig(
+            task="classification",
+            training_data=penguins,
+            label_column_name="species",
+            learned_portfolio=setting,
+        )
+        data = prepare_training_data(config)
+        proposer = Proposer.for_config(config, learners_for("classification"), data)
+        origins[setting] = {proposer.ask().origin for _ in range(40)}
+    assert "portfolio" in origins[True] and "portfolio" not in origins[False]
