@@ -13,7 +13,9 @@
 3. Per table, a candidate's score is normalised between the median candidate (0) and the best
    (1). Starting from what the learners' defaults reach (the search runs them anyway), the
    greedy step adds the candidate that raises the mean over tables of the best normalised
-   score so far the most, until ``--size`` candidates or no gain.
+   score so far the most per unit of its relative cost (its seconds over the median
+   candidate's, averaged over tables; ``--by-gain-alone``: the most), until ``--size``
+   candidates or no gain.
 4. Leave-one-table-out: the same greedy run without each table, scored on it, says what the
    portfolio adds on a table it was not built on. The file records it, with the tables, the
    command and the full score matrix.
@@ -127,8 +129,9 @@ def candidates(task: str, n_random: int, seed: int) -> list[tuple[str, dict[str,
 
 def evaluate(
     table: Table, configs: list[tuple[str, dict[str, Any], str]], seed: int
-) -> list[float]:
-    """Each configuration's 3-fold score on ``table`` (NaN: it failed), as a trial scores it."""
+) -> tuple[list[float], list[float]]:
+    """Each configuration's 3-fold score on ``table`` (NaN: it failed), as a trial scores it,
+    and its seconds."""
     import mlflow_automl as automl
     from mlflow_automl.evaluation.trial import TrialContext, TrialSpec, evaluate_trial
     from mlflow_automl.tasks import get_task, prepare_training_data
@@ -147,11 +150,17 @@ def evaluate(
     data = prepare_training_data(config)
     plan = get_task(config.task).plan(config, data)
     context = TrialContext.for_experiment(config, data, plan)
-    scores = []
+    scores, seconds = [], []
     for i, (learner, params, _) in enumerate(configs):
         outcome = evaluate_trial(context, TrialSpec(i, learner, params))
         scores.append(float(outcome.metrics.get(config.metric, np.nan)) if outcome.ok else np.nan)
-    return scores
+        seconds.append(outcome.duration)
+    return scores, seconds
+
+
+def relative_cost(seconds: np.ndarray) -> np.ndarray:
+    """Per candidate: its seconds over the median candidate's on each table, averaged."""
+    return (seconds / np.median(seconds, axis=1, keepdims=True)).mean(axis=0)
 
 
 def normalise(scores: np.ndarray) -> np.ndarray:
@@ -167,15 +176,20 @@ def normalise(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def greedy(norm: np.ndarray, start: list[int], size: int) -> list[int]:
+def greedy(
+    norm: np.ndarray, start: list[int], size: int, cost: np.ndarray | None = None
+) -> list[int]:
     """Indices added to ``start`` in order, each raising the mean over tables of the best
-    normalised score the most; stops at ``size`` or when nothing adds."""
+    normalised score the most (per unit of ``cost``, when given: a portfolio runs inside a
+    time budget, where a configuration ten times slower must add ten times as much); stops
+    at ``size`` or when nothing adds."""
     chosen: list[int] = []
     reach = norm[:, start].max(axis=1) if start else np.zeros(len(norm))
     for _ in range(size):
         gains = np.maximum(norm, reach[:, None]).mean(axis=0) - reach.mean()
         gains[start + chosen] = -np.inf
-        best = int(np.argmax(gains))
+        value = gains if cost is None else np.where(gains > 1e-9, gains / cost, -np.inf)
+        best = int(np.argmax(value))
         if gains[best] <= 1e-9:
             break
         chosen.append(best)
@@ -183,40 +197,48 @@ def greedy(norm: np.ndarray, start: list[int], size: int) -> list[int]:
     return chosen
 
 
-def leave_one_out(norm: np.ndarray, start: list[int], size: int) -> list[float]:
+def leave_one_out(
+    norm: np.ndarray, start: list[int], size: int, cost: np.ndarray | None = None
+) -> list[float]:
     """Per table: the gain over the defaults of a portfolio built without that table."""
     gains = []
     for held in range(len(norm)):
         others = np.delete(norm, held, axis=0)
-        chosen = greedy(others, start, size)
+        chosen = greedy(others, start, size, cost)
         base = norm[held, start].max() if start else 0.0
         gains.append(float(max(base, norm[held, start + chosen].max()) - base))
     return gains
 
 
-def build(task: str, n_random: int, size: int, seed: int) -> dict[str, Any]:
+def build(task: str, n_random: int, size: int, seed: int, per_cost: bool) -> dict[str, Any]:
     configs = candidates(task, n_random, seed)
     tables = [t for t in TRAINING if t.task == task]
-    matrix = []
+    matrix, times = [], []
     for table in tables:
         started = time.time()
-        matrix.append(evaluate(table, configs, seed))
-        seconds = time.time() - started
-        print(f"{task} {table.name}: {len(configs)} configurations, {seconds:.0f} s", flush=True)
-    scores = np.array(matrix)
+        scores, seconds = evaluate(table, configs, seed)
+        matrix.append(scores)
+        times.append(seconds)
+        took = time.time() - started
+        print(f"{task} {table.name}: {len(configs)} configurations, {took:.0f} s", flush=True)
+    scores, seconds = np.array(matrix), np.array(times)
     norm = normalise(scores)
+    cost = relative_cost(seconds) if per_cost else None
     start = [i for i, (_, _, kind) in enumerate(configs) if kind == "default"]
-    chosen = greedy(norm, start, size)
+    chosen = greedy(norm, start, size, cost)
     defaults_reach = norm[:, start].max(axis=1)
     with_portfolio = norm[:, start + chosen].max(axis=1)
-    loo = leave_one_out(norm, start, size)
+    loo = leave_one_out(norm, start, size, cost)
     return {
         "entries": [{"learner": configs[i][0], "params": configs[i][1]} for i in chosen],
         "tables": [t.name for t in tables],
         "candidates": [{"learner": c[0], "params": c[1], "kind": c[2]} for c in configs],
+        "selection": "gain per relative cost" if per_cost else "gain",
         "scores": [
             [None if not np.isfinite(v) else round(float(v), 6) for v in row] for row in scores
         ],
+        "seconds": [[round(float(v), 3) for v in row] for row in seconds],
+        "portfolio_relative_cost": [round(float(relative_cost(seconds)[i]), 3) for i in chosen],
         "mean_normalised": {
             "defaults": round(float(defaults_reach.mean()), 4),
             "defaults_and_portfolio": round(float(with_portfolio.mean()), 4),
@@ -235,12 +257,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--random", type=int, default=5, help="random points per learner")
     parser.add_argument("--size", type=int, default=8, help="configurations per task, at most")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--by-gain-alone",
+        action="store_true",
+        help="order by gain, not gain per relative cost (the default)",
+    )
     args = parser.parse_args(argv)
     _check_disjoint()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow_automl").setLevel(logging.ERROR)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    built = {task: build(task, args.random, args.size, args.seed) for task in args.tasks.split(",")}
+    per_cost = not args.by_gain_alone
+    built = {
+        task: build(task, args.random, args.size, args.seed, per_cost)
+        for task in args.tasks.split(",")
+    }
     document = {
         "provenance": {
             "command": "python -m benchmarks.portfolio "
