@@ -296,9 +296,9 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "learned_portfolio",
-            True,
+            False,
             _boolean,
-            "after the defaults, the configurations learned offline (search/portfolio.json)",
+            "True: after the defaults, the configurations learned offline (search/portfolio.json)",
         ),
         Setting("enable_voting_ensemble", True, _boolean, "voting ensemble iteration"),
         Setting("enable_stack_ensemble", True, _boolean, "stack ensemble iteration"),

@@ -7,9 +7,9 @@ The order is cheap first, then informed:
    the last portfolio learner's low-cost point, the portfolio learners' **default
    configurations** (library defaults of strong learners are strong: at a 10 s budget they
    should not wait behind every weak learner's first try);
-   then the **learned portfolio** (``search/portfolio.py``): configurations that added most
-   to the defaults over many tables offline, in that order, each where its learner is searched
-   and its values lie in the learner's space at this size (``learned_portfolio=False``: none);
+   then, with ``learned_portfolio=True``, the **learned portfolio** (``search/portfolio.py``):
+   configurations that added most to the defaults over many tables offline, in that order,
+   each where its learner is searched and its values lie in the learner's space at this size;
 2. the **default configuration** of the other learners whose low-cost point scored in the
    better half;
 3. then, repeatedly, a learner among the current top three is chosen, favouring the one that
