@@ -46,10 +46,13 @@ def test_compare_writes_scored_results(tmp_path):
         assert row["status"] == "ok", row
         assert row["metric"] == "roc_auc_ovr_weighted"
         assert 0.8 < row["score"] <= 1.0  # iris is easy; a broken pipeline is not
-        assert 0 < row["wall_s"] < 120 and row["trials"] >= 1 and row["best_learner"]
+        # A peer's wall time is recorded, whatever it is: FLAML once took 124 s of a 10 s
+        # budget next to a busy test worker. The subprocess timeout above bounds it.
+        assert row["wall_s"] > 0 and row["trials"] >= 1 and row["best_learner"]
         assert 0.5 < row["val_score"] <= 1.0
         assert 0 <= row["best_reached_s"] <= row["wall_s"] + 1
     ours = rows["mlflow_automl"]
+    assert ours["wall_s"] < 120  # ours keeps its budget; timed precisely in the benchmarks
     assert ours["best_learner"] == "DecisionTree"
     assert 0 < ours["tracking_seconds"] < ours["wall_s"]
     assert "log_model" in ours["tracking_by_call"]
