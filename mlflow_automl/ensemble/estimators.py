@@ -28,7 +28,6 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 from mlflow_automl.ensemble.selection import _base_task, _normalised
 from mlflow_automl.ensemble.stacking import (
     _fit_quietly,
-    default_meta_learner,
     make_meta_learner,
     meta_inputs,
 )
@@ -283,9 +282,7 @@ class StackEnsemble(_EnsembleBase):
             features = self.featurizer_.fit_transform(X, codes, **weights)
         meta = self.meta_learner
         if meta is None:
-            meta = make_meta_learner(
-                self.task, default_meta_learner(self.task, self.featurizer is not None)
-            )
+            meta = make_meta_learner(self.task, passthrough=self.featurizer is not None)
         self.meta_learner_ = _fit_quietly(
             clone(meta), meta_inputs(oof, self.task, features), codes, sample_weight
         )

@@ -130,7 +130,7 @@ def build_ensembles(
         # The voting ensemble's members; if selection kept a single model, the best few.
         stacked = chosen if len(chosen) >= 2 else list(range(min(STACK_FALLBACK, len(candidates))))
         layer_one = [predictions[i] for i in stacked]
-        featurizer = _passthrough_featurizer(config, plan)
+        featurizer = _stack_featurizer(config.stack_passthrough, plan)
         meta_type = config.stack_meta_learner_type or default_meta_learner(
             config.task, featurizer is not None
         )
@@ -169,9 +169,9 @@ def build_ensembles(
     return results
 
 
-def _passthrough_featurizer(config: Any, plan: Any) -> Any:
-    """An unfitted featurizer of the original features for the stack's meta-learner, or None."""
-    if not getattr(config, "stack_passthrough", False):
+def _stack_featurizer(passthrough: bool, plan: Any) -> Any:
+    """An unfitted featurizer of the original features for a stack that sees them, or None."""
+    if not passthrough:
         return None
     if plan is None:
         raise ValueError("stack_passthrough needs the featurization plan of the experiment")
@@ -202,14 +202,11 @@ def fit_ensemble(
         gather_deadline = min(gather_deadline, deadline)
     gathered = gather_members(entries, fit_member, gather_deadline, member_seconds)
     members = [(entry.learner, pipeline) for entry, pipeline in gathered]
+    kept = [spec["members"].index(entry.iteration) for entry, _ in gathered]
     if spec["kind"] == VOTING:
-        weights = [spec["weights"][spec["members"].index(e.iteration)] for e, _ in gathered]
+        weights = [spec["weights"][i] for i in kept]
         return VotingEnsemble.from_fitted(members, weights, config.task, data.n_classes)
-    featurizer = None
-    if spec.get("passthrough"):
-        if plan is None:
-            raise ValueError("a stack on the features needs the experiment's featurization plan")
-        featurizer = plan.make_transformer()
+    featurizer = _stack_featurizer(spec.get("passthrough", False), plan)
     stack = fit_stack(
         [entry.predictions for entry, _ in gathered],
         data.y,
@@ -224,7 +221,6 @@ def fit_ensemble(
     )
     blend = None
     if spec.get("blend") is not None:  # the meta-learner's weight, then the gathered members'
-        kept = [spec["members"].index(entry.iteration) for entry, _ in gathered]
         blend = [spec["blend"][0], *(spec["blend"][1 + i] for i in kept)]
     return StackEnsemble.from_fitted(
         members, stack.meta_learner, config.task, data.n_classes, stack.featurizer, blend

@@ -100,15 +100,17 @@ def make_meta_learner(
     type_name: str | None = None,
     kwargs: dict[str, Any] | None = None,
     random_state: int = 0,
+    passthrough: bool = False,
 ) -> BaseEstimator:
-    """An unfitted meta-learner of ``type_name`` (default by task) built with ``kwargs``.
+    """An unfitted meta-learner of ``type_name`` (default by task, and by whether it also sees
+    the features: :func:`default_meta_learner`) built with ``kwargs``.
 
     Raises ``ValueError`` for a type that does not fit the task (listing the valid ones) and for
     a keyword the estimator does not accept (naming it).
     """
     base = _base_task(task)
     valid = [name for name in META_LEARNERS if _META_TASK[name] == base]
-    type_name = type_name or DEFAULT_META_LEARNER[task]
+    type_name = type_name or default_meta_learner(task, passthrough)
     if type_name not in valid:
         raise ValueError(
             f"stack_meta_learner_type {type_name!r} is not a meta-learner for task {task!r}; "
@@ -225,10 +227,7 @@ def fit_stack(
     """
     y = np.asarray(y)
     meta = make_meta_learner(
-        task,
-        meta_type or default_meta_learner(task, featurizer is not None),
-        meta_kwargs,
-        random_state,
+        task, meta_type, meta_kwargs, random_state, passthrough=featurizer is not None
     )
     rows = complete_rows(member_oof_predictions)
     score_rows = None
@@ -295,10 +294,7 @@ def stack_oof_predictions(
         raise ValueError("cross-validated stacking needs every row validated by every member")
     predictions = [np.asarray(p) for p in member_predictions]
     meta = make_meta_learner(
-        task,
-        meta_type or default_meta_learner(task, featurizer is not None),
-        meta_kwargs,
-        random_state,
+        task, meta_type, meta_kwargs, random_state, passthrough=featurizer is not None
     )
     weights = None if sample_weight is None else np.asarray(sample_weight)
     # Fold by fold (what cross_val_predict does), so that the deadline is checked between
