@@ -26,6 +26,7 @@ __all__ = [
     "AutoMLClassifier",
     "AutoMLRegressor",
     "build_pipeline",
+    "categorical_codes",
     "describe_pipeline",
     "fit_pipeline",
     "predict_scores",
@@ -60,14 +61,23 @@ def tabular_pipeline(
     params choose one: :mod:`mlflow_automl.featurize.target`)."""
     from mlflow_automl.featurize import target
 
-    steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer())]
+    codes = categorical_codes(plan, learner)
+    steps: list[tuple[str, Any]] = [("featurize", plan.make_transformer(codes > 0))]
     scaler = learner.make_scaler()
     if scaler is not None:
         steps.append(("scale", scaler))
     own, transform = target.split_params(params)
-    estimator = learner.make_estimator(task, own, random_state=random_state, n_jobs=n_jobs)
+    estimator = learner.make_estimator(
+        task, own, random_state=random_state, n_jobs=n_jobs, categorical_codes=codes
+    )
     steps.append(("model", target.wrap(estimator, transform)))
     return Pipeline(steps)
+
+
+def categorical_codes(plan: Any, learner: Any) -> int:
+    """How many leading featurized columns ``learner`` gets as category codes: the plan's
+    categorical columns for a learner that reads categories itself, else 0."""
+    return plan.categorical_code_count() if learner.native_categoricals else 0
 
 
 def describe_pipeline(learner: Any) -> str:

@@ -202,10 +202,10 @@ def _convert(pipeline: Pipeline) -> tuple[onnx.ModelProto, dict[Hashable, str], 
         )
         for raw, _, _ in featurizer.input_columns
     ]
+    final = pipeline.steps[-1][1]
+    _check_estimator(final)  # before the featurizer: a refusal names the model, not a step
     column_transformer = convertible_column_transformer(featurizer, temp)
     steps = [("featurize", column_transformer), *pipeline.steps[1:]]
-    final = steps[-1][1]
-    _check_estimator(final)
     options = {id(final): {"zipmap": False}} if hasattr(final, "predict_proba") else {}
     for _, step, _ in column_transformer.transformers_:
         if isinstance(step, TfidfVectorizer):
@@ -411,6 +411,12 @@ def _check_estimator(estimator: Any) -> None:
             raise Unconvertible(
                 f"{type(estimator).__name__} ({learner.name}) is not convertible: "
                 "the learner registry marks it not ONNX-compatible"
+            )
+        if known and learner.native_categoricals and estimator.get_params().get("cat_features"):
+            raise Unconvertible(
+                f"{learner.name} reading categorical columns itself is not convertible: its ONNX "
+                "export takes numeric features only (enable_onnx_compatible_models=True "
+                "gives it encoded columns)"
             )
 
 

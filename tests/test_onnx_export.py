@@ -111,6 +111,30 @@ def test_unconvertible_learner_is_an_error_not_an_exception(task, breast_cancer,
     assert "is not convertible" in export.error and "GradientBoosting" in export.error
 
 
+@pytest.mark.parametrize("codes", [True, False])
+def test_catboost_on_category_codes_is_refused_and_on_encodings_converts(penguins, codes):
+    """CatBoost's own export takes numeric features only: reading the categories itself it is
+    refused by name; with the plan's encodings (enable_onnx_compatible_models) it converts."""
+    X, y = penguins.drop(columns="species"), penguins["species"]
+    classes, labels = np.unique(y.astype(str), return_inverse=True)
+    plan = plan_featurization(X, "auto", CLASSIFICATION)
+    plan.native_categoricals = codes
+    learner = get_learner("CatBoost", CLASSIFICATION)
+    pipeline = build_pipeline(plan, learner, {"n_estimators": 20}, CLASSIFICATION, 0)
+    fit_pipeline(pipeline, learner, X, labels, None)
+    model = wrap_fitted(pipeline, CLASSIFICATION, classes, list(X.columns), "CatBoost", {})
+
+    export = convert_model(model, X)
+
+    if codes:
+        assert export.model is None
+        assert "CatBoost reading categorical columns itself is not convertible" in export.error
+    else:
+        assert export.error is None, export.error
+        proba = model.predict_proba(float32_rows(X))
+        np.testing.assert_allclose(run(export, X, {"island", "sex"})[1], proba, atol=1e-4)
+
+
 @pytest.mark.parametrize("name", ["LogisticRegression", "LightGBM", "XGBoostClassifier"])
 def test_categorical_columns_with_missing_values(name, penguins):
     X, y = penguins.drop(columns="species"), penguins["species"]

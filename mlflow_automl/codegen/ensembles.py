@@ -116,7 +116,7 @@ def _member_maker(i: int, scaler: str | None, estimator: EstimatorCode, learner:
         "    return Pipeline(\n"
         "        [\n"
         '            ("prepare", FunctionTransformer(prepare)),\n'
-        f'            ("featurize", make_featurizer()),{scale}\n'
+        f'            ("featurize", {estimator.featurizer}()),{scale}\n'
         f'            ("model", {call}),\n'
         "        ]\n"
         "    )\n"

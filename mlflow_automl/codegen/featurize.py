@@ -26,7 +26,21 @@ _COERCION = {
     "hash": "CATEGORIES",
     "text": "TEXT",
     "datetime": "DATES",
+    "ordinal": "CATEGORIES",
 }
+# Kinds that encode a categorical column (as featurize.featurizer.CATEGORICAL_KINDS): a learner
+# that reads categories itself gets them as integer codes instead, in the first columns.
+_CATEGORICAL = ("onehot", "target", "hash")
+
+_CATEGORY_CODES = '''
+
+def category_codes(features: np.ndarray, count: int) -> pd.DataFrame:
+    """The first ``count`` columns as integers: CatBoost takes categories as int or str."""
+    frame = pd.DataFrame(features)
+    codes = list(range(count))
+    frame[codes] = frame[codes].astype(np.int64)
+    return frame
+'''
 
 _PREPARE_LOOPS = {
     "NUMERIC": """
@@ -150,7 +164,7 @@ class FeaturizationCode:
     constants: str = ""  # NUMERIC = [...] etc.
     helpers: str = ""  # helper functions / classes
     prepare: str = ""  # def prepare(frame)
-    transformer: str = ""  # def make_featurizer()
+    transformer: str = ""  # def make_featurizer() and / or def make_coded_featurizer()
 
 
 def _group(columns: list[ColumnStep]) -> list[list[ColumnStep]]:
@@ -230,6 +244,18 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
             "from sklearn.base import BaseEstimator, TransformerMixin",
         }
         return [_entry(f"datetime_{index}", Call("DateParts"), names, comments)]
+    if kind == "ordinal":  # missing is a category of its own, as CatBoost treats it
+        code.imports.add("from sklearn.preprocessing import OrdinalEncoder")
+        encoder = Call(
+            "OrdinalEncoder",
+            kwargs={
+                "handle_unknown": literal("use_encoded_value"),
+                "unknown_value": "-1",
+                "encoded_missing_value": "-2",
+                "dtype": "np.float64",
+            },
+        )
+        return [_entry(f"{kind}_{index}", encoder, names, comments)]
     if kind == "onehot":
         code.imports.add("from sklearn.preprocessing import OneHotEncoder")
         encoder = Call(
@@ -270,8 +296,34 @@ def _entries(group: list[ColumnStep], index: int, code: FeaturizationCode) -> li
     return [_entry(f"{kind}_{index}", step, names, comments)]
 
 
-def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
-    """``prepare`` and ``make_featurizer`` for the planned columns."""
+def coded_columns(columns: list[ColumnStep]) -> list[ColumnStep]:
+    """The columns as a learner reading categories itself gets them: every categorical column
+    as integer codes, first (as ``build_featurizer(native_categoricals=True)``)."""
+    codes = [
+        ColumnStep(s.column, "ordinal", {}, s.coded_note or "category codes")
+        for s in columns
+        if s.kind in _CATEGORICAL
+    ]
+    return codes + [s for s in columns if s.kind not in _CATEGORICAL]
+
+
+def _column_transformer(columns: list[ColumnStep], code: FeaturizationCode) -> str:
+    entries = [line for i, group in enumerate(_group(columns)) for line in _entries(group, i, code)]
+    body = "\n".join(entries)
+    return (
+        "ColumnTransformer(\n"
+        f"        [\n{body}\n        ],\n"
+        '        remainder="drop",\n'
+        "        sparse_threshold=0,\n"
+        "    )"
+    )
+
+
+def featurization_code(
+    columns: list[ColumnStep], encoded: bool = True, coded: bool = False
+) -> FeaturizationCode:
+    """``prepare``, and ``make_featurizer`` for the planned columns (``encoded``) and / or
+    ``make_coded_featurizer`` with the categorical columns as codes (``coded``: CatBoost)."""
     code = FeaturizationCode(
         imports={
             "from sklearn.compose import ColumnTransformer",
@@ -293,15 +345,23 @@ def featurization_code(columns: list[ColumnStep]) -> FeaturizationCode:
         f"    out = pd.DataFrame(index=frame.index){loops}\n"
         "    return out\n"
     )
-    entries = [line for i, group in enumerate(_group(columns)) for line in _entries(group, i, code)]
-    body = "\n".join(entries)
-    code.transformer = (
-        "\n\ndef make_featurizer() -> ColumnTransformer:\n"
-        '    """One transformer per group of columns; dense float output."""\n'
-        "    return ColumnTransformer(\n"
-        f"        [\n{body}\n        ],\n"
-        '        remainder="drop",\n'
-        "        sparse_threshold=0,\n"
-        "    )\n"
-    )
+    if encoded:
+        code.transformer += (
+            "\n\ndef make_featurizer() -> ColumnTransformer:\n"
+            '    """One transformer per group of columns; dense float output."""\n'
+            f"    return {_column_transformer(columns, code)}\n"
+        )
+    coded_steps = coded_columns(columns)
+    count = sum(step.kind == "ordinal" for step in coded_steps)
+    if coded and count:
+        code.helpers += _CATEGORY_CODES
+        code.imports.add("from sklearn.pipeline import make_pipeline")
+        code.transformer += (
+            "\n\ndef make_coded_featurizer() -> Pipeline:\n"
+            '    """The categorical columns as integer codes, first; the others as planned."""\n'
+            f"    featurizer = {_column_transformer(coded_steps, code)}\n"
+            "    codes = FunctionTransformer(category_codes, kw_args={"
+            f'"count": {count}}})\n'
+            "    return make_pipeline(featurizer, codes)\n"
+        )
     return code

@@ -178,7 +178,12 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     if not spec.generated:
         raise ValueError(f"no code generation for task {spec.task!r} yet")
     classification = spec.classification
-    featurization = featurization_code(spec.columns)
+    estimators = [m.estimator for m in spec.ensemble.members] if spec.ensemble else [spec.estimator]
+    featurization = featurization_code(
+        spec.columns,
+        encoded=any(not e.category_codes for e in estimators),
+        coded=any(e.category_codes for e in estimators),
+    )
     metric_import, metric_body = metric_code(spec.classification, spec.metric, bool(spec.weight))
     validation_text, final_text = _validation_text(spec)
     user_validation = spec.validation == "user_validation_data"
@@ -231,6 +236,7 @@ def training_sections(spec: CodeSpec) -> list[tuple[str, str]]:
     model = templates.MODEL.substitute(
         scale_doc=f" -> {spec.scaler}" if spec.scaler else "",
         estimator_name=spec.estimator.name,
+        featurizer=spec.estimator.featurizer,
         scale_step=f'\n            ("scale", {spec.scaler}()),' if spec.scaler else "",
         estimator=spec.estimator.source("HYPERPARAMETERS"),
         **w,

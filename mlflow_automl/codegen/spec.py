@@ -20,9 +20,11 @@ class ColumnStep:
     """One kept raw column: its featurization kind and parameters, and why (for the comment)."""
 
     column: str
-    kind: str  # numeric | passthrough | onehot | target | hash | text | datetime
+    kind: str  # numeric | passthrough | onehot | target | hash | text | datetime | ordinal
     params: dict[str, Any]
     note: str
+    # A categorical column's note when a learner reads it as category codes (CatBoost).
+    coded_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,14 @@ class EstimatorCode:
     seeding: dict[str, Any]  # the experiment's seed and threads
     calibrated: bool  # margin-only classifier: Platt-scaled by CalibratedClassifierCV(cv=3)
     target_transform: str = IDENTITY  # log1p: fitted on log1p(y) (featurize/target.py)
+    # The first that many featurized columns are category codes the model reads itself
+    # (CatBoost's cat_features): its pipeline uses make_coded_featurizer.
+    category_codes: int = 0
+
+    @property
+    def featurizer(self) -> str:
+        """The generated function that builds this estimator's featurizer."""
+        return "make_coded_featurizer" if self.category_codes else "make_featurizer"
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
@@ -179,6 +189,8 @@ def _column_note(frame: Any, column: str, kind: str, params: dict[str, Any]) -> 
     if kind == "passthrough":
         return "numeric, used as is (featurization='off')"
     levels = int(series.nunique(dropna=True))
+    if kind == "ordinal":
+        return f"category codes the model reads itself: {levels} levels{gaps}"
     if kind == "onehot":
         return f"one-hot encoding: {levels} levels, rare ones pooled{gaps}"
     if kind == "target":
@@ -207,7 +219,7 @@ def code_spec(
     from mlflow_automl import __version__
 
     task = config.task
-    estimator = estimator_code(learner, task, params, config, data)
+    estimator = estimator_code(learner, task, params, config, data, plan)
     scaler = learner.make_scaler()
     columns = [
         ColumnStep(
@@ -215,6 +227,7 @@ def code_spec(
             kind=spec.kind,
             params={k: plain(v) for k, v in spec.params.items()},
             note=_column_note(data.X, spec.raw, spec.kind, spec.params),
+            coded_note=_column_note(data.X, spec.raw, "ordinal", {}),
         )
         for spec in plan.specs
     ]
@@ -247,10 +260,13 @@ def code_spec(
 
 
 def estimator_code(
-    learner: Any, task: str, params: dict[str, Any], config: Any, data: Any
+    learner: Any, task: str, params: dict[str, Any], config: Any, data: Any, plan: Any = None
 ) -> EstimatorCode:
     """``learner``'s estimator for ``task`` with ``params``, as ``Learner.make_estimator``
-    builds it with the experiment's seed and the threads its trials had on ``data``."""
+    builds it with the experiment's seed and the threads its trials had on ``data`` (and the
+    category codes it reads from ``plan``'s featurizer, if any)."""
+    from mlflow_automl.model import categorical_codes
+
     # The library's class where the package extends one (CatBoost's classifier): the code
     # must run without mlflow-automl.
     cls = next(
@@ -260,14 +276,17 @@ def estimator_code(
     )
     threads = learner.threads(data.X, config.cores_per_iteration)
     own, transform = split_params(params)
+    codes = 0 if plan is None else categorical_codes(plan, learner)
+    fixed = {**learner.fixed, **(learner.categorical_arguments(codes) if codes else {})}
     return EstimatorCode(
         module=_public_module(cls),
         name=cls.__name__,
         searched={k: plain(v) for k, v in own.items()},
-        fixed={k: plain(v) for k, v in learner.fixed.items()},
+        fixed={k: plain(v) for k, v in fixed.items()},
         seeding=learner.seeding(task, config.random_seed, threads),
         calibrated=_needs_calibration(learner, task, own),
         target_transform=transform,
+        category_codes=codes,
     )
 
 
@@ -300,7 +319,7 @@ def ensemble_spec(
                 iteration=iteration,
                 learner=member.learner,
                 scaler=None if scaler is None else type(scaler).__name__,
-                estimator=estimator_code(learner, config.task, member.params, config, data),
+                estimator=estimator_code(learner, config.task, member.params, config, data, plan),
             )
         )
     meta = None

@@ -51,7 +51,7 @@ def make_model() -> Pipeline:
     return Pipeline(
         [
             ("prepare", FunctionTransformer(prepare)),
-            ("featurize", make_featurizer()),$scale_step
+            ("featurize", $featurizer()),$scale_step
             ("model", $estimator),
         ]
     )

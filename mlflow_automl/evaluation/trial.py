@@ -44,9 +44,11 @@ class TrialContext:
     random_state: int
     n_jobs: int
     metric_scale: np.ndarray | None = None  # forecasting: per-row MASE denominators
-    # Split index -> its featurized rows (see featurized_split); filled where trials run, never
-    # shipped to a worker.
-    _featurized: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    # (split index, category codes?) -> its featurized rows (see featurized_split); filled where
+    # trials run, never shipped to a worker.
+    _featurized: dict[tuple[int, bool], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def for_experiment(cls, config: Any, data: Any, plan: Any) -> TrialContext:
@@ -123,11 +125,17 @@ def _run_splits(
     context: TrialContext, spec: TrialSpec, deadline: float | None, outcome: TrialOutcome
 ) -> None:
     from mlflow_automl.learners import get_learner
-    from mlflow_automl.model import build_pipeline, fit_pipeline, predict_scores
+    from mlflow_automl.model import (
+        build_pipeline,
+        categorical_codes,
+        fit_pipeline,
+        predict_scores,
+    )
 
     try:
         learner = get_learner(spec.learner, context.task)
         threads = learner.threads(context.X, context.n_jobs)
+        codes = categorical_codes(context.plan, learner)
         n = len(context.y)
         shape = (n,) if context.n_classes is None else (n, context.n_classes)
         predictions = np.full(shape, np.nan)
@@ -144,7 +152,7 @@ def _run_splits(
                 threads,
             )
             weights = None if context.sample_weight is None else context.sample_weight[train]
-            featurized = featurized_split(context, split_index, train, valid)
+            featurized = featurized_split(context, split_index, train, valid, codes > 0)
             fit_started = time.time()
             if featurized is None:
                 fit_pipeline(pipeline, learner, context.X.iloc[train], context.y[train], weights)
@@ -189,27 +197,33 @@ class FeaturizedSplit:
 
 
 def featurized_split(
-    context: TrialContext, index: int, train: np.ndarray, valid: np.ndarray
+    context: TrialContext,
+    index: int,
+    train: np.ndarray,
+    valid: np.ndarray,
+    native_categoricals: bool = False,
 ) -> FeaturizedSplit | None:
     """The featurizer's output for split ``index``, computed once per process: the featurizer
-    depends on the plan and the split's rows only (deterministic, never on a learner), so every
-    trial used to fit the same one on every split (a quarter of a trial on a 4,454-row table).
-    None when trials must featurize themselves: forecasting (its forecaster owns featurizing),
-    or past :data:`MAX_FEATURIZED_CELLS`."""
+    depends on the plan and the split's rows only (deterministic), so every trial used to fit
+    the same one on every split (a quarter of a trial on a 4,454-row table). Kept apart for
+    learners that read category codes (``native_categoricals``). None when trials must
+    featurize themselves: forecasting (its forecaster owns featurizing), or past
+    :data:`MAX_FEATURIZED_CELLS`."""
     from mlflow_automl.tasks import get_task
 
     if not get_task(context.task).shares_featurized_splits:
         return None
-    cached = context._featurized.get(index)
-    if cached is not None or index in context._featurized:
+    key = (index, native_categoricals)
+    cached = context._featurized.get(key)
+    if cached is not None or key in context._featurized:
         return cached
     started = time.time()
-    featurizer = context.plan.make_transformer()
+    featurizer = context.plan.make_transformer(native_categoricals)
     fitted_train = featurizer.fit_transform(context.X.iloc[train], context.y[train])
     seconds = time.time() - started
     featurized = FeaturizedSplit(fitted_train, featurizer.transform(context.X.iloc[valid]), seconds)
     held = sum(f.train.size + f.valid.size for f in context._featurized.values() if f)
     if held + fitted_train.size + featurized.valid.size > MAX_FEATURIZED_CELLS:
         featurized = None  # remembered: this split is not kept, and not featurized twice here
-    context._featurized[index] = featurized
+    context._featurized[key] = featurized
     return featurized

@@ -26,7 +26,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from .transformers import (
@@ -47,7 +47,13 @@ _COERCION = {
     "target": "string",
     "hash": "string",
     "text": "string",
+    "ordinal": "string",
 }
+# Kinds that encode a categorical column; a learner that reads categories itself (CatBoost)
+# gets such columns as integer codes instead (``build_featurizer(native_categoricals=True)``).
+CATEGORICAL_KINDS = frozenset({"onehot", "target", "hash"})
+# Codes for a category the training rows never had, and for a missing value.
+UNSEEN_CODE, MISSING_CODE = -1, -2
 
 
 @dataclass
@@ -101,6 +107,13 @@ def _make_step(kind: str, params: dict):
         return DateTimeFeaturizer()
     if kind == "text":
         return TextTfidf(**params)
+    if kind == "ordinal":  # missing is a category of its own, as a native learner treats it
+        return OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=UNSEEN_CODE,
+            encoded_missing_value=MISSING_CODE,
+            dtype=np.float64,
+        )
     if kind == "onehot":
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist",
@@ -120,10 +133,22 @@ def _make_step(kind: str, params: dict):
     return _with_imputer(encoder, params.get("impute"))
 
 
-def build_featurizer(specs: list[ColumnSpec]) -> Featurizer:
-    """Group columns featurized the same way into one ColumnTransformer entry each."""
+def native_categorical_specs(specs: list[ColumnSpec]) -> list[ColumnSpec]:
+    """The categorical columns of ``specs`` as integer codes, for a learner that reads
+    categories itself; they come first in the output, so the codes are columns 0..k-1."""
+    return [ColumnSpec(s.raw, s.safe, "ordinal") for s in specs if s.kind in CATEGORICAL_KINDS]
+
+
+def build_featurizer(specs: list[ColumnSpec], native_categoricals: bool = False) -> Featurizer:
+    """Group columns featurized the same way into one ColumnTransformer entry each.
+
+    ``native_categoricals``: the categorical columns become integer codes in the first output
+    columns (:func:`native_categorical_specs`) instead of their planned encoding."""
     if not specs:
         raise ValueError("no usable feature columns: every column was dropped by featurization")
+    if native_categoricals:
+        others = [s for s in specs if s.kind not in CATEGORICAL_KINDS]
+        specs = native_categorical_specs(specs) + others
     groups: dict[tuple[str, str], list[ColumnSpec]] = {}
     for spec in specs:
         groups.setdefault(spec.group_key(), []).append(spec)

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .config import FeaturizationConfig
-from .featurizer import ColumnSpec, Featurizer, build_featurizer, safe_names
+from .featurizer import (
+    ColumnSpec,
+    Featurizer,
+    build_featurizer,
+    native_categorical_specs,
+    safe_names,
+)
 from .inference import InferredType, infer_column_type, is_numeric_like
 
 _MODES = ("auto", "off")
@@ -69,10 +75,24 @@ class FeaturizationPlan:
     task: str = "classification"
     imputed_columns: list[Hashable] = field(default_factory=list)
     specs: list[ColumnSpec] = field(default_factory=list, repr=False)
+    # Learners that read categories themselves (CatBoost) get categorical columns as codes;
+    # off when every model must convert to ONNX (CatBoost exports no categorical features).
+    native_categoricals: bool = True
 
-    def make_transformer(self) -> Featurizer:
-        """A NEW unfitted transformer: DataFrame in, dense float64 ndarray out."""
-        return build_featurizer(self.specs)
+    def make_transformer(self, native_categoricals: bool = False) -> Featurizer:
+        """A NEW unfitted transformer: DataFrame in, dense float64 ndarray out.
+
+        ``native_categoricals``: the categorical columns as integer codes in the first
+        :meth:`categorical_code_count` output columns, for a learner that reads categories
+        itself (``Learner.native_categoricals``)."""
+        return build_featurizer(
+            self.specs, native_categoricals and self.categorical_code_count() > 0
+        )
+
+    def categorical_code_count(self) -> int:
+        """How many leading output columns are category codes for a native learner: the
+        planned categorical columns, or 0 when the plan keeps their encodings for every learner."""
+        return len(native_categorical_specs(self.specs)) if self.native_categoricals else 0
 
     def summary_frame(self) -> pd.DataFrame:
         return pd.DataFrame(

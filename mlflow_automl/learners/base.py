@@ -98,6 +98,9 @@ class Learner:
     one_thread_below_cells: ClassVar[int] = 10_000
     # The constructor argument that takes the fit's thread count (CatBoost: thread_count).
     threads_argument: ClassVar[str] = "n_jobs"
+    # Reads categorical columns itself from integer codes (CatBoost's ordered target
+    # statistics) instead of the plan's one-hot / target / hash encodings.
+    native_categoricals: ClassVar[bool] = False
 
     estimators: ClassVar[dict[str, type]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
@@ -157,21 +160,36 @@ class Learner:
     # -- estimators ---------------------------------------------------------------------------
 
     def make_estimator(
-        self, task: str, params: dict[str, Any], random_state: int = 0, n_jobs: int = 1
+        self,
+        task: str,
+        params: dict[str, Any],
+        random_state: int = 0,
+        n_jobs: int = 1,
+        categorical_codes: int = 0,
     ) -> BaseEstimator:
         """An unfitted estimator for ``task``; classifiers always have ``predict_proba``.
 
         ``random_state`` and ``n_jobs`` are passed to every estimator that accepts them, so results
-        are reproducible and the core budget is respected.
+        are reproducible and the core budget is respected. ``categorical_codes``: the first that
+        many input columns are category codes (only for ``native_categoricals`` learners).
         """
         self._check_task(task)
+        if categorical_codes and not self.native_categoricals:
+            raise ValueError(f"{self.name} does not read categorical codes")
         cls = self.estimator_class(task)
-        estimator = cls(**{**self.seeding(task, random_state, n_jobs), **self.fixed, **params})
+        arguments = {**self.seeding(task, random_state, n_jobs), **self.fixed, **params}
+        if categorical_codes:
+            arguments.update(self.categorical_arguments(categorical_codes))
+        estimator = cls(**arguments)
         if get_task(task).predicts_classes and not hasattr(estimator, "predict_proba"):
             # Margin-only models (hinge, perceptron) get Platt-scaled probabilities.
             # Sequential: for three small fits, starting joblib workers costs more than it saves.
             estimator = CalibratedClassifierCV(estimator, cv=3)
         return estimator
+
+    def categorical_arguments(self, count: int) -> dict[str, Any]:
+        """Constructor arguments saying that the first ``count`` columns are category codes."""
+        raise NotImplementedError(f"{self.name} does not read categorical codes")
 
     def seeding(self, task: str, random_state: int, n_jobs: int) -> dict[str, int]:
         """The seed and thread-count arguments of ``task``'s estimator, for those it takes."""

@@ -25,7 +25,9 @@ class TabularTask(Task):
         return prepare_tabular_data(config)
 
     def plan(self, config: AutoMLConfig, data: TrainingData) -> Any:
-        return plan_featurization(data.X, featurization_for(config), self.name)
+        plan = plan_featurization(data.X, featurization_for(config), self.name)
+        plan.native_categoricals = not config.enable_onnx_compatible_models
+        return plan
 
     def guardrails(self, data: TrainingData, plan: Any) -> list[Guardrail]:
         y = pd.Series(data.decode(data.y))

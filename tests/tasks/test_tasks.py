@@ -88,6 +88,17 @@ def test_classification_prepares_encoded_labels_and_stratified_folds(penguins):
     assert get_task(REGRESSION).stratify(data.y) is None
 
 
+@pytest.mark.parametrize("onnx", [False, True])
+def test_a_tabular_plan_gives_category_codes_unless_models_must_convert(penguins, onnx):
+    """CatBoost's ONNX export takes numeric features only: with ONNX-compatible models it gets
+    the encoded columns, and its model converts."""
+    config = _config(CLASSIFICATION, penguins, "species", enable_onnx_compatible_models=onnx)
+    task = get_task(CLASSIFICATION)
+    plan = task.plan(config, prepare_training_data(config))
+    assert plan.native_categoricals is not onnx
+    assert plan.categorical_code_count() == (0 if onnx else 2)  # island, sex
+
+
 def test_regression_prepares_float_labels_and_plain_folds(diabetes):
     data = prepare_training_data(_config(REGRESSION, diabetes, "target", n_cross_validations=4))
     assert data.classes is None and data.y.dtype == np.float64
