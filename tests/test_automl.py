@@ -181,6 +181,36 @@ def test_a_skewed_target_is_also_tried_on_log1p(sqlite_store, wage, setting):
     assert abs(predicted.mean() - wage["wage"].mean()) < 0.1 * wage["wage"].mean()
 
 
+@pytest.mark.parametrize("onnx", [False, True])
+def test_catboost_reads_the_categories_itself_unless_onnx_is_asked(sqlite_store, wage, onnx):
+    """The logged CatBoost model declares wage's categorical columns as cat_features and the
+    served model predicts as returned; with ONNX-compatible models it gets the encoded columns
+    and its ONNX graph is logged."""
+    config = automl.AutoMLConfig(
+        task="regression",
+        training_data=wage,
+        label_column_name="wage",
+        n_cross_validations=3,
+        iterations=2,
+        allowed_models=["CatBoost"],
+        enable_voting_ensemble=False,
+        enable_stack_ensemble=False,
+        target_transform="off",
+        enable_onnx_compatible_models=onnx,
+    )
+    run = automl.submit(config, experiment_name="wage-catboost")
+    best, model = run.get_output()
+    assert best.data.metrics["r2_score"] > 0.25
+    catboost = model.pipeline_.named_steps["model"]
+    codes = () if onnx else (0, 1, 2, 3, 4, 5)  # maritl ... health_ins (region is constant)
+    assert tuple(catboost.get_params().get("cat_features") or ()) == codes
+    X = wage.drop(columns=["wage"])
+    served = mlflow.pyfunc.load_model(run.model_uri)  # as `mlflow models serve` loads it
+    np.testing.assert_allclose(served.predict(X.iloc[:30]), model.predict(X.iloc[:30]))
+    if onnx:
+        assert run.run.data.tags["automl.onnx_status"] == "converted"
+
+
 def test_same_seed_same_leaderboard(sqlite_store, breast_cancer):
     def leaderboard():
         config = automl.AutoMLConfig(

@@ -225,15 +225,22 @@ class _NotInstalled:
 
 class CatBoostLearner(Learner):
     """``CatBoost`` -> ``catboost.CatBoostClassifier`` / ``CatBoostRegressor``: oblivious
-    (symmetric) trees, which regularise well on small tables. Defaults follow AutoGluon's
-    (learning rate 0.05, depth 6); CatBoost's own learning rate is chosen from the data size
-    and iteration count, which a searched space cannot express."""
+    (symmetric) trees, which regularise well on small tables, reading the categorical columns
+    itself. A regression portfolio learner: its defaults run early, whatever its low-cost
+    point scored (8 trees of depth 2 say little of 300); on the classification tables that
+    cost more trials than it gained (breast_cancer 40 trials instead of 123). Defaults: depth
+    6 as AutoGluon's, 300 trees at learning rate 0.1: on the suite's regression tables as good
+    as 1,000 at 0.05 and three times faster (held-out r2 wage 0.358 vs 0.355, sacramento 0.690
+    vs 0.680, diamonds 0.9813 vs 0.9821 in 3.9 s instead of 13.2 s). CatBoost's own learning
+    rate is chosen from the data size and iteration count, which a searched space cannot
+    express."""
 
     name = "CatBoost"
     requires = "catboost"
     estimators = _CATBOOST or {CLASSIFICATION: _NotInstalled, REGRESSION: _NotInstalled}
     onnx_compatible = True
     handles_missing = True
+    portfolio = frozenset({REGRESSION})
     relative_cost = 4.0
     one_thread_below_cells = _OPENMP_ONE_THREAD_BELOW_CELLS
     threads_argument = "thread_count"
@@ -241,9 +248,9 @@ class CatBoostLearner(Learner):
     # defaults scored higher than on one-hot / target encodings (wage r2 0.355 vs 0.312).
     native_categoricals = True
     defaults = {
-        "n_estimators": 1000,
+        "n_estimators": 300,
         "depth": 6,
-        "learning_rate": 0.05,
+        "learning_rate": 0.1,
         "l2_leaf_reg": 3.0,
         "random_strength": 1.0,
     }
