@@ -248,7 +248,7 @@ def test_a_failing_learner_is_a_failed_child_not_a_failed_experiment(
 
     learner_class = type(get_learner("DecisionTree", "classification"))
 
-    def broken(self, task, params, random_state=0, n_jobs=1):
+    def broken(self, task, params, random_state=0, n_jobs=1, categorical_codes=0):
         raise RuntimeError("this learner is broken on purpose")
 
     monkeypatch.setattr(learner_class, "make_estimator", broken)
