@@ -226,21 +226,21 @@ class _NotInstalled:
 class CatBoostLearner(Learner):
     """``CatBoost`` -> ``catboost.CatBoostClassifier`` / ``CatBoostRegressor``: oblivious
     (symmetric) trees, which regularise well on small tables, reading the categorical columns
-    itself. A regression portfolio learner: its defaults run early, whatever its low-cost
-    point scored (8 trees of depth 2 say little of 300); on the classification tables that
-    cost more trials than it gained (breast_cancer 40 trials instead of 123). Defaults: depth
-    6 as AutoGluon's, 300 trees at learning rate 0.1: on the suite's regression tables as good
-    as 1,000 at 0.05 and three times faster (held-out r2 wage 0.358 vs 0.355, sacramento 0.690
-    vs 0.680, diamonds 0.9813 vs 0.9821 in 3.9 s instead of 13.2 s). CatBoost's own learning
-    rate is chosen from the data size and iteration count, which a searched space cannot
-    express."""
+    itself. Not a portfolio learner: its defaults early on regression tables helped on a quiet
+    machine (sacramento +0.027 r2) but, with one busy process, cost the other learners trials
+    (nmes1988 -0.025, wage -0.018; benchmarks/LEVERS_BUSY1_TABLE.md), and on classification
+    tables trials and AUC (breast_cancer 40 trials instead of 123). Defaults: depth 6 as
+    AutoGluon's, 300 trees at learning rate 0.1: fitted alone on the suite's regression tables
+    as good as 1,000 at 0.05 and three times faster (held-out r2 wage 0.358 vs 0.355,
+    sacramento 0.690 vs 0.680, diamonds 0.9813 vs 0.9821 in 3.9 s instead of 13.2 s).
+    CatBoost's own learning rate is chosen from the data size and iteration count, which a
+    searched space cannot express."""
 
     name = "CatBoost"
     requires = "catboost"
     estimators = _CATBOOST or {CLASSIFICATION: _NotInstalled, REGRESSION: _NotInstalled}
     onnx_compatible = True
     handles_missing = True
-    portfolio = frozenset({REGRESSION})
     relative_cost = 4.0
     one_thread_below_cells = _OPENMP_ONE_THREAD_BELOW_CELLS
     threads_argument = "thread_count"
