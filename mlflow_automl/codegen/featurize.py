@@ -16,6 +16,7 @@ from typing import Any
 
 from mlflow_automl.codegen.layout import Call, layout, listed
 from mlflow_automl.codegen.spec import ColumnStep, literal
+from mlflow_automl.featurize.featurizer import CATEGORICAL_KINDS
 
 # How each kind's columns reach the ColumnTransformer (as Featurizer._prepare coerces them).
 _COERCION = {
@@ -28,10 +29,6 @@ _COERCION = {
     "datetime": "DATES",
     "ordinal": "CATEGORIES",
 }
-# Kinds that encode a categorical column (as featurize.featurizer.CATEGORICAL_KINDS): a learner
-# that reads categories itself gets them as integer codes instead, in the first columns.
-_CATEGORICAL = ("onehot", "target", "hash")
-
 _CATEGORY_CODES = '''
 
 def category_codes(features: np.ndarray, count: int) -> pd.DataFrame:
@@ -302,9 +299,9 @@ def coded_columns(columns: list[ColumnStep]) -> list[ColumnStep]:
     codes = [
         ColumnStep(s.column, "ordinal", {}, s.coded_note or "category codes")
         for s in columns
-        if s.kind in _CATEGORICAL
+        if s.kind in CATEGORICAL_KINDS
     ]
-    return codes + [s for s in columns if s.kind not in _CATEGORICAL]
+    return codes + [s for s in columns if s.kind not in CATEGORICAL_KINDS]
 
 
 def _column_transformer(columns: list[ColumnStep], code: FeaturizationCode) -> str:
