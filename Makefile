@@ -23,9 +23,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Lints, then runs the whole test suite against real MLflow stores.
+## Lints, then runs the whole test suite against real MLflow stores, on two pytest workers
+## (each test then has a busy neighbour, as on a user's machine).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 ## The suite without the tests marked slow (whole experiments, servers, subprocesses), on two
 ## pytest workers: 2.6 min on a slow 2-core machine (5.6 min on one).

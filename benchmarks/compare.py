@@ -113,8 +113,8 @@ def run_framework(
 ) -> dict[str, Any]:
     """Fits ``framework`` in a fresh interpreter (``python``, default this one); returns its row
     (scored), failed or not. ``store``: an existing SQLite MLflow store, copied for this run
-    (otherwise the run creates its own). ``settings``: more ``AutoMLConfig`` settings (ours
-    only), to measure one change alone."""
+    (otherwise the run creates its own). ``settings``: keyword arguments for the framework's fit
+    (for ours, more ``AutoMLConfig`` settings), to measure one change alone."""
     row: dict[str, Any] = {"framework": framework, "status": "ok"}
     if not FRAMEWORKS[framework].installed(python):
         return {**row, "status": "not installed"}
@@ -351,6 +351,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="more AutoMLConfig settings for mlflow_automl, as JSON, to measure one change alone: "
         '\'{"blocked_models": ["CatBoost"]}\'',
     )
+    parser.add_argument(
+        "--flaml-settings",
+        type=json.loads,
+        default={},
+        help="more keyword arguments for FLAML's fit, as JSON; e.g. an estimator_list without "
+        "catboost, whose trials overrun FLAML's budget on small tables",
+    )
     args = parser.parse_args(argv)
     args.budgets = [float(b) for b in args.budget.split(",")]
     args.framework_list = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -409,6 +416,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "busy_processes": args.busy,
             "store": args.store,
             "mlflow_automl_settings": args.settings,
+            "flaml_settings": args.flaml_settings,
         },
         "metrics": {task: name for task, name in METRICS.items()},
         "budgets": args.budgets,
@@ -471,7 +479,7 @@ def _measure(
                     args.seed,
                     python,
                     store if framework == OURS else None,
-                    args.settings if framework == OURS else None,
+                    {OURS: args.settings, "flaml": args.flaml_settings}.get(framework),
                 )
                 row = {"budget_s": budget, "dataset": dataset.name, "task": dataset.task, **row}
                 run["results"].append(row)

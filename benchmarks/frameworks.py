@@ -131,10 +131,16 @@ def run_mlflow_automl(
 
 
 def run_flaml(
-    train: pd.DataFrame, test: pd.DataFrame, label: str, task: str, budget: float, seed: int
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    label: str,
+    task: str,
+    budget: float,
+    seed: int,
+    settings: dict | None = None,
 ) -> tuple[Fitted, float]:
-    """``AutoML().fit(X, y, task=..., time_budget=...)`` with FLAML's defaults (and its search log
-    written, for the best-so-far curve)."""
+    """``AutoML().fit(X, y, task=..., time_budget=...)`` with FLAML's defaults (and ``settings``,
+    more keyword arguments, when given), its search log written for the best-so-far curve."""
     from flaml import AutoML
     from flaml.automl.data import get_output_from_log
 
@@ -149,6 +155,7 @@ def run_flaml(
         seed=seed,
         verbose=0,
         log_file_name="flaml.log",  # in the work directory
+        **(settings or {}),
     )
     wall = time.perf_counter() - started
     trials = len(automl.config_history)
