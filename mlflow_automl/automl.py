@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import time
 from contextlib import suppress
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from mlflow_automl.insights import SECONDS_PER_CHART_SET, Insights
 from mlflow_automl.leaderboard import Leaderboard
 from mlflow_automl.learners.registry import choose_learners
 from mlflow_automl.logs import configure_logging
+from mlflow_automl.machine import CpuSample, free_cores
 from mlflow_automl.search import Budget, Proposer
 from mlflow_automl.search.budget import (
     Reserve,
@@ -108,11 +110,13 @@ def run_experiment(
     if not isinstance(config, AutoMLConfig):
         raise TypeError(f"submit() takes an AutoMLConfig, not {type(config).__name__}")
     started = time.time()
+    cpu_at_start = CpuSample.now()  # the free cores are measured over the input checks
     stop = StopSignals()  # SIGINT / SIGTERM: a clean stop that keeps the best model
     log_handler = configure_logging(config)
     try:
         with stop, tracking.bounded_http_retries():
             checked = _check(config)
+            config.available_cores = free_cores(since=cpu_at_start)
             run = _experiment(
                 config,
                 checked,
@@ -386,6 +390,8 @@ def _start_tracker(
             tracking.TAG_METRIC: config.metric,
             tracking.TAG_VERSION: __version__,
             tracking.TAG_LABEL: data.label_column,
+            tracking.TAG_THREADS: f"{config.cores_per_iteration} per trial; "
+            f"{config.available_cores or os.cpu_count()} of {os.cpu_count()} cores free at start",
             # Settings the config dropped (with a warning), and why.
             **({tracking.TAG_DROPPED_SETTINGS: dropped} if dropped else {}),
             **(tags or {}),

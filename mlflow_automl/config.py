@@ -432,6 +432,9 @@ class AutoMLConfig:
         self.given_settings = frozenset(k for k, v in settings.items() if v is not None)
         # Settings given but not used, each with the reason: logged as a tag of the run.
         self.dropped_settings: dict[str, str] = {}
+        # The cores other processes leave free, measured when ``submit`` starts (machine.py);
+        # None: every core.
+        self.available_cores: int | None = None
         self._check_conflicts()
 
     # --- access -------------------------------------------------------------------------------
@@ -476,9 +479,12 @@ class AutoMLConfig:
 
     @property
     def cores_per_iteration(self) -> int:
+        """Threads per trial: ``max_cores_per_iteration``, or the free cores shared among the
+        concurrent trials (a thread on a busy core stalls its fit's other threads)."""
         if self.max_cores_per_iteration and self.max_cores_per_iteration > 0:
             return int(self.max_cores_per_iteration)
-        return max(1, (os.cpu_count() or 1) // self.max_concurrent_iterations)
+        cores = self.available_cores or os.cpu_count() or 1
+        return max(1, cores // self.max_concurrent_iterations)
 
     # --- cross-setting rules -------------------------------------------------------------------
     def _check_local_concurrency(self) -> None:

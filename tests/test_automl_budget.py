@@ -60,6 +60,8 @@ def test_budget_holds_with_two_busy_neighbours(sqlite_store, penguins, two_busy_
     explained = "automl.explanation_method" in tags
     assert explained or "time budget" in skipped["explanation"]
     assert "rows" in tags["automl.final_model_fit"]
+    # Every core was busy at the start: one thread per trial, so no thread waits on a busy core.
+    assert tags["automl.threads"].startswith("1 per trial; 1 of "), tags["automl.threads"]
 
 
 _EXPERIMENT = textwrap.dedent(

@@ -58,6 +58,7 @@ TAG_STOP_REASON = "automl.stop_reason"
 TAG_FINAL_MODEL_RULE = "automl.final_model_rule"  # why the final model is not the top score
 TAG_VERSION = "automl.version"  # the package version, on the run and on registered versions
 TAG_LABEL = "automl.label_column"
+TAG_THREADS = "automl.threads"  # threads per trial, and the cores free when the run started
 TAG_REGISTERED = "automl.registered_model"
 TAG_ONNX_URI = "automl.onnx_model_uri"
 TAG_ONNX_STATUS = "automl.onnx_status"
