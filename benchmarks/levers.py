@@ -12,6 +12,9 @@ the compare report gives (mean rank, share at or above AutoGluon, time to its qu
 The peers ran in another window than our runs: differences in the fourth decimal are noise.
 ``--rest`` adds a record of all three frameworks on the suite's other tables (classification):
 each run is then also summarised on the whole suite, those tables' rows unchanged.
+``--rest-ours`` adds a record of ours alone on those tables (its last run): the last of our runs
+is then summarised on the whole suite with these rows in place of ``--rest``'s own, so that a
+change that touches both is measured on both.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ def lever_table(
     runs: list[dict[str, Any]],
     budget: float,
     rest: dict[str, Any] | None = None,
+    rest_ours: dict[str, Any] | None = None,
 ) -> str:
     """Markdown: the scores per dataset, one column per run, then each run's summary (and,
-    with ``rest``, its summary on the whole suite: these tables plus ``rest``'s)."""
+    with ``rest``, its summary on the whole suite: these tables plus ``rest``'s; with
+    ``rest_ours``, one more for the last run with ``rest_ours``' rows of ours)."""
     peer_rows = [r for r in peers["results"] if r["framework"] != OURS and r["budget_s"] == budget]
     datasets = [d["name"] for d in peers["datasets"]]
     columns = [("peers' run: ours", _ours(peers, budget))]
@@ -71,6 +76,14 @@ def lever_table(
             lines[-len(columns) - 1],
         ]
         lines += _summaries(columns, peer_rows, rest_rows)
+    if rest is not None and rest_ours is not None:
+        rest_peers = [r for r in rest_rows if r["framework"] != OURS]
+        last, ours = len(columns) - 1, _ours(rest_ours, budget)
+        lines += ["", f"Run ({last}) with ours on those tables from `{rest_ours['command']}`", ""]
+        lines += lines[-len(columns) - 5 : -len(columns) - 3]  # the header and its rule
+        label, rows = columns[-1]
+        summary = _summaries([(label, {**rows, **ours})], peer_rows, rest_peers)
+        lines += [summary[0].replace("| (0) |", f"| ({last}) |", 1)]
     return "\n".join(lines) + "\n"
 
 
@@ -115,11 +128,13 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--out", required=True, help="the markdown file to write")
     parser.add_argument("--rest", help="a compare record of all three on the other tables")
+    parser.add_argument("--rest-ours", help="a compare record of ours alone on those tables")
     args = parser.parse_args()
     [peers] = json.loads(Path(args.peers).read_text())["runs"][-1:]
     runs = json.loads(Path(args.runs).read_text())["runs"]
     rest = json.loads(Path(args.rest).read_text())["runs"][-1] if args.rest else None
-    Path(args.out).write_text(lever_table(peers, runs, args.budget, rest))
+    rest_ours = json.loads(Path(args.rest_ours).read_text())["runs"][-1] if args.rest_ours else None
+    Path(args.out).write_text(lever_table(peers, runs, args.budget, rest, rest_ours))
     print(f"wrote {args.out}")
 
 

@@ -64,7 +64,7 @@ def _duration(unit_seconds: float, unit: str) -> Callable[[Any], str | None]:
 
 def _cores(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
-        return "must be -1 (all cores) or an integer >= 1"
+        return "must be -1 (the cores free when submit starts) or an integer >= 1"
     return None
 
 
@@ -277,7 +277,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("enable_early_stopping", True, _boolean, "stop when the score stops improving"),
         Setting("early_stopping_n_iters", 20, _positive_int, "trials without improvement to stop"),
         Setting("max_concurrent_iterations", 1, _concurrency, "trials run at the same time"),
-        Setting("max_cores_per_iteration", -1, _cores, "threads per trial (-1: all cores)"),
+        Setting("max_cores_per_iteration", -1, _cores, "threads per trial (-1: the free cores)"),
         Setting("allowed_models", None, _string_list, "only these learners"),
         Setting("blocked_models", None, _string_list, "never these learners"),
         Setting("featurization", "auto", _featurization, "'auto' | 'off' | FeaturizationConfig"),

@@ -86,3 +86,26 @@ def test_rest_adds_a_whole_suite_summary(tmp_path):
 
     whole = out.read_text().split("The whole suite")[1]
     assert "| (1) | 1/2 | 2/2 | 1.50, 3.00, 1.50 |" in whole  # first on a, second on c
+
+
+def test_rest_ours_scores_the_last_run_with_our_rows_on_the_other_tables(tmp_path):
+    """``--rest-ours``: a change that touches the other tables too is summarised with its own
+    rows there, the peers' rows of ``--rest`` unchanged."""
+    peers = _record([_row("a", f, s, s) for f, s in zip(FRAMEWORKS, (0.5, 0.6, 0.7))])
+    run = _record([_row("a", "mlflow_automl", 0.71, 0.72)], note="a change")
+    rest = _record(
+        [_row("c", f, s, s) for f, s in zip(FRAMEWORKS, (0.9, 0.8, 0.95))], datasets=("c",)
+    )
+    rest_ours = _record([_row("c", "mlflow_automl", 0.96, 0.96)], datasets=("c",))
+    records = {"peers": peers, "runs": run, "rest": rest, "rest-ours": rest_ours}
+    command = [sys.executable, "-m", "benchmarks.levers", "--out", str(tmp_path / "table.md")]
+    for name, record in records.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({"runs": [record]}))
+        command += [f"--{name}", str(tmp_path / f"{name}.json")]
+    subprocess.run(command, cwd=REPO, check=True, timeout=120)
+
+    text = (tmp_path / "table.md").read_text()
+    assert "| (1) | 1/2 | 2/2 | 1.50, 3.00, 1.50 |" in text.split("The whole suite")[1]
+    last = text.split("Run (1) with ours on those tables")[1]
+    assert "| run | >= AutoGluon |" in last and "|---|---|" in last
+    assert "| (1) | 2/2 | 2/2 | 1.00, 3.00, 2.00 |" in last  # first on a and now on c
