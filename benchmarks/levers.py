@@ -59,12 +59,12 @@ def lever_table(
         cells = [_score(rows.get(dataset, {}).get("score")) for _, rows in columns]
         cells += [_score(peer_scores.get((dataset, f))) for f in (PEER, ANCHOR)]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    lines += ["", "| run | >= AutoGluon | >= FLAML | mean rank (ours, FLAML, AutoGluon) |"]
-    lines[-1] += (
-        " diff to AutoGluon | diff to FLAML | time to AutoGluon's quality | max wall/budget |"
-    )
-    lines.append("|---" * 8 + "|")
-    lines += _summaries(columns, peer_rows)
+    header = [
+        "| run | >= AutoGluon | >= FLAML | mean rank (ours, FLAML, AutoGluon) | diff to AutoGluon "
+        "| diff to FLAML | time to AutoGluon's quality | max wall/budget |",
+        "|---" * 8 + "|",
+    ]
+    lines += ["", *header, *_summaries(columns, peer_rows)]
     if rest is not None:
         rest_rows = [r for r in rest["results"] if r["budget_s"] == budget]
         lines += [
@@ -72,15 +72,14 @@ def lever_table(
             f"The whole suite: each run with the {len({r['dataset'] for r in rest_rows})} "
             f"tables of `{rest['command']}` ({rest['started']}).",
             "",
-            lines[-len(columns) - 2],
-            lines[-len(columns) - 1],
+            *header,
         ]
         lines += _summaries(columns, peer_rows, rest_rows)
     if rest is not None and rest_ours is not None:
         rest_peers = [r for r in rest_rows if r["framework"] != OURS]
         last, ours = len(columns) - 1, _ours(rest_ours, budget)
         lines += ["", f"Run ({last}) with ours on those tables from `{rest_ours['command']}`", ""]
-        lines += lines[-len(columns) - 5 : -len(columns) - 3]  # the header and its rule
+        lines += header
         label, rows = columns[-1]
         summary = _summaries([(label, {**rows, **ours})], peer_rows, rest_peers)
         lines += [summary[0].replace("| (0) |", f"| ({last}) |", 1)]

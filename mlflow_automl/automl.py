@@ -391,7 +391,7 @@ def _start_tracker(
             tracking.TAG_VERSION: __version__,
             tracking.TAG_LABEL: data.label_column,
             tracking.TAG_THREADS: f"{config.cores_per_iteration} per trial; "
-            f"{config.available_cores or os.cpu_count()} of {os.cpu_count()} cores free at start",
+            f"{config.free_cores} of {os.cpu_count()} cores free at start",
             # Settings the config dropped (with a warning), and why.
             **({tracking.TAG_DROPPED_SETTINGS: dropped} if dropped else {}),
             **(tags or {}),

@@ -483,8 +483,12 @@ class AutoMLConfig:
         concurrent trials (a thread on a busy core stalls its fit's other threads)."""
         if self.max_cores_per_iteration and self.max_cores_per_iteration > 0:
             return int(self.max_cores_per_iteration)
-        cores = self.available_cores or os.cpu_count() or 1
-        return max(1, cores // self.max_concurrent_iterations)
+        return max(1, self.free_cores // self.max_concurrent_iterations)
+
+    @property
+    def free_cores(self) -> int:
+        """The cores measured free when ``submit`` started; every core before that."""
+        return self.available_cores or os.cpu_count() or 1
 
     # --- cross-setting rules -------------------------------------------------------------------
     def _check_local_concurrency(self) -> None:

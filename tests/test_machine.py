@@ -53,24 +53,20 @@ def test_without_psutil_every_core_counts(monkeypatch):
     assert free_cores(cores=3) == 3
 
 
+def _config(data, **settings) -> AutoMLConfig:
+    return AutoMLConfig(
+        task="regression", training_data=data, label_column_name="target", **settings
+    )
+
+
 def test_threads_per_trial_are_the_free_cores_shared_out(diabetes):
-    config = AutoMLConfig(task="regression", training_data=diabetes, label_column_name="target")
+    config = _config(diabetes)
     assert config.cores_per_iteration == os.cpu_count()  # not measured yet: every core
     config.available_cores = 1
     assert config.cores_per_iteration == 1
-    config = AutoMLConfig(
-        task="regression",
-        training_data=diabetes,
-        label_column_name="target",
-        max_concurrent_iterations=2,
-    )
+    config = _config(diabetes, max_concurrent_iterations=2)
     config.available_cores = 5
     assert config.cores_per_iteration == 2
-    config = AutoMLConfig(
-        task="regression",
-        training_data=diabetes,
-        label_column_name="target",
-        max_cores_per_iteration=3,
-    )
+    config = _config(diabetes, max_cores_per_iteration=3)
     config.available_cores = 1
     assert config.cores_per_iteration == 3  # the user's setting wins
